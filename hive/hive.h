@@ -1,0 +1,242 @@
+/*
+ * hive.h — the public interface of the hivefs engine.
+ *
+ * The engine reads (and, in later stages, writes) Windows registry hive
+ * files in the "regf" format.  It knows nothing of FUSE, file-name escaping or
+ * text views; fs/ and tools/ are front ends that use only this header.
+ *
+ * Conventions
+ *  - Every function that can fail returns 0 (HIVE_OK) or one positive code
+ *    of enum hive_error.  hive_error_detail() gives the reason recorded at
+ *    the point of failure (thread-local, valid until the next failure in the
+ *    same thread).
+ *  - Results that need memory hang on the talloc context passed as the
+ *    first argument (`mem`); nothing is allocated on failure.
+ *  - Keys and values are handed out as cell offsets (hive_key_t,
+ *    hive_value_t), never as pointers into the hive, so handles survive any
+ *    reallocation of the in-memory image.
+ *  - Names are arrays of UTF-16 code units exactly as Windows stores them
+ *    (names stored as Latin-1 are widened); they may hold NUL and unpaired
+ *    surrogates.
+ *  - A struct hive is not thread-safe: callers serialise access.
+ */
+#ifndef HIVE_HIVE_H
+#define HIVE_HIVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The one error vocabulary of the engine. */
+enum hive_error {
+	HIVE_OK = 0,
+	HIVE_E_NOMEM,     /* out of memory */
+	HIVE_E_IO,        /* the operating system refused a read or write */
+	HIVE_E_NOT_HIVE,  /* not a regf file (signature, file type, format) */
+	HIVE_E_VERSION,   /* a regf version the engine does not support */
+	HIVE_E_CHECKSUM,  /* base block checksum mismatch */
+	HIVE_E_CORRUPT,   /* a structure is inconsistent (bad signature, ...) */
+	HIVE_E_BOUNDS,    /* an offset or length points outside file or cell */
+	HIVE_E_CYCLE,     /* a key is its own ancestor */
+	HIVE_E_TOO_BIG,   /* a count, size or depth exceeds a limit */
+	HIVE_E_NOT_FOUND, /* no key or value of that name */
+	HIVE_E_EXISTS,    /* a key or value of that name already exists */
+	HIVE_E_READ_ONLY, /* the hive was opened read-only */
+	HIVE_E_INVALID,   /* an argument is not acceptable */
+	HIVE_E_NOT_EMPTY, /* the key still has subkeys */
+	HIVE_E_POISONED,  /* an earlier failed write left the handle unusable */
+	HIVE_E__COUNT
+};
+
+/* Short human-readable text of an error code ("corrupt hive structure"). */
+const char *hive_strerror(int err);
+/* The errno that best represents an engine error (EIO, ENOENT, ...). */
+int hive_error_to_errno(int err);
+/* Why the last failure in this thread happened, or "" if none recorded. */
+const char *hive_error_detail(void);
+
+typedef uint32_t hive_key_t;   /* cell offset of a key (nk) */
+typedef uint32_t hive_value_t; /* cell offset of a value (vk) */
+#define HIVE_NO_CELL 0xFFFFFFFFu
+
+/* Registry value types (any other uint32_t is legal too). */
+enum hive_value_type {
+	HIVE_REG_NONE = 0,
+	HIVE_REG_SZ = 1,
+	HIVE_REG_EXPAND_SZ = 2,
+	HIVE_REG_BINARY = 3,
+	HIVE_REG_DWORD = 4,
+	HIVE_REG_DWORD_BIG_ENDIAN = 5,
+	HIVE_REG_LINK = 6,
+	HIVE_REG_MULTI_SZ = 7,
+	HIVE_REG_RESOURCE_LIST = 8,
+	HIVE_REG_FULL_RESOURCE_DESCRIPTOR = 9,
+	HIVE_REG_RESOURCE_REQUIREMENTS_LIST = 10,
+	HIVE_REG_QWORD = 11,
+};
+/* "REG_SZ" ... for types 0-11, NULL for others. */
+const char *hive_type_name(uint32_t type);
+
+/* Windows limits. */
+#define HIVE_MAX_KEY_NAME 255      /* UTF-16 units */
+#define HIVE_MAX_VALUE_NAME 16383  /* UTF-16 units */
+#define HIVE_MAX_DEPTH 512         /* key nesting below the root */
+
+struct hive;
+
+/* Flags of hive_open(). */
+#define HIVE_OPEN_READ_ONLY 0x1u
+
+/*
+ * Open the hive file at `path`: reads it into memory once and validates the
+ * base block and the hive bins.  Nothing else is parsed until asked for.
+ * A dirty hive (sequence numbers differ) opens; hive_get_info() says so.
+ */
+int hive_open(void *mem, const char *path, unsigned flags, struct hive **out);
+/* The same on a copy of an in-memory image (fuzzing, tests). */
+int hive_open_memory(void *mem, const void *image, size_t len, unsigned flags,
+		     struct hive **out);
+
+struct hive_info {
+	uint32_t major, minor;     /* format version, 1.3 .. 1.6 */
+	uint32_t file_type;        /* 0 = primary file */
+	uint32_t seq_primary, seq_secondary;
+	bool dirty;                /* sequence numbers differ */
+	uint64_t last_written;     /* FILETIME of the base block */
+	uint32_t bins_size;        /* hive bins data size from the base block */
+	uint64_t file_size;        /* bytes in the file as read */
+	uint32_t bin_count;        /* hive bins found */
+	uint32_t damaged_bins;     /* bins with a bad header (read with care) */
+	bool truncated;            /* file shorter than the bins size says */
+	uint32_t checksum;         /* as stored */
+	hive_key_t root;
+	uint16_t file_name[32];    /* informational name field, UTF-16 */
+	size_t file_name_len;      /* units up to the first NUL */
+};
+void hive_get_info(const struct hive *h, struct hive_info *out);
+hive_key_t hive_root(const struct hive *h);
+
+/* Cell usage totals from one scan of the bins (for `hivectl info`). */
+struct hive_space {
+	uint64_t allocated_cells, allocated_bytes;
+	uint64_t free_cells, free_bytes;
+};
+int hive_get_space(const struct hive *h, struct hive_space *out);
+
+/* ---- keys ---- */
+
+#define HIVE_KEY_VOLATILE 0x0001u
+#define HIVE_KEY_HIVE_EXIT 0x0002u
+#define HIVE_KEY_HIVE_ENTRY 0x0004u /* the root */
+#define HIVE_KEY_NO_DELETE 0x0008u
+#define HIVE_KEY_SYM_LINK 0x0010u
+#define HIVE_KEY_COMP_NAME 0x0020u
+
+struct hive_key_stat {
+	uint64_t last_write;      /* FILETIME */
+	uint16_t flags;           /* HIVE_KEY_* */
+	uint32_t access_bits;
+	hive_key_t parent;
+	uint32_t subkey_count;    /* as stored in the key */
+	uint32_t value_count;     /* as stored in the key */
+	size_t name_len;          /* UTF-16 units */
+	size_t class_len;         /* bytes */
+	uint32_t max_subkey_name; /* bookkeeping fields as stored */
+	uint32_t max_subkey_class;
+	uint32_t max_value_name;
+	uint32_t max_value_data;
+};
+int hive_key_stat(struct hive *h, hive_key_t key, struct hive_key_stat *st);
+int hive_key_name(void *mem, struct hive *h, hive_key_t key,
+		  uint16_t **name, size_t *len);
+/* Class name bytes (UTF-16LE as stored; *len = 0 if none). */
+int hive_key_class(void *mem, struct hive *h, hive_key_t key,
+		   uint8_t **data, size_t *len);
+/* Self-relative security descriptor bytes (*len = 0 if none). */
+int hive_key_security(void *mem, struct hive *h, hive_key_t key,
+		      uint8_t **sd, size_t *len);
+/* All subkeys in list order (the sorted order in a sound hive). */
+int hive_key_subkeys(void *mem, struct hive *h, hive_key_t key,
+		     hive_key_t **keys, size_t *count);
+/* All values in value-list order. */
+int hive_key_values(void *mem, struct hive *h, hive_key_t key,
+		    hive_value_t **values, size_t *count);
+/* Case-insensitive lookup of one subkey (Windows upcase rules). */
+int hive_key_lookup(struct hive *h, hive_key_t parent,
+		    const uint16_t *name, size_t len, hive_key_t *child);
+/*
+ * Look up a path of UTF-8 components separated by backslashes, relative to
+ * `start` (leading, trailing and doubled separators are ignored).
+ */
+int hive_key_lookup_path(struct hive *h, hive_key_t start, const char *path,
+			 hive_key_t *out);
+
+/* ---- values ---- */
+
+struct hive_value_stat {
+	uint32_t type;
+	uint32_t data_len;    /* exact data length, never the cell's padding */
+	size_t name_len;      /* UTF-16 units; 0 = the default value */
+	bool inline_data;     /* data stored in the vk itself (<= 4 bytes) */
+	bool big_data;        /* data stored in a db record */
+};
+int hive_value_stat(struct hive *h, hive_value_t val, struct hive_value_stat *st);
+int hive_value_name(void *mem, struct hive *h, hive_value_t val,
+		    uint16_t **name, size_t *len);
+int hive_value_data(void *mem, struct hive *h, hive_value_t val,
+		    uint8_t **data, size_t *len);
+/* Case-insensitive lookup; an empty name finds the default value. */
+int hive_value_lookup(struct hive *h, hive_key_t key,
+		      const uint16_t *name, size_t len, hive_value_t *val);
+
+/* ---- walking ---- */
+
+/*
+ * Depth-first walk of the tree under `start` (parents before children).
+ * Each key is reported with its depth (start = 0).  Damage is reported to
+ * on_error and skipped, so one bad list or key never hides the rest:
+ * `parent` (at `depth`) is the key being listed, `child` the subkey that
+ * cannot be entered, or HIVE_NO_CELL when parent's subkey list itself is
+ * unreadable; err is HIVE_E_CYCLE for a key that is its own ancestor and
+ * HIVE_E_TOO_BIG below HIVE_MAX_DEPTH.  A callback returning non-zero stops
+ * the walk and hive_walk returns that value; otherwise it returns 0 (the
+ * caller counts the errors it was told about).
+ */
+struct hive_walk_ops {
+	int (*on_key)(void *arg, hive_key_t key, unsigned depth);
+	int (*on_key_done)(void *arg, hive_key_t key, unsigned depth); /* may be NULL */
+	int (*on_error)(void *arg, hive_key_t parent, unsigned depth,
+			hive_key_t child, int err); /* may be NULL */
+};
+int hive_walk(struct hive *h, hive_key_t start, const struct hive_walk_ops *ops,
+	      void *arg);
+
+/* ---- names ---- */
+
+/* Windows' RtlUpcaseUnicodeChar: one code unit to upper case. */
+uint16_t hive_upcase(uint16_t c);
+/* Order of names in subkey lists: upcased, compared by code unit. */
+int hive_name_compare(const uint16_t *a, size_t alen,
+		      const uint16_t *b, size_t blen);
+/* The hash stored in lh lists. */
+uint32_t hive_name_hash(const uint16_t *name, size_t len);
+/*
+ * UTF-16 to UTF-8.  An unpaired surrogate becomes its 3-byte generalised
+ * UTF-8 form (WTF-8) and *lossy, if given, is set; the result is
+ * NUL-terminated (embedded NULs stay) and *out_len excludes the terminator.
+ */
+char *hive_utf16_to_utf8(void *mem, const uint16_t *s, size_t len,
+			 size_t *out_len, bool *lossy);
+/* UTF-8 (WTF-8 accepted) to UTF-16; HIVE_E_INVALID on malformed input. */
+int hive_utf8_to_utf16(void *mem, const char *s, size_t len,
+		       uint16_t **out, size_t *out_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HIVE_HIVE_H */

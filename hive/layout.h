@@ -1,0 +1,198 @@
+/*
+ * layout.h — the on-disk regf layout and the engine's internal state.
+ *
+ * Internal to hive/: fs/ and tools/ never include it (unit tests do).
+ *
+ * All multi-byte fields are little-endian; the accessors below read them
+ * byte by byte so unaligned or truncated images cannot fault.  Record field
+ * offsets are relative to the start of the record, i.e. the cell's data
+ * (cell offset + 4).  Every pointer into `image` is valid only while the
+ * caller holds the hive (no write can run concurrently).
+ */
+#ifndef HIVE_LAYOUT_H
+#define HIVE_LAYOUT_H
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "hive.h"
+
+static inline uint16_t le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static inline uint32_t le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t le64(const uint8_t *p)
+{
+	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+/* ---- base block (file offset 0, 4096 bytes) ---- */
+#define REGF_BLOCK_SIZE 4096u
+#define REGF_SIGNATURE "regf"
+#define REGF_SEQ1 4             /* u32 primary sequence number */
+#define REGF_SEQ2 8             /* u32 secondary sequence number */
+#define REGF_TIMESTAMP 12       /* u64 FILETIME */
+#define REGF_MAJOR 20           /* u32 = 1 */
+#define REGF_MINOR 24           /* u32 3..6 */
+#define REGF_TYPE 28            /* u32 0 primary, 1/2 old log, 6 new log */
+#define REGF_FORMAT 32          /* u32 = 1 (memory dump) */
+#define REGF_ROOT 36            /* u32 root cell offset */
+#define REGF_BINS_SIZE 40       /* u32 hive bins data size */
+#define REGF_CLUSTERING 44      /* u32 = 1 */
+#define REGF_FILE_NAME 48       /* 64 bytes UTF-16LE */
+#define REGF_FILE_NAME_SIZE 64
+#define REGF_CHECKSUM 508       /* u32 XOR of the dwords at 0..507 */
+
+/* ---- hive bin header (32 bytes) ---- */
+#define HBIN_SIGNATURE "hbin"
+#define HBIN_HEADER_SIZE 32u
+#define HBIN_OFFSET 4           /* u32 own offset relative to the bins start */
+#define HBIN_SIZE 8             /* u32 multiple of 4096 */
+#define HBIN_TIMESTAMP 20       /* u64 */
+
+/* ---- cells ---- */
+#define CELL_HEADER_SIZE 4u     /* i32 size, negative = allocated */
+#define CELL_ALIGN 8u
+
+/* nk: key node */
+#define NK_SIG 0                /* "nk" */
+#define NK_FLAGS 2              /* u16 */
+#define NK_LAST_WRITE 4         /* u64 FILETIME */
+#define NK_ACCESS_BITS 12       /* u32 */
+#define NK_PARENT 16            /* u32 */
+#define NK_SUBKEY_COUNT 20      /* u32 */
+#define NK_VOLATILE_SUBKEY_COUNT 24
+#define NK_SUBKEY_LIST 28       /* u32 */
+#define NK_VOLATILE_SUBKEY_LIST 32
+#define NK_VALUE_COUNT 36       /* u32 */
+#define NK_VALUE_LIST 40        /* u32 */
+#define NK_SECURITY 44          /* u32 sk offset */
+#define NK_CLASS 48             /* u32 class-name cell */
+#define NK_MAX_SUBKEY_NAME 52   /* u32, low 16 bits; high bits user flags */
+#define NK_MAX_SUBKEY_CLASS 56
+#define NK_MAX_VALUE_NAME 60
+#define NK_MAX_VALUE_DATA 64
+#define NK_WORK_VAR 68
+#define NK_NAME_LEN 72          /* u16 bytes */
+#define NK_CLASS_LEN 74         /* u16 bytes */
+#define NK_NAME 76
+#define NK_FIXED_SIZE 76u
+
+/* vk: value */
+#define VK_SIG 0                /* "vk" */
+#define VK_NAME_LEN 2           /* u16 bytes, 0 = default value */
+#define VK_DATA_SIZE 4          /* u32, bit 31 = data inline */
+#define VK_DATA 8               /* u32 offset, or the inline bytes */
+#define VK_TYPE 12              /* u32 */
+#define VK_FLAGS 16             /* u16, 0x1 = name is Latin-1 */
+#define VK_NAME 20
+#define VK_FIXED_SIZE 20u
+#define VK_COMP_NAME 0x0001u
+#define VK_DATA_INLINE 0x80000000u
+
+/* li / lf / lh / ri: subkey lists */
+#define LIST_SIG 0              /* "li" "lf" "lh" "ri" */
+#define LIST_COUNT 2            /* u16 */
+#define LIST_ENTRIES 4
+
+/* db: big data (version >= 1.4, data > BIG_DATA_SEGMENT) */
+#define DB_SIG 0                /* "db" */
+#define DB_SEGMENT_COUNT 2      /* u16 */
+#define DB_SEGMENT_LIST 4       /* u32 */
+#define BIG_DATA_SEGMENT 16344u
+
+/* sk: security descriptor */
+#define SK_SIG 0                /* "sk" */
+#define SK_FLINK 4
+#define SK_BLINK 8
+#define SK_REFCOUNT 12
+#define SK_DESCRIPTOR_SIZE 16
+#define SK_DESCRIPTOR 20
+#define SK_FIXED_SIZE 20u
+
+/* Hard caps for untrusted counts (far above anything Windows writes). */
+#define MAX_SUBKEYS_PER_KEY (1u << 24)
+#define MAX_VALUES_PER_KEY (1u << 24)
+#define MAX_VALUE_DATA (1u << 30)
+
+/* ---- engine state ---- */
+
+/* Which bin a 4 KiB page of the bins belongs to (one entry per page). */
+struct hive_page {
+	uint32_t bin_start;     /* relative offset of the bin, or PAGE_UNREADABLE */
+	uint32_t bin_end;       /* relative offset just past the bin's usable part */
+};
+#define PAGE_UNREADABLE 0xFFFFFFFFu
+
+struct hive {
+	char *path;             /* NULL for memory images */
+	unsigned flags;         /* HIVE_OPEN_* */
+	uint8_t *image;         /* the whole file as read */
+	size_t image_len;
+	const uint8_t *bins;    /* image + 4096 */
+	uint32_t bins_len;      /* bytes of hive bins present and valid */
+	struct hive_page *pages; /* bins_len / 4096 entries */
+	uint32_t bin_count;
+	uint32_t damaged_bins;  /* bins whose header is wrong */
+	bool truncated;         /* file shorter than the bins size says */
+	uint32_t minor;
+	hive_key_t root;
+};
+
+/* error.c: record a failure's reason; returns err.  Use HIVE_FAIL(). */
+int hive_fail_at(const char *func, const char *file, int line, int err,
+		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+#define HIVE_FAIL(err, ...) \
+	hive_fail_at(__func__, __FILE__, __LINE__, (err), __VA_ARGS__)
+
+/* open.c */
+uint32_t hive_header_checksum(const uint8_t *base_block);
+
+/*
+ * cell.c: bounds-checked access to an allocated cell.  *data points at the
+ * cell's data and *len is the usable length (cell size minus header).
+ */
+int hive_cell(const struct hive *h, uint32_t off, const uint8_t **data,
+	      uint32_t *len);
+/* The same, also checking a 2-byte signature and a minimum length. */
+int hive_record(const struct hive *h, uint32_t off, const char sig[2],
+		uint32_t min_len, const uint8_t **data, uint32_t *len);
+
+/* upcase.c (generated): runs of code units sharing one upper-case delta. */
+struct upcase_run {
+	uint16_t first, last;
+	uint8_t stride;         /* 1, or 2 for alternating upper/lower pairs */
+	int32_t delta;
+};
+extern const struct upcase_run hive_upcase_runs[];
+extern const unsigned hive_upcase_run_count;
+
+/* name.c: a stored name (Latin-1 bytes or UTF-16LE) as given on disk. */
+struct stored_name {
+	const uint8_t *bytes;
+	size_t len;             /* bytes */
+	bool latin1;
+};
+size_t stored_name_units(const struct stored_name *n);
+uint16_t stored_name_unit(const struct stored_name *n, size_t i);
+int stored_name_compare(const struct stored_name *n, const uint16_t *name,
+			size_t len);
+uint32_t stored_name_hash(const struct stored_name *n);
+int stored_name_copy(void *mem, const struct stored_name *n,
+		     uint16_t **out, size_t *len);
+
+/* key.c */
+int hive_key_record(const struct hive *h, hive_key_t key,
+		    const uint8_t **nk, uint32_t *len);
+int hive_key_stored_name(const struct hive *h, hive_key_t key,
+			 struct stored_name *name);
+
+#endif /* HIVE_LAYOUT_H */

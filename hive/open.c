@@ -1,0 +1,313 @@
+/*
+ * open.c — reading a hive into memory and validating its frame.
+ *
+ * Opening reads the file once into one buffer and checks only the base
+ * block and the hive-bin headers (one per 4 KiB or more), so it costs about
+ * one read of the file.  Everything else is validated when it is used.
+ *
+ * Damage is tolerated where a reader can still be useful: a file shorter
+ * than its header says keeps the bins it has; a bin with a bad header keeps
+ * its cells readable when its size is plausible and is otherwise fenced off,
+ * so only the cells inside it fail.  hive_get_info() reports both.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <talloc.h>
+#include <unistd.h>
+
+#include "layout.h"
+
+uint32_t hive_header_checksum(const uint8_t *base_block)
+{
+	uint32_t sum = 0;
+
+	for (unsigned off = 0; off < REGF_CHECKSUM; off += 4)
+		sum ^= le32(base_block + off);
+	/* 0 and ~0 are reserved by Windows to mean "no checksum". */
+	if (sum == 0)
+		sum = 1;
+	else if (sum == 0xFFFFFFFFu)
+		sum = 0xFFFFFFFEu;
+	return sum;
+}
+
+static int read_whole_file(struct hive *h, const char *path)
+{
+	struct stat st;
+	int ret = HIVE_OK;
+	size_t got = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return HIVE_FAIL(HIVE_E_IO, "%s", strerror(errno));
+	if (fstat(fd, &st) < 0) {
+		ret = HIVE_FAIL(HIVE_E_IO, "stat: %s", strerror(errno));
+		goto done;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		ret = HIVE_FAIL(HIVE_E_NOT_HIVE, "not a regular file");
+		goto done;
+	}
+	/* Offsets in a hive are 32-bit; nothing past 4 GiB can be addressed. */
+	if ((uint64_t)st.st_size > (uint64_t)REGF_BLOCK_SIZE + 0xFFFFFFFFu) {
+		ret = HIVE_FAIL(HIVE_E_TOO_BIG, "file of %lld bytes",
+				(long long)st.st_size);
+		goto done;
+	}
+	h->image = talloc_size(h, st.st_size ? (size_t)st.st_size : 1);
+	if (!h->image) {
+		ret = HIVE_FAIL(HIVE_E_NOMEM, "image of %lld bytes",
+				(long long)st.st_size);
+		goto done;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = pread(fd, h->image + got, (size_t)st.st_size - got,
+				  (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = HIVE_FAIL(HIVE_E_IO, "read: %s", strerror(errno));
+			goto done;
+		}
+		if (n == 0)
+			break; /* shrank under us: take what is there */
+		got += (size_t)n;
+	}
+	h->image_len = got;
+done:
+	close(fd);
+	return ret;
+}
+
+static int check_base_block(struct hive *h)
+{
+	const uint8_t *b = h->image;
+	uint32_t stored, computed, major, minor, type, format;
+
+	if (h->image_len < REGF_BLOCK_SIZE ||
+	    memcmp(b, REGF_SIGNATURE, 4) != 0)
+		return HIVE_FAIL(HIVE_E_NOT_HIVE,
+				 h->image_len < REGF_BLOCK_SIZE
+					 ? "file shorter than a base block"
+					 : "no regf signature");
+	stored = le32(b + REGF_CHECKSUM);
+	computed = hive_header_checksum(b);
+	if (stored != computed)
+		return HIVE_FAIL(HIVE_E_CHECKSUM,
+				 "stored 0x%08x, computed 0x%08x; the base block "
+				 "is damaged (a transaction log may repair it)",
+				 stored, computed);
+	major = le32(b + REGF_MAJOR);
+	minor = le32(b + REGF_MINOR);
+	if (major != 1 || minor < 3 || minor > 6)
+		return HIVE_FAIL(HIVE_E_VERSION,
+				 "version %u.%u; supported are 1.3 to 1.6%s",
+				 major, minor,
+				 major == 1 && minor < 3
+					 ? " (1.1 and 1.2 are Windows NT 3.x formats)"
+					 : "");
+	type = le32(b + REGF_TYPE);
+	if (type != 0)
+		return HIVE_FAIL(HIVE_E_NOT_HIVE,
+				 "file type %u: a transaction log, not a primary hive",
+				 type);
+	format = le32(b + REGF_FORMAT);
+	if (format != 1)
+		return HIVE_FAIL(HIVE_E_NOT_HIVE, "file format %u (expected 1)",
+				 format);
+	h->minor = minor;
+	h->root = le32(b + REGF_ROOT);
+	return HIVE_OK;
+}
+
+static void mark_bin(struct hive *h, uint32_t start, uint32_t end,
+		     uint32_t pages_end)
+{
+	for (uint32_t p = start / REGF_BLOCK_SIZE;
+	     p < pages_end / REGF_BLOCK_SIZE; p++) {
+		h->pages[p].bin_start = start;
+		h->pages[p].bin_end = end;
+	}
+}
+
+static int scan_bins(struct hive *h)
+{
+	uint32_t declared = le32(h->image + REGF_BINS_SIZE);
+	uint64_t present = h->image_len - REGF_BLOCK_SIZE;
+	uint32_t len, off = 0;
+
+	if (declared == 0 || declared % REGF_BLOCK_SIZE != 0)
+		return HIVE_FAIL(HIVE_E_CORRUPT,
+				 "hive bins size %u is not a positive multiple of 4096",
+				 declared);
+	len = declared;
+	if (present < len) {
+		h->truncated = true;
+		len = (uint32_t)(present - present % REGF_BLOCK_SIZE);
+		if (len == 0)
+			return HIVE_FAIL(HIVE_E_CORRUPT,
+					 "file truncated: no hive bins present "
+					 "(%u bytes declared)", declared);
+	}
+	h->bins = h->image + REGF_BLOCK_SIZE;
+	h->bins_len = len;
+	h->pages = talloc_array(h, struct hive_page, len / REGF_BLOCK_SIZE);
+	if (!h->pages)
+		return HIVE_FAIL(HIVE_E_NOMEM, "page map");
+
+	while (off < len) {
+		const uint8_t *bin = h->bins + off;
+		uint32_t own = le32(bin + HBIN_OFFSET);
+		uint32_t size = le32(bin + HBIN_SIZE);
+		bool sig_ok = memcmp(bin, HBIN_SIGNATURE, 4) == 0;
+		bool size_ok = own == off && size >= REGF_BLOCK_SIZE &&
+			       size % REGF_BLOCK_SIZE == 0;
+
+		if (!sig_ok || !size_ok)
+			h->damaged_bins++;
+		if (size_ok) {
+			uint32_t end = size > len - off ? len : off + size;
+			if (size > len - off)
+				h->truncated = true;
+			mark_bin(h, off, end, end);
+			h->bin_count++;
+			off = end;
+		} else {
+			/* Nothing tells where this bin ends: fence off one page. */
+			h->pages[off / REGF_BLOCK_SIZE].bin_start = PAGE_UNREADABLE;
+			h->pages[off / REGF_BLOCK_SIZE].bin_end = PAGE_UNREADABLE;
+			off += REGF_BLOCK_SIZE;
+		}
+	}
+	if (h->bin_count == 0)
+		return HIVE_FAIL(HIVE_E_CORRUPT, "no valid hive bin");
+	return HIVE_OK;
+}
+
+static int finish_open(struct hive *h)
+{
+	const uint8_t *nk;
+	uint32_t nk_len;
+	int ret;
+
+	ret = check_base_block(h);
+	if (ret == HIVE_OK)
+		ret = scan_bins(h);
+	if (ret == HIVE_OK) {
+		ret = hive_key_record(h, h->root, &nk, &nk_len);
+		if (ret != HIVE_OK)
+			ret = HIVE_FAIL(ret, "root key at 0x%x: %s", h->root,
+					hive_error_detail());
+	}
+	return ret;
+}
+
+int hive_open(void *mem, const char *path, unsigned flags, struct hive **out)
+{
+	struct hive *h = talloc_zero(mem, struct hive);
+	int ret;
+
+	if (!h)
+		return HIVE_FAIL(HIVE_E_NOMEM, "hive handle");
+	h->flags = flags;
+	h->path = talloc_strdup(h, path);
+	ret = h->path ? read_whole_file(h, path)
+		      : HIVE_FAIL(HIVE_E_NOMEM, "path");
+	if (ret == HIVE_OK)
+		ret = finish_open(h);
+	if (ret != HIVE_OK) {
+		talloc_free(h);
+		return ret;
+	}
+	*out = h;
+	return HIVE_OK;
+}
+
+int hive_open_memory(void *mem, const void *image, size_t len, unsigned flags,
+		     struct hive **out)
+{
+	struct hive *h = talloc_zero(mem, struct hive);
+	int ret;
+
+	if (!h)
+		return HIVE_FAIL(HIVE_E_NOMEM, "hive handle");
+	h->flags = flags;
+	if (len > (size_t)REGF_BLOCK_SIZE + 0xFFFFFFFFu) {
+		talloc_free(h);
+		return HIVE_FAIL(HIVE_E_TOO_BIG, "image of %zu bytes", len);
+	}
+	h->image = talloc_memdup(h, image, len ? len : 1);
+	h->image_len = len;
+	ret = h->image ? finish_open(h) : HIVE_FAIL(HIVE_E_NOMEM, "image");
+	if (ret != HIVE_OK) {
+		talloc_free(h);
+		return ret;
+	}
+	*out = h;
+	return HIVE_OK;
+}
+
+void hive_get_info(const struct hive *h, struct hive_info *out)
+{
+	const uint8_t *b = h->image;
+
+	memset(out, 0, sizeof(*out));
+	out->major = le32(b + REGF_MAJOR);
+	out->minor = le32(b + REGF_MINOR);
+	out->file_type = le32(b + REGF_TYPE);
+	out->seq_primary = le32(b + REGF_SEQ1);
+	out->seq_secondary = le32(b + REGF_SEQ2);
+	out->dirty = out->seq_primary != out->seq_secondary;
+	out->last_written = le64(b + REGF_TIMESTAMP);
+	out->bins_size = le32(b + REGF_BINS_SIZE);
+	out->file_size = h->image_len;
+	out->bin_count = h->bin_count;
+	out->damaged_bins = h->damaged_bins;
+	out->truncated = h->truncated;
+	out->checksum = le32(b + REGF_CHECKSUM);
+	out->root = h->root;
+	for (size_t i = 0; i < REGF_FILE_NAME_SIZE / 2; i++) {
+		out->file_name[i] = le16(b + REGF_FILE_NAME + 2 * i);
+		if (out->file_name[i] == 0)
+			break;
+		out->file_name_len = i + 1;
+	}
+}
+
+hive_key_t hive_root(const struct hive *h)
+{
+	return h->root;
+}
+
+int hive_get_space(const struct hive *h, struct hive_space *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (uint32_t off = 0; off < h->bins_len;) {
+		const struct hive_page *page = &h->pages[off / REGF_BLOCK_SIZE];
+		uint32_t end = page->bin_end;
+
+		if (page->bin_start == PAGE_UNREADABLE) {
+			off += REGF_BLOCK_SIZE;
+			continue;
+		}
+		for (uint32_t c = page->bin_start + HBIN_HEADER_SIZE; c + 4 <= end;) {
+			int32_t size = (int32_t)le32(h->bins + c);
+			uint32_t abs = size < 0 ? (uint32_t)(-(int64_t)size)
+						: (uint32_t)size;
+			if (abs < CELL_ALIGN || abs > end - c)
+				return HIVE_FAIL(HIVE_E_CORRUPT,
+						 "cell at 0x%x has size %d", c, size);
+			if (size < 0) {
+				out->allocated_cells++;
+				out->allocated_bytes += abs;
+			} else {
+				out->free_cells++;
+				out->free_bytes += abs;
+			}
+			c += abs;
+		}
+		off = end;
+	}
+	return HIVE_OK;
+}

@@ -1,0 +1,7 @@
+/* Compiles hive.h alone with -std=c11 -pedantic -Werror. */
+#include "hive.h"
+
+int main(void)
+{
+	return HIVE_OK;
+}
