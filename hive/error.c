@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "layout.h"
 
@@ -64,11 +65,14 @@ const char *hive_error_detail(void)
 int hive_fail_at(const char *func, const char *file, int line, int err,
 		 const char *fmt, ...)
 {
+	char detail[sizeof(last_detail)];
 	va_list ap;
 
+	/* Format aside: callers may wrap the previous detail in the new one. */
 	va_start(ap, fmt);
-	vsnprintf(last_detail, sizeof(last_detail), fmt, ap);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
+	memcpy(last_detail, detail, sizeof(detail));
 	if (getenv("HIVE_DEBUG"))
 		fprintf(stderr, "hive: %s (%s:%d): %s: %s\n", func, file, line,
 			hive_strerror(err), last_detail);

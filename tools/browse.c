@@ -1,0 +1,389 @@
+/*
+ * browse.c — `hivectl ls` and `hivectl get`: look at one key or one value.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <talloc.h>
+
+#include "hivectl.h"
+
+/* ---- ls ---- */
+
+/* Terminal columns taken by a UTF-8 string, close enough for alignment. */
+static size_t display_width(const char *s)
+{
+	size_t w = 0;
+
+	for (; *s; s++)
+		w += ((unsigned char)*s & 0xC0) != 0x80;
+	return w;
+}
+
+struct ls_value {
+	char *name;
+	char *type;
+	uint32_t len;
+};
+
+static int run_ls(const struct cmd *cmd, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	void *tmp = talloc_new(NULL);
+	const char *hive_path, *key_arg;
+	struct hive *h;
+	struct keypath path;
+	hive_key_t key, *subkeys;
+	hive_value_t *vals;
+	size_t nsub, nval, width = 0, type_width = 0;
+	struct ls_value *lv = NULL;
+	int c, err, rc = 0;
+
+	while ((c = cmd_getopt(cmd, argc, argv, "h", longopts)) != -1) {
+		rc = c == OPT_HELP ? finish_stdout(0) : EXIT_USAGE;
+		goto done;
+	}
+	if (argc - optind < 1 || argc - optind > 2) {
+		rc = usage_error(cmd, argc - optind ? "too many arguments" :
+						      "missing HIVE");
+		goto done;
+	}
+	hive_path = argv[optind];
+	key_arg = argc - optind == 2 ? argv[optind + 1] : "";
+	keypath_init(&path, tmp);
+	if (open_hive(tmp, hive_path, &h) ||
+	    resolve_key(h, hive_path, key_arg, &path, &key)) {
+		rc = EXIT_HIVE;
+		goto done;
+	}
+
+	err = hive_key_subkeys(tmp, h, key, &subkeys, &nsub);
+	if (err) {
+		report("%s: %s: subkey list: %s", hive_path, key_arg,
+		       err_text(tmp, err));
+		rc = EXIT_HIVE;
+		nsub = 0;
+	}
+	for (size_t i = 0; i < nsub; i++) {
+		uint16_t *name;
+		size_t len;
+
+		err = hive_key_name(tmp, h, subkeys[i], &name, &len);
+		if (err) {
+			report("%s: %s: subkey %zu: %s", hive_path, key_arg,
+			       i + 1, err_text(tmp, err));
+			rc = EXIT_HIVE;
+			continue;
+		}
+		printf("%s\\\n", display_name(tmp, name, len));
+	}
+
+	/* Values are collected first so that their columns line up. */
+	err = hive_key_values(tmp, h, key, &vals, &nval);
+	if (err) {
+		report("%s: %s: value list: %s", hive_path, key_arg,
+		       err_text(tmp, err));
+		rc = EXIT_HIVE;
+		nval = 0;
+	}
+	lv = talloc_zero_array(tmp, struct ls_value, nval ? nval : 1);
+	for (size_t i = 0; lv && i < nval; i++) {
+		struct hive_value_stat st;
+		uint16_t *name;
+		size_t len;
+
+		err = hive_value_stat(h, vals[i], &st);
+		if (!err)
+			err = hive_value_name(tmp, h, vals[i], &name, &len);
+		if (err) {
+			report("%s: %s: value %zu: %s", hive_path, key_arg,
+			       i + 1, err_text(tmp, err));
+			rc = EXIT_HIVE;
+			continue;
+		}
+		lv[i].name = len ? display_name(tmp, name, len) :
+				   talloc_strdup(tmp, "(default)");
+		lv[i].type = type_text(tmp, st.type);
+		lv[i].len = st.data_len;
+		if (lv[i].name && display_width(lv[i].name) > width)
+			width = display_width(lv[i].name);
+		if (lv[i].type && strlen(lv[i].type) > type_width)
+			type_width = strlen(lv[i].type);
+	}
+	/* One very long name should not push every other line apart. */
+	if (width > 40)
+		width = 40;
+	for (size_t i = 0; lv && i < nval; i++) {
+		if (!lv[i].name || !lv[i].type)
+			continue;
+		size_t w = display_width(lv[i].name);
+
+		printf("%s%*s  %-*s  %" PRIu32 "\n", lv[i].name,
+		       (int)(w < width ? width - w : 0), "",
+		       (int)type_width, lv[i].type, lv[i].len);
+	}
+	rc = finish_stdout(rc);
+done:
+	talloc_free(tmp);
+	return rc;
+}
+
+const struct cmd cmd_ls = {
+	.name = "ls",
+	.synopsis = "HIVE [KEY]",
+	.summary = "list the subkeys and values of a key",
+	.help =
+	"Lists the subkeys of KEY (default: the root key), each followed by\n"
+	"a backslash, then its values as NAME, TYPE and data length in\n"
+	"bytes.  The unnamed default value is shown as (default).  Names\n"
+	"are shown as stored, in list order; control characters appear as\n"
+	"%XX and unpaired surrogates as %uXXXX.\n"
+	"\nOptions:\n"
+	"  -h, --help   show this help\n",
+	.run = run_ls,
+};
+
+/* ---- get ---- */
+
+static uint16_t unit_at(const uint8_t *d, size_t i)
+{
+	return (uint16_t)(d[2 * i] | d[2 * i + 1] << 8);
+}
+
+static bool has_unpaired_surrogate(const uint16_t *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] >= 0xD800 && s[i] <= 0xDBFF && i + 1 < n &&
+		    s[i + 1] >= 0xDC00 && s[i + 1] <= 0xDFFF)
+			i++;
+		else if (s[i] >= 0xD800 && s[i] <= 0xDFFF)
+			return true;
+	}
+	return false;
+}
+
+static uint16_t *to_units(void *mem, const uint8_t *data, size_t n)
+{
+	uint16_t *u = talloc_array(mem, uint16_t, n ? n : 1);
+
+	for (size_t i = 0; u && i < n; i++)
+		u[i] = unit_at(data, i);
+	return u;
+}
+
+static void print_utf8(void *mem, const uint16_t *u, size_t n)
+{
+	size_t len;
+	char *s = hive_utf16_to_utf8(mem, u, n, &len, NULL);
+
+	if (s)
+		fwrite(s, 1, len, stdout);
+	talloc_free(s);
+}
+
+static void print_hexdump(const uint8_t *data, size_t len)
+{
+	for (size_t off = 0; off < len; off += 16) {
+		size_t n = len - off < 16 ? len - off : 16;
+
+		printf("%08zx ", off);
+		for (size_t i = 0; i < 16; i++) {
+			if (i == 8)
+				putchar(' ');
+			if (i < n)
+				printf(" %02x", data[off + i]);
+			else
+				fputs("   ", stdout);
+		}
+		fputs("  |", stdout);
+		for (size_t i = 0; i < n; i++) {
+			uint8_t b = data[off + i];
+			putchar(b >= 0x20 && b < 0x7F ? b : '.');
+		}
+		fputs("|\n", stdout);
+	}
+}
+
+/*
+ * Prints the text form of the data.  Returns false when that text does not
+ * carry every byte (a string without its NUL, bytes after it, ...), so the
+ * caller can point at --raw: the rules are those of the hivefs text view.
+ */
+static bool print_text(void *mem, uint32_t type, const uint8_t *data,
+		       size_t len)
+{
+	size_t n = len / 2, end;
+	uint16_t *u;
+	bool exact;
+
+	switch (type) {
+	case HIVE_REG_SZ:
+	case HIVE_REG_EXPAND_SZ:
+		u = to_units(mem, data, n);
+		if (!u)
+			return false;
+		for (end = 0; end < n && u[end]; end++)
+			;
+		print_utf8(mem, u, end);
+		putchar('\n');
+		return len % 2 == 0 && n >= 1 && end == n - 1 &&
+		       !has_unpaired_surrogate(u, end);
+	case HIVE_REG_MULTI_SZ: {
+		size_t start = 0;
+
+		u = to_units(mem, data, n);
+		if (!u)
+			return false;
+		exact = len % 2 == 0 && !has_unpaired_surrogate(u, n);
+		while (start < n && u[start]) {
+			for (end = start; end < n && u[end]; end++) {
+				/* a newline would read back as two strings */
+				if (u[end] == '\n')
+					exact = false;
+			}
+			print_utf8(mem, u + start, end - start);
+			putchar('\n');
+			start = end + 1;
+		}
+		/* Exact: strings, then one empty string, then nothing. */
+		return exact && start < n && u[start] == 0 && start + 1 == n;
+	}
+	case HIVE_REG_DWORD:
+		if (len != 4)
+			break;
+		printf("%" PRIu32 "\n", (uint32_t)data[0] |
+		       (uint32_t)data[1] << 8 | (uint32_t)data[2] << 16 |
+		       (uint32_t)data[3] << 24);
+		return true;
+	case HIVE_REG_DWORD_BIG_ENDIAN:
+		if (len != 4)
+			break;
+		printf("%" PRIu32 "\n", (uint32_t)data[3] |
+		       (uint32_t)data[2] << 8 | (uint32_t)data[1] << 16 |
+		       (uint32_t)data[0] << 24);
+		return true;
+	case HIVE_REG_QWORD: {
+		uint64_t q = 0;
+
+		if (len != 8)
+			break;
+		for (int i = 7; i >= 0; i--)
+			q = q << 8 | data[i];
+		printf("%" PRIu64 "\n", q);
+		return true;
+	}
+	default:
+		break;
+	}
+	print_hexdump(data, len);
+	return true;
+}
+
+static int run_get(const struct cmd *cmd, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "raw", no_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	void *tmp = talloc_new(NULL);
+	const char *hive_path, *key_arg, *value_arg;
+	struct hive *h;
+	struct keypath path;
+	struct hive_value_stat st;
+	hive_key_t key;
+	hive_value_t val;
+	uint16_t *name = NULL;
+	size_t name_len = 0, len;
+	uint8_t *data;
+	bool raw = false;
+	int c, err, rc = 0;
+
+	while ((c = cmd_getopt(cmd, argc, argv, "rh", longopts)) != -1) {
+		switch (c) {
+		case 'r':
+			raw = true;
+			break;
+		case OPT_HELP:
+			rc = finish_stdout(0);
+			goto done;
+		default:
+			rc = EXIT_USAGE;
+			goto done;
+		}
+	}
+	if (argc - optind < 2 || argc - optind > 3) {
+		rc = usage_error(cmd, argc - optind < 2 ?
+			"missing HIVE or KEY" : "too many arguments");
+		goto done;
+	}
+	hive_path = argv[optind];
+	key_arg = argv[optind + 1];
+	value_arg = argc - optind == 3 ? argv[optind + 2] : "";
+	if (hive_utf8_to_utf16(tmp, value_arg, strlen(value_arg), &name,
+			       &name_len)) {
+		rc = usage_error(cmd, "VALUE is not valid UTF-8");
+		goto done;
+	}
+	keypath_init(&path, tmp);
+	if (open_hive(tmp, hive_path, &h) ||
+	    resolve_key(h, hive_path, key_arg, &path, &key)) {
+		rc = EXIT_HIVE;
+		goto done;
+	}
+	err = hive_value_lookup(h, key, name, name_len, &val);
+	if (!err)
+		err = hive_value_stat(h, val, &st);
+	if (!err)
+		err = hive_value_data(tmp, h, val, &data, &len);
+	if (err) {
+		const char *shown = *value_arg ? value_arg : "(default)";
+
+		if (err == HIVE_E_NOT_FOUND)
+			report("%s: %s: no value '%s'", hive_path, key_arg,
+			       shown);
+		else
+			report("%s: %s: value '%s': %s", hive_path, key_arg,
+			       shown, err_text(tmp, err));
+		rc = EXIT_HIVE;
+		goto done;
+	}
+	if (raw) {
+		fwrite(data, 1, len, stdout);
+	} else if (!print_text(tmp, st.type, data, len)) {
+		report("note: the text above does not show the %s data "
+		       "exactly; use --raw", type_text(tmp, st.type));
+	}
+	rc = finish_stdout(0);
+done:
+	talloc_free(tmp);
+	return rc;
+}
+
+const struct cmd cmd_get = {
+	.name = "get",
+	.synopsis = "[--raw] HIVE KEY [VALUE]",
+	.summary = "print the data of a value",
+	.help =
+	"Prints the data of VALUE in KEY; without VALUE (or with an empty\n"
+	"one), the unnamed default value.  Use \"\" as KEY for the root key.\n"
+	"\nText forms:\n"
+	"  REG_SZ, REG_EXPAND_SZ   the string up to its first NUL, as UTF-8,\n"
+	"                          and a newline\n"
+	"  REG_MULTI_SZ            one string per line\n"
+	"  REG_DWORD, REG_DWORD_BIG_ENDIAN, REG_QWORD\n"
+	"                          decimal (when 4 or 8 bytes long)\n"
+	"  anything else           a hex dump\n"
+	"When the text does not show every byte of the data, a note says so\n"
+	"on stderr.\n"
+	"\nOptions:\n"
+	"  -r, --raw    write the data bytes exactly as stored\n"
+	"  -h, --help   show this help\n"
+	"\nExit status: 0 success, 1 no such key or value, or unreadable,\n"
+	"2 usage error.\n",
+	.run = run_get,
+};

@@ -1,0 +1,89 @@
+/*
+ * hivectl.c — command dispatch of hivectl, the command-line companion of
+ * hivefs.  Every command opens hives read-only through hive.h; the commands
+ * themselves live in the other files of this folder.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "hivectl.h"
+
+#ifndef HIVEFS_VERSION
+#define HIVEFS_VERSION "unknown"
+#endif
+
+static const struct cmd *const commands[] = {
+	&cmd_info, &cmd_ls, &cmd_get, &cmd_export, &cmd_dump,
+};
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void print_help(FILE *f)
+{
+	fputs("Usage: hivectl COMMAND [ARGUMENTS]\n"
+	      "       hivectl COMMAND --help\n"
+	      "Inspect Windows registry hive files (regf).\n"
+	      "\nCommands:\n", f);
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		char head[64];
+
+		snprintf(head, sizeof(head), "%s %s", commands[i]->name,
+			 commands[i]->synopsis);
+		if (strlen(head) > 30)
+			fprintf(f, "  %s\n  %-30s %s\n", head, "",
+				commands[i]->summary);
+		else
+			fprintf(f, "  %-30s %s\n", head, commands[i]->summary);
+	}
+	fprintf(f, "  %-30s %s\n", "version", "print the version");
+	fputs("\nKEY is a backslash-separated path below the root key, matched\n"
+	      "case-insensitively as Windows does; an empty KEY is the root.\n"
+	      "Hives are only ever opened read-only.\n"
+	      "\nExit status: 0 success, 1 a hive could not be read (fully),\n"
+	      "2 the command line is wrong.\n", f);
+}
+
+static int print_version(void)
+{
+	printf("hivectl (hivefs) %s\n", HIVEFS_VERSION);
+	return finish_stdout(0);
+}
+
+int main(int argc, char **argv)
+{
+	const char *name;
+
+	if (argc < 2) {
+		print_help(stderr);
+		return EXIT_USAGE;
+	}
+	name = argv[1];
+	if (!strcmp(name, "-h") || !strcmp(name, "--help") ||
+	    !strcmp(name, "help")) {
+		/* "hivectl help CMD" is the same as "hivectl CMD --help". */
+		if (argc > 2 && strcmp(name, "help") == 0) {
+			for (size_t i = 0; i < N_COMMANDS; i++) {
+				if (!strcmp(argv[2], commands[i]->name)) {
+					print_cmd_help(commands[i]);
+					return finish_stdout(0);
+				}
+			}
+			fprintf(stderr, "hivectl: unknown command '%s'\n",
+				argv[2]);
+			return EXIT_USAGE;
+		}
+		print_help(stdout);
+		return finish_stdout(0);
+	}
+	if (!strcmp(name, "-V") || !strcmp(name, "--version") ||
+	    !strcmp(name, "version"))
+		return print_version();
+
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		if (!strcmp(name, commands[i]->name))
+			return commands[i]->run(commands[i], argc - 1,
+						argv + 1);
+	}
+	fprintf(stderr, "hivectl: unknown command '%s'\n"
+		"Try 'hivectl --help' for the list of commands.\n", name);
+	return EXIT_USAGE;
+}
