@@ -49,9 +49,9 @@ struct reg_out {
 	size_t len, cap;
 };
 
-static void out_unit(struct reg_out *o, uint16_t c)
+static inline void out_unit(struct reg_out *o, uint16_t c)
 {
-	if (o->len == o->cap) {
+	if (__builtin_expect(o->len == o->cap, 0)) {
 		size_t cap = o->cap ? o->cap * 2 : 256;
 		uint16_t *line = talloc_realloc(o->mem, o->line, uint16_t, cap);
 
@@ -82,10 +82,12 @@ static void out_eol(struct reg_out *o)
 {
 	if (o->utf16) {
 		out_ascii(o, "\r\n");
-		for (size_t i = 0; i < o->len; i++) {
-			putchar(o->line[i] & 0xFF);
-			putchar(o->line[i] >> 8);
-		}
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+		for (size_t i = 0; i < o->len; i++)
+			o->line[i] = (uint16_t)(o->line[i] << 8 | o->line[i] >> 8);
+#endif
+		/* The line is UTF-16LE in memory now: one write per line. */
+		fwrite(o->line, sizeof(uint16_t), o->len, stdout);
 	} else {
 		size_t n;
 		char *s = hive_utf16_to_utf8(o->mem, o->line, o->len, &n,
