@@ -215,6 +215,82 @@ struct hive_walk_ops {
 int hive_walk(struct hive *h, hive_key_t start, const struct hive_walk_ops *ops,
 	      void *arg);
 
+/* ---- writing ----
+ *
+ * Changes are made to the in-memory image; hive_save() makes them durable.
+ * A hive opened with HIVE_OPEN_READ_ONLY, or one that is dirty (pending
+ * transaction-log entries), truncated or has damaged bins, refuses every
+ * change with HIVE_E_READ_ONLY: writing it would lose or spread damage.
+ * Every change updates the bookkeeping Windows keeps (counts, maximum
+ * lengths, LastWriteTime, sorted lists and hashes, sk reference counts).
+ */
+
+/* Create an empty hive in memory: version 1.`minor` (3..6; 5 is usual)
+ * whose root key is named `root_name`.  Save it with hive_save_as(). */
+int hive_create(void *mem, uint32_t minor, const uint16_t *root_name,
+		size_t len, struct hive **out);
+/* Whether the image differs from the file it came from. */
+bool hive_is_modified(const struct hive *h);
+/* Why the hive refuses changes (NULL if it accepts them). */
+const char *hive_read_only_reason(const struct hive *h);
+/*
+ * Write the whole image to a temporary file beside the hive, flush it,
+ * rename it over the hive and flush the directory: the file is always
+ * either the old or the new hive, never a mix.  Sequence numbers, the
+ * timestamp, the bins size and the checksum are set on the way out.
+ */
+int hive_save(struct hive *h);
+int hive_save_as(struct hive *h, const char *path);
+
+/*
+ * ZwSetValueKey: replace the value whose name matches case-insensitively
+ * (keeping its vk and stored spelling) or create it.  Any type; data up to
+ * HIVE_MAX_VALUE_DATA bytes.  *out (may be NULL) receives the value.
+ */
+#define HIVE_MAX_VALUE_DATA (65535u * 16344u)
+int hive_value_set(struct hive *h, hive_key_t key, const uint16_t *name,
+		   size_t len, uint32_t type, const void *data, size_t data_len,
+		   hive_value_t *out);
+int hive_value_delete(struct hive *h, hive_key_t key, const uint16_t *name,
+		      size_t len);
+/*
+ * Create a subkey (it inherits the parent's security descriptor).  If one
+ * of that name exists: HIVE_E_EXISTS with *out set to it.
+ */
+int hive_key_create(struct hive *h, hive_key_t parent, const uint16_t *name,
+		    size_t len, hive_key_t *out);
+/* Delete a key without subkeys, with its values (HIVE_E_NOT_EMPTY). */
+int hive_key_delete(struct hive *h, hive_key_t key);
+/*
+ * Rename a key and/or move it (with its subtree) under `new_parent`
+ * (HIVE_NO_CELL = same parent).  Moving a key into its own subtree is
+ * HIVE_E_INVALID; a sibling of the new name is HIVE_E_EXISTS unless it is
+ * the key itself (a change of case).  The key's handle may change: *moved
+ * receives the new one.
+ */
+int hive_key_rename(struct hive *h, hive_key_t key, hive_key_t new_parent,
+		    const uint16_t *name, size_t len, hive_key_t *moved);
+/* Class name bytes (UTF-16LE by convention); len 0 removes it. */
+int hive_key_set_class(struct hive *h, hive_key_t key, const void *data,
+		       size_t len);
+int hive_key_set_time(struct hive *h, hive_key_t key, uint64_t filetime);
+/* Self-relative security descriptor; shared sk cells are reused. */
+int hive_key_set_security(struct hive *h, hive_key_t key, const void *sd,
+			  size_t len);
+
+/* ---- checking ---- */
+
+/*
+ * Verify every structural invariant: cells tile the bins with no overlap,
+ * every allocated cell is reachable exactly once (sk cells once per list
+ * entry), counts and maximum-length fields, sort order and hashes of
+ * subkey lists, ri structure, the sk list and reference counts, big-data
+ * layout, the checksum and the bins.  Each finding is passed to `report`;
+ * returns the number of findings (0 = clean).
+ */
+unsigned hive_check(struct hive *h,
+		    void (*report)(void *arg, const char *finding), void *arg);
+
 /* ---- names ---- */
 
 /* Windows' RtlUpcaseUnicodeChar: one code unit to upper case. */

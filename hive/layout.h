@@ -34,6 +34,24 @@ static inline uint64_t le64(const uint8_t *p)
 	return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
 }
 
+static inline void put_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void put_le32(uint8_t *p, uint32_t v)
+{
+	put_le16(p, (uint16_t)v);
+	put_le16(p + 2, (uint16_t)(v >> 16));
+}
+
+static inline void put_le64(uint8_t *p, uint64_t v)
+{
+	put_le32(p, (uint32_t)v);
+	put_le32(p + 4, (uint32_t)(v >> 32));
+}
+
 /* ---- base block (file offset 0, 4096 bytes) ---- */
 #define REGF_BLOCK_SIZE 4096u
 #define REGF_SIGNATURE "regf"
@@ -132,12 +150,32 @@ struct hive_page {
 };
 #define PAGE_UNREADABLE 0xFFFFFFFFu
 
+/*
+ * Free cells, indexed two ways: by size class (doubly linked lists of pool
+ * nodes, for allocation) and by offset (an open-addressing hash, so that a
+ * neighbour found free in the image can be unlinked when coalescing).
+ */
+#define FREE_CLASSES 160
+#define FREE_NONE 0xFFFFFFFFu
+struct free_node {
+	uint32_t off, size;
+	uint32_t prev, next;    /* pool indices within the size class */
+};
+struct free_index {
+	struct free_node *nodes;
+	uint32_t count, cap;
+	uint32_t recycled;      /* chain (through .next) of unused nodes */
+	uint32_t heads[FREE_CLASSES];
+	uint32_t *slots;        /* node index + 1; 0 empty; ~0 deleted */
+	uint32_t slot_mask, slots_used;
+};
+
 struct hive {
 	char *path;             /* NULL for memory images */
 	unsigned flags;         /* HIVE_OPEN_* */
 	uint8_t *image;         /* the whole file as read */
 	size_t image_len;
-	const uint8_t *bins;    /* image + 4096 */
+	uint8_t *bins;          /* image + 4096 */
 	uint32_t bins_len;      /* bytes of hive bins present and valid */
 	struct hive_page *pages; /* bins_len / 4096 entries */
 	uint32_t bin_count;
@@ -145,6 +183,15 @@ struct hive {
 	bool truncated;         /* file shorter than the bins size says */
 	uint32_t minor;
 	hive_key_t root;
+
+	/* Writing (see alloc.c and write.c). */
+	const char *read_only_reason; /* NULL when changes are accepted */
+	bool modified;
+	bool free_index_ready;
+	struct free_index free;
+	uint8_t *dirty;         /* one flag per 4 KiB page of the bins */
+	bool base_dirty;
+	int lock_fd;            /* holds the writer's lock, or -1 */
 };
 
 /* error.c: record a failure's reason; returns err.  Use HIVE_FAIL(). */
@@ -188,6 +235,33 @@ int stored_name_compare(const struct stored_name *n, const uint16_t *name,
 uint32_t stored_name_hash(const struct stored_name *n);
 int stored_name_copy(void *mem, const struct stored_name *n,
 		     uint16_t **out, size_t *len);
+
+/* alloc.c: cells for writing.  Offsets are relative to the bins. */
+int hive_alloc(struct hive *h, uint32_t data_len, uint32_t *off);
+void hive_free(struct hive *h, uint32_t off);
+/* Make room for `data_len` bytes in the cell at `off`, moving it if it
+ * must grow; contents are kept. */
+int hive_realloc(struct hive *h, uint32_t *off, uint32_t data_len);
+/* Writable data of a cell known to be valid; marks its pages dirty. */
+uint8_t *hive_cell_w(struct hive *h, uint32_t off);
+void hive_mark_dirty(struct hive *h, uint32_t off, uint32_t len);
+/* After changing a base-block field: checksum and dirty state. */
+void hive_base_block_changed(struct hive *h);
+int hive_free_index_build(struct hive *h);
+uint64_t hive_now_filetime(void);
+
+/* write.c */
+int hive_begin_change(struct hive *h);
+uint8_t *hive_nk_w(struct hive *h, hive_key_t key);
+bool hive_name_is_latin1(const uint16_t *name, size_t len);
+void hive_store_name(uint8_t *dst, const uint16_t *name, size_t len, bool latin1);
+void hive_touch_key(struct hive *h, hive_key_t key);
+void hive_delete_all_values(struct hive *h, hive_key_t key);
+/* Data bytes a valid allocated cell can hold. */
+uint32_t cell_capacity(const struct hive *h, uint32_t off);
+
+/* save.c */
+int hive_lock(struct hive *h, const char *path);
 
 /* key.c */
 int hive_key_record(const struct hive *h, hive_key_t key,

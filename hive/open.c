@@ -185,6 +185,40 @@ static int scan_bins(struct hive *h)
 	return HIVE_OK;
 }
 
+static int close_lock(struct hive *h)
+{
+	if (h->lock_fd >= 0)
+		close(h->lock_fd);
+	return 0;
+}
+
+static struct hive *new_handle(void *mem, unsigned flags)
+{
+	struct hive *h = talloc_zero(mem, struct hive);
+
+	if (!h)
+		return NULL;
+	h->flags = flags;
+	h->lock_fd = -1;
+	talloc_set_destructor(h, close_lock);
+	return h;
+}
+
+/* Changes would lose pending log entries or build on damage: refuse them. */
+static const char *why_read_only(const struct hive *h)
+{
+	if (h->flags & HIVE_OPEN_READ_ONLY)
+		return "the hive was opened read-only";
+	if (le32(h->image + REGF_SEQ1) != le32(h->image + REGF_SEQ2))
+		return "the hive is dirty: its transaction logs must be "
+		       "replayed before it can be changed";
+	if (h->truncated)
+		return "the file is truncated";
+	if (h->damaged_bins)
+		return "hive bins are damaged";
+	return NULL;
+}
+
 static int finish_open(struct hive *h)
 {
 	const uint8_t *nk;
@@ -200,20 +234,25 @@ static int finish_open(struct hive *h)
 			ret = HIVE_FAIL(ret, "root key at 0x%x: %s", h->root,
 					hive_error_detail());
 	}
+	if (ret == HIVE_OK)
+		h->read_only_reason = why_read_only(h);
 	return ret;
 }
 
 int hive_open(void *mem, const char *path, unsigned flags, struct hive **out)
 {
-	struct hive *h = talloc_zero(mem, struct hive);
+	struct hive *h = new_handle(mem, flags);
 	int ret;
 
 	if (!h)
 		return HIVE_FAIL(HIVE_E_NOMEM, "hive handle");
-	h->flags = flags;
 	h->path = talloc_strdup(h, path);
-	ret = h->path ? read_whole_file(h, path)
-		      : HIVE_FAIL(HIVE_E_NOMEM, "path");
+	/* A writer locks before reading, so what it reads is what it owns. */
+	ret = h->path ? HIVE_OK : HIVE_FAIL(HIVE_E_NOMEM, "path");
+	if (ret == HIVE_OK && !(flags & HIVE_OPEN_READ_ONLY))
+		ret = hive_lock(h, path);
+	if (ret == HIVE_OK)
+		ret = read_whole_file(h, path);
 	if (ret == HIVE_OK)
 		ret = finish_open(h);
 	if (ret != HIVE_OK) {
@@ -227,12 +266,11 @@ int hive_open(void *mem, const char *path, unsigned flags, struct hive **out)
 int hive_open_memory(void *mem, const void *image, size_t len, unsigned flags,
 		     struct hive **out)
 {
-	struct hive *h = talloc_zero(mem, struct hive);
+	struct hive *h = new_handle(mem, flags);
 	int ret;
 
 	if (!h)
 		return HIVE_FAIL(HIVE_E_NOMEM, "hive handle");
-	h->flags = flags;
 	if (len > (size_t)REGF_BLOCK_SIZE + 0xFFFFFFFFu) {
 		talloc_free(h);
 		return HIVE_FAIL(HIVE_E_TOO_BIG, "image of %zu bytes", len);

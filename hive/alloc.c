@@ -1,0 +1,392 @@
+/*
+ * alloc.c — the cell allocator of a hive being written.
+ *
+ * How it works
+ *  - Free cells are found in the image (positive size) when the hive is
+ *    first changed and indexed by size class: exact classes of 8 bytes up to
+ *    1 KiB, then one class per power of two.  Allocation takes the smallest
+ *    non-empty class that can hold the request (close to best fit, which
+ *    keeps fragmentation low under churn) and splits off the remainder.
+ *  - Freeing zeroes the cell (deleted data must not linger in the file) and
+ *    merges it with free neighbours in the same bin, so space is reused
+ *    rather than the file growing.
+ *  - When nothing fits, a new bin is appended: a multiple of 4 KiB, large
+ *    enough for the cell (big cells get multi-page bins, as Windows does);
+ *    its unused tail becomes one free cell.
+ *  - Every byte changed is marked dirty per 4 KiB page, for the commit.
+ */
+#include <talloc.h>
+#include <time.h>
+
+#include "layout.h"
+
+#define EXACT_LIMIT 1024u
+
+static unsigned size_class(uint32_t size)
+{
+	unsigned log = 0;
+
+	if (size <= EXACT_LIMIT)
+		return size / CELL_ALIGN - 1;
+	for (uint32_t s = size >> 11; s; s >>= 1)
+		log++;
+	return EXACT_LIMIT / CELL_ALIGN + log;
+}
+
+static uint32_t hash_off(uint32_t off)
+{
+	return (off >> 3) * 2654435761u;
+}
+
+static int slots_grow(struct hive *h)
+{
+	struct free_index *fi = &h->free;
+	uint32_t new_size = fi->slot_mask ? (fi->slot_mask + 1) * 2 : 1024;
+	uint32_t *slots = talloc_zero_array(h, uint32_t, new_size);
+
+	if (!slots)
+		return HIVE_FAIL(HIVE_E_NOMEM, "free-cell table");
+	/* Re-insert live entries; deleted markers are dropped. */
+	for (uint32_t i = 0; fi->slots && i <= fi->slot_mask; i++) {
+		uint32_t v = fi->slots[i];
+		if (v == 0 || v == FREE_NONE)
+			continue;
+		uint32_t j = hash_off(fi->nodes[v - 1].off) & (new_size - 1);
+		while (slots[j])
+			j = (j + 1) & (new_size - 1);
+		slots[j] = v;
+	}
+	talloc_free(fi->slots);
+	fi->slots = slots;
+	fi->slot_mask = new_size - 1;
+	fi->slots_used = 0;
+	for (uint32_t i = 0; i < new_size; i++)
+		fi->slots_used += slots[i] != 0;
+	return HIVE_OK;
+}
+
+/* Slot holding `off`, or FREE_NONE. */
+static uint32_t slot_find(const struct free_index *fi, uint32_t off)
+{
+	if (!fi->slots)
+		return FREE_NONE;
+	for (uint32_t j = hash_off(off) & fi->slot_mask;; j = (j + 1) & fi->slot_mask) {
+		uint32_t v = fi->slots[j];
+		if (v == 0)
+			return FREE_NONE;
+		if (v != FREE_NONE && fi->nodes[v - 1].off == off)
+			return j;
+	}
+}
+
+static void class_unlink(struct free_index *fi, uint32_t n)
+{
+	struct free_node *node = &fi->nodes[n];
+
+	if (node->prev != FREE_NONE)
+		fi->nodes[node->prev].next = node->next;
+	else
+		fi->heads[size_class(node->size)] = node->next;
+	if (node->next != FREE_NONE)
+		fi->nodes[node->next].prev = node->prev;
+}
+
+static void class_link(struct free_index *fi, uint32_t n)
+{
+	struct free_node *node = &fi->nodes[n];
+	unsigned c = size_class(node->size);
+
+	node->prev = FREE_NONE;
+	node->next = fi->heads[c];
+	if (node->next != FREE_NONE)
+		fi->nodes[node->next].prev = n;
+	fi->heads[c] = n;
+}
+
+static int index_add(struct hive *h, uint32_t off, uint32_t size)
+{
+	struct free_index *fi = &h->free;
+	uint32_t n;
+
+	if ((fi->slots_used + 1) * 4 > (fi->slot_mask + 1) * 3 || !fi->slots) {
+		int ret = slots_grow(h);
+		if (ret != HIVE_OK)
+			return ret;
+	}
+	if (fi->recycled != FREE_NONE) {
+		n = fi->recycled;
+		fi->recycled = fi->nodes[n].next;
+	} else {
+		if (fi->count == fi->cap) {
+			uint32_t cap = fi->cap ? fi->cap * 2 : 256;
+			struct free_node *nodes = talloc_realloc(h, fi->nodes,
+								 struct free_node, cap);
+			if (!nodes)
+				return HIVE_FAIL(HIVE_E_NOMEM, "free-cell nodes");
+			fi->nodes = nodes;
+			fi->cap = cap;
+		}
+		n = fi->count++;
+	}
+	fi->nodes[n].off = off;
+	fi->nodes[n].size = size;
+	class_link(fi, n);
+	for (uint32_t j = hash_off(off) & fi->slot_mask;; j = (j + 1) & fi->slot_mask) {
+		if (fi->slots[j] == 0 || fi->slots[j] == FREE_NONE) {
+			fi->slots_used += fi->slots[j] == 0;
+			fi->slots[j] = n + 1;
+			break;
+		}
+	}
+	return HIVE_OK;
+}
+
+static void index_remove_slot(struct free_index *fi, uint32_t slot)
+{
+	uint32_t n = fi->slots[slot] - 1;
+
+	class_unlink(fi, n);
+	fi->slots[slot] = FREE_NONE;
+	fi->nodes[n].next = fi->recycled;
+	fi->recycled = n;
+}
+
+int hive_free_index_build(struct hive *h)
+{
+	if (h->free_index_ready)
+		return HIVE_OK;
+	h->free.recycled = FREE_NONE;
+	for (unsigned c = 0; c < FREE_CLASSES; c++)
+		h->free.heads[c] = FREE_NONE;
+	for (uint32_t off = 0; off < h->bins_len;) {
+		const struct hive_page *page = &h->pages[off / REGF_BLOCK_SIZE];
+		uint32_t end = page->bin_end;
+
+		for (uint32_t c = page->bin_start + HBIN_HEADER_SIZE; c + 4 <= end;) {
+			int32_t size = (int32_t)le32(h->bins + c);
+			uint32_t abs = size < 0 ? (uint32_t)(-(int64_t)size)
+						: (uint32_t)size;
+			if (abs < CELL_ALIGN || abs % CELL_ALIGN || abs > end - c)
+				return HIVE_FAIL(HIVE_E_CORRUPT,
+						 "cell at 0x%x has size %d", c, size);
+			if (size > 0) {
+				int ret = index_add(h, c, abs);
+				if (ret != HIVE_OK)
+					return ret;
+			}
+			c += abs;
+		}
+		off = end;
+	}
+	h->free_index_ready = true;
+	return HIVE_OK;
+}
+
+void hive_base_block_changed(struct hive *h)
+{
+	put_le32(h->image + REGF_CHECKSUM, hive_header_checksum(h->image));
+	h->base_dirty = true;
+	h->modified = true;
+}
+
+void hive_mark_dirty(struct hive *h, uint32_t off, uint32_t len)
+{
+	if (len == 0)
+		return;
+	for (uint32_t p = off / REGF_BLOCK_SIZE; p <= (off + len - 1) / REGF_BLOCK_SIZE;
+	     p++)
+		h->dirty[p] = 1;
+	h->modified = true;
+}
+
+uint8_t *hive_cell_w(struct hive *h, uint32_t off)
+{
+	uint32_t size = (uint32_t)(-(int32_t)le32(h->bins + off));
+
+	hive_mark_dirty(h, off, size);
+	return h->bins + off + CELL_HEADER_SIZE;
+}
+
+uint64_t hive_now_filetime(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t)ts.tv_sec + 11644473600ull) * 10000000ull +
+	       (uint64_t)ts.tv_nsec / 100;
+}
+
+/* Append a bin of at least `min_size` bytes; its space becomes one free cell. */
+static int grow_bins(struct hive *h, uint32_t min_size)
+{
+	uint32_t size = (min_size + HBIN_HEADER_SIZE + REGF_BLOCK_SIZE - 1) &
+			~(REGF_BLOCK_SIZE - 1);
+	uint32_t start = h->bins_len, pages = start / REGF_BLOCK_SIZE;
+	uint32_t new_pages = size / REGF_BLOCK_SIZE;
+	size_t need = (size_t)REGF_BLOCK_SIZE + start + size;
+	uint8_t *bin;
+
+	if ((uint64_t)start + size > 0x7FFFFFF0u)
+		return HIVE_FAIL(HIVE_E_TOO_BIG, "hive bins would exceed 2 GiB");
+	if (need > h->image_len) {
+		uint8_t *image = talloc_realloc_size(h, h->image, need);
+		if (!image)
+			return HIVE_FAIL(HIVE_E_NOMEM, "growing the image to %zu", need);
+		h->image = image;
+		h->bins = image + REGF_BLOCK_SIZE;
+		h->image_len = need;
+	}
+	struct hive_page *pg = talloc_realloc(h, h->pages, struct hive_page,
+					      pages + new_pages);
+	uint8_t *dirty = pg ? talloc_realloc(h, h->dirty, uint8_t,
+					     pages + new_pages) : NULL;
+	if (pg)
+		h->pages = pg;
+	if (!dirty)
+		return HIVE_FAIL(HIVE_E_NOMEM, "page map");
+	h->dirty = dirty;
+	for (uint32_t p = pages; p < pages + new_pages; p++) {
+		h->pages[p].bin_start = start;
+		h->pages[p].bin_end = start + size;
+	}
+	bin = h->bins + start;
+	memset(bin, 0, size);
+	memcpy(bin, HBIN_SIGNATURE, 4);
+	put_le32(bin + HBIN_OFFSET, start);
+	put_le32(bin + HBIN_SIZE, size);
+	put_le32(bin + HBIN_HEADER_SIZE, size - HBIN_HEADER_SIZE);
+	h->bins_len = start + size;
+	h->bin_count++;
+	put_le32(h->image + REGF_BINS_SIZE, h->bins_len);
+	hive_base_block_changed(h);
+	hive_mark_dirty(h, start, size);
+	return index_add(h, start + HBIN_HEADER_SIZE, size - HBIN_HEADER_SIZE);
+}
+
+static uint32_t find_fit(const struct free_index *fi, uint32_t need)
+{
+	for (unsigned c = size_class(need); c < FREE_CLASSES; c++) {
+		for (uint32_t n = fi->heads[c]; n != FREE_NONE; n = fi->nodes[n].next)
+			if (fi->nodes[n].size >= need)
+				return n;
+	}
+	return FREE_NONE;
+}
+
+int hive_alloc(struct hive *h, uint32_t data_len, uint32_t *off)
+{
+	uint32_t need, n, cell, size;
+	int ret;
+
+	if (data_len > 0x7FFFFFF0u - CELL_HEADER_SIZE - HBIN_HEADER_SIZE)
+		return HIVE_FAIL(HIVE_E_TOO_BIG, "cell of %u bytes", data_len);
+	need = (data_len + CELL_HEADER_SIZE + CELL_ALIGN - 1) & ~(CELL_ALIGN - 1);
+	n = find_fit(&h->free, need);
+	if (n == FREE_NONE) {
+		ret = grow_bins(h, need);
+		if (ret != HIVE_OK)
+			return ret;
+		n = find_fit(&h->free, need);
+	}
+	cell = h->free.nodes[n].off;
+	size = h->free.nodes[n].size;
+	index_remove_slot(&h->free, slot_find(&h->free, cell));
+	if (size - need >= CELL_ALIGN) {
+		put_le32(h->bins + cell + need, size - need);
+		hive_mark_dirty(h, cell + need, 4);
+		ret = index_add(h, cell + need, size - need);
+		if (ret != HIVE_OK)
+			return ret;
+		size = need;
+	}
+	put_le32(h->bins + cell, (uint32_t)-(int32_t)size);
+	memset(h->bins + cell + CELL_HEADER_SIZE, 0, size - CELL_HEADER_SIZE);
+	hive_mark_dirty(h, cell, size);
+	*off = cell;
+	return HIVE_OK;
+}
+
+/* The cell just before `off` in its bin, or FREE_NONE. */
+static uint32_t previous_cell(const struct hive *h, uint32_t off)
+{
+	uint32_t c = h->pages[off / REGF_BLOCK_SIZE].bin_start + HBIN_HEADER_SIZE;
+	uint32_t prev = FREE_NONE;
+
+	while (c < off) {
+		int32_t size = (int32_t)le32(h->bins + c);
+		uint32_t abs = size < 0 ? (uint32_t)(-(int64_t)size) : (uint32_t)size;
+		if (abs < CELL_ALIGN)
+			return FREE_NONE;
+		prev = c;
+		c += abs;
+	}
+	return c == off ? prev : FREE_NONE;
+}
+
+void hive_free(struct hive *h, uint32_t off)
+{
+	uint32_t size = (uint32_t)(-(int32_t)le32(h->bins + off));
+	uint32_t bin_end = h->pages[off / REGF_BLOCK_SIZE].bin_end;
+	uint32_t next = off + size, prev, slot;
+
+	memset(h->bins + off, 0, size);
+	hive_mark_dirty(h, off, size);
+	if (next + 4 <= bin_end && (int32_t)le32(h->bins + next) > 0 &&
+	    (slot = slot_find(&h->free, next)) != FREE_NONE) {
+		uint32_t next_size = le32(h->bins + next);
+		index_remove_slot(&h->free, slot);
+		memset(h->bins + next, 0, 4);
+		hive_mark_dirty(h, next, 4);
+		size += next_size;
+	}
+	prev = previous_cell(h, off);
+	if (prev != FREE_NONE && (int32_t)le32(h->bins + prev) > 0 &&
+	    (slot = slot_find(&h->free, prev)) != FREE_NONE) {
+		index_remove_slot(&h->free, slot);
+		size += le32(h->bins + prev);
+		memset(h->bins + off, 0, 4);
+		off = prev;
+	}
+	put_le32(h->bins + off, size);
+	hive_mark_dirty(h, off, 4);
+	/* Out of memory here only costs the reuse of this cell. */
+	index_add(h, off, size);
+}
+
+int hive_realloc(struct hive *h, uint32_t *off, uint32_t data_len)
+{
+	uint32_t size = (uint32_t)(-(int32_t)le32(h->bins + *off));
+	uint32_t need = (data_len + CELL_HEADER_SIZE + CELL_ALIGN - 1) & ~(CELL_ALIGN - 1);
+	uint32_t next = *off + size, slot, moved;
+	int ret;
+
+	if (need <= size)
+		return HIVE_OK;
+	/* Grow in place into a free neighbour: no copy, no fragmentation. */
+	if (next + 4 <= h->pages[*off / REGF_BLOCK_SIZE].bin_end &&
+	    (int32_t)le32(h->bins + next) > 0 &&
+	    size + le32(h->bins + next) >= need &&
+	    (slot = slot_find(&h->free, next)) != FREE_NONE) {
+		uint32_t total = size + le32(h->bins + next);
+		index_remove_slot(&h->free, slot);
+		memset(h->bins + next, 0, 4);
+		if (total - need >= CELL_ALIGN) {
+			put_le32(h->bins + *off + need, total - need);
+			ret = index_add(h, *off + need, total - need);
+			if (ret != HIVE_OK)
+				return ret;
+			total = need;
+		}
+		put_le32(h->bins + *off, (uint32_t)-(int32_t)total);
+		hive_mark_dirty(h, *off, total);
+		return HIVE_OK;
+	}
+	ret = hive_alloc(h, data_len, &moved);
+	if (ret != HIVE_OK)
+		return ret;
+	memcpy(h->bins + moved + CELL_HEADER_SIZE, h->bins + *off + CELL_HEADER_SIZE,
+	       size - CELL_HEADER_SIZE);
+	hive_free(h, *off);
+	*off = moved;
+	return HIVE_OK;
+}

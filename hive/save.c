@@ -1,0 +1,298 @@
+/*
+ * save.c — new hives and the interim whole-image save.
+ *
+ * Until transaction logs arrive, a save writes the complete image to a
+ * temporary file in the hive's directory, flushes it, renames it over the
+ * hive and flushes the directory.  A crash at any point leaves either the
+ * old or the new file, each complete; the hive is never truncated and
+ * rewritten in place.  The base block is finished on the way out:
+ * both sequence numbers advanced and equal, timestamp, bins size and
+ * checksum.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <talloc.h>
+#include <unistd.h>
+
+#include "layout.h"
+
+/*
+ * A default descriptor for a new root: owner Administrators, group SYSTEM,
+ * full control for SYSTEM and Administrators, read for Users, inherited by
+ * subkeys (what `reg save` of a fresh key typically carries).
+ */
+static size_t put_sid(uint8_t *p, uint32_t rid1, uint32_t rid2)
+{
+	p[0] = 1;
+	p[1] = rid2 ? 2 : 1;
+	memset(p + 2, 0, 5);
+	p[7] = 5; /* SECURITY_NT_AUTHORITY */
+	put_le32(p + 8, rid1);
+	if (rid2)
+		put_le32(p + 12, rid2);
+	return rid2 ? 16 : 12;
+}
+
+static size_t put_ace(uint8_t *p, uint32_t mask, uint32_t rid1, uint32_t rid2)
+{
+	size_t sid = put_sid(p + 8, rid1, rid2);
+
+	p[0] = 0;    /* ACCESS_ALLOWED_ACE_TYPE */
+	p[1] = 0x03; /* OBJECT_INHERIT | CONTAINER_INHERIT */
+	put_le16(p + 2, (uint16_t)(8 + sid));
+	put_le32(p + 4, mask);
+	return 8 + sid;
+}
+
+static size_t default_descriptor(uint8_t *sd)
+{
+	size_t off = 20, acl, n;
+
+	memset(sd, 0, 256);
+	sd[0] = 1;                   /* revision */
+	put_le16(sd + 2, 0x8004);    /* SELF_RELATIVE | DACL_PRESENT */
+	put_le32(sd + 4, (uint32_t)off);
+	off += put_sid(sd + off, 32, 544);
+	put_le32(sd + 8, (uint32_t)off);
+	off += put_sid(sd + off, 18, 0);
+	put_le32(sd + 16, (uint32_t)off);
+	acl = off;
+	sd[acl] = 2;                 /* ACL revision */
+	n = 8;
+	n += put_ace(sd + acl + n, 0x000F003F, 18, 0);      /* SYSTEM: all */
+	n += put_ace(sd + acl + n, 0x000F003F, 32, 544);    /* Administrators */
+	n += put_ace(sd + acl + n, 0x00020019, 32, 545);    /* Users: read */
+	put_le16(sd + acl + 2, (uint16_t)n);
+	put_le16(sd + acl + 4, 3);
+	return acl + n;
+}
+
+int hive_create(void *mem, uint32_t minor, const uint16_t *root_name,
+		size_t len, struct hive **out)
+{
+	uint8_t image[REGF_BLOCK_SIZE * 2] = { 0 }, sd[256];
+	size_t sd_len = default_descriptor(sd);
+	bool latin1 = hive_name_is_latin1(root_name, len);
+	size_t name_bytes = latin1 ? len : 2 * len;
+	uint8_t *bin = image + REGF_BLOCK_SIZE, *nk, *sk;
+	uint32_t nk_off = HBIN_HEADER_SIZE;
+	uint32_t nk_size = (CELL_HEADER_SIZE + NK_FIXED_SIZE + (uint32_t)name_bytes + 7) & ~7u;
+	uint32_t sk_off = nk_off + nk_size;
+	uint32_t sk_size = (CELL_HEADER_SIZE + SK_FIXED_SIZE + (uint32_t)sd_len + 7) & ~7u;
+	uint64_t now = hive_now_filetime();
+	int ret;
+
+	if (minor < 3 || minor > 6)
+		return HIVE_FAIL(HIVE_E_VERSION, "version 1.%u cannot be created", minor);
+	if (len == 0 || len > HIVE_MAX_KEY_NAME)
+		return HIVE_FAIL(HIVE_E_INVALID, "root name of %zu units", len);
+	memcpy(image, REGF_SIGNATURE, 4);
+	put_le32(image + REGF_SEQ1, 1);
+	put_le32(image + REGF_SEQ2, 1);
+	put_le64(image + REGF_TIMESTAMP, now);
+	put_le32(image + REGF_MAJOR, 1);
+	put_le32(image + REGF_MINOR, minor);
+	put_le32(image + REGF_FORMAT, 1);
+	put_le32(image + REGF_ROOT, nk_off);
+	put_le32(image + REGF_BINS_SIZE, REGF_BLOCK_SIZE);
+	put_le32(image + REGF_CLUSTERING, 1);
+	put_le32(image + REGF_CHECKSUM, hive_header_checksum(image));
+
+	memcpy(bin, HBIN_SIGNATURE, 4);
+	put_le32(bin + HBIN_SIZE, REGF_BLOCK_SIZE);
+	put_le64(bin + HBIN_TIMESTAMP, now);
+
+	put_le32(bin + nk_off, (uint32_t)-(int32_t)nk_size);
+	nk = bin + nk_off + CELL_HEADER_SIZE;
+	memcpy(nk, "nk", 2);
+	put_le16(nk + NK_FLAGS, HIVE_KEY_HIVE_ENTRY | HIVE_KEY_NO_DELETE |
+				       (latin1 ? HIVE_KEY_COMP_NAME : 0));
+	put_le64(nk + NK_LAST_WRITE, now);
+	put_le32(nk + NK_PARENT, HIVE_NO_CELL);
+	put_le32(nk + NK_SUBKEY_LIST, HIVE_NO_CELL);
+	put_le32(nk + NK_VOLATILE_SUBKEY_LIST, HIVE_NO_CELL);
+	put_le32(nk + NK_VALUE_LIST, HIVE_NO_CELL);
+	put_le32(nk + NK_SECURITY, sk_off);
+	put_le32(nk + NK_CLASS, HIVE_NO_CELL);
+	put_le16(nk + NK_NAME_LEN, (uint16_t)name_bytes);
+	hive_store_name(nk + NK_NAME, root_name, len, latin1);
+
+	put_le32(bin + sk_off, (uint32_t)-(int32_t)sk_size);
+	sk = bin + sk_off + CELL_HEADER_SIZE;
+	memcpy(sk, "sk", 2);
+	put_le32(sk + SK_FLINK, sk_off);
+	put_le32(sk + SK_BLINK, sk_off);
+	put_le32(sk + SK_REFCOUNT, 1);
+	put_le32(sk + SK_DESCRIPTOR_SIZE, (uint32_t)sd_len);
+	memcpy(sk + SK_DESCRIPTOR, sd, sd_len);
+
+	put_le32(bin + sk_off + sk_size, REGF_BLOCK_SIZE - sk_off - sk_size);
+
+	ret = hive_open_memory(mem, image, sizeof(image), 0, out);
+	if (ret == HIVE_OK)
+		(*out)->modified = true;
+	return ret;
+}
+
+bool hive_is_modified(const struct hive *h)
+{
+	return h->modified;
+}
+
+const char *hive_read_only_reason(const struct hive *h)
+{
+	return h->read_only_reason;
+}
+
+static void finish_base_block(struct hive *h)
+{
+	uint8_t *b = h->image;
+	uint32_t seq = le32(b + REGF_SEQ1);
+
+	if (le32(b + REGF_SEQ2) > seq)
+		seq = le32(b + REGF_SEQ2);
+	put_le32(b + REGF_SEQ1, seq + 1);
+	put_le32(b + REGF_SEQ2, seq + 1);
+	put_le64(b + REGF_TIMESTAMP, hive_now_filetime());
+	put_le32(b + REGF_BINS_SIZE, h->bins_len);
+	put_le32(b + REGF_CHECKSUM, hive_header_checksum(b));
+}
+
+static int write_all(int fd, const uint8_t *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return HIVE_FAIL(HIVE_E_IO, "write: %s",
+					 n < 0 ? strerror(errno) : "short write");
+		p += n;
+		len -= (size_t)n;
+	}
+	return HIVE_OK;
+}
+
+static int fsync_dir_of(const char *path)
+{
+	char *copy = strdup(path);
+	int fd, ret = HIVE_OK;
+
+	if (!copy)
+		return HIVE_FAIL(HIVE_E_NOMEM, "path");
+	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		ret = HIVE_FAIL(HIVE_E_IO, "flushing the directory: %s",
+				strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	free(copy);
+	return ret;
+}
+
+/* Lock the hive file against a second writer; the lock lives with h. */
+int hive_lock(struct hive *h, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return HIVE_FAIL(HIVE_E_IO, "%s", strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int err = errno;
+		close(fd);
+		return HIVE_FAIL(err == EWOULDBLOCK ? HIVE_E_READ_ONLY : HIVE_E_IO,
+				 err == EWOULDBLOCK
+					 ? "the hive is open for writing elsewhere "
+					   "(hivefs or hivectl)"
+					 : "lock: %s", strerror(err));
+	}
+	if (h->lock_fd >= 0)
+		close(h->lock_fd);
+	h->lock_fd = fd;
+	return HIVE_OK;
+}
+
+int hive_save_as(struct hive *h, const char *path)
+{
+	size_t len = (size_t)REGF_BLOCK_SIZE + h->bins_len;
+	size_t plen = strlen(path);
+	char *tmp = talloc_array(NULL, char, plen + 32);
+	struct stat st;
+	int fd, ret;
+
+	if (!tmp)
+		return HIVE_FAIL(HIVE_E_NOMEM, "path");
+	if (h->read_only_reason && (h->flags & HIVE_OPEN_READ_ONLY)) {
+		talloc_free(tmp);
+		return HIVE_FAIL(HIVE_E_READ_ONLY, "%s", h->read_only_reason);
+	}
+	snprintf(tmp, plen + 32, "%s.hivefs-XXXXXX", path);
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		ret = HIVE_FAIL(HIVE_E_IO, "creating %s: %s", tmp, strerror(errno));
+		talloc_free(tmp);
+		return ret;
+	}
+	/* Keep the hive's permissions and owner across the replacement. */
+	if (stat(path, &st) == 0) {
+		if (fchmod(fd, st.st_mode & 07777) < 0 ||
+		    (fchown(fd, st.st_uid, st.st_gid) < 0 && errno != EPERM)) {
+			ret = HIVE_FAIL(HIVE_E_IO, "permissions: %s", strerror(errno));
+			goto fail;
+		}
+	} else {
+		fchmod(fd, 0644);
+	}
+	finish_base_block(h);
+	ret = write_all(fd, h->image, len);
+	if (ret != HIVE_OK)
+		goto fail;
+	if (fsync(fd) < 0) {
+		ret = HIVE_FAIL(HIVE_E_IO, "fsync: %s", strerror(errno));
+		goto fail;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		ret = HIVE_FAIL(HIVE_E_IO, "close: %s", strerror(errno));
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		ret = HIVE_FAIL(HIVE_E_IO, "rename: %s", strerror(errno));
+		goto fail;
+	}
+	ret = fsync_dir_of(path);
+	talloc_free(tmp);
+	if (ret != HIVE_OK)
+		return ret;
+	if (!h->path || strcmp(h->path, path) != 0) {
+		talloc_free(h->path);
+		h->path = talloc_strdup(h, path);
+	}
+	/* The lock was on the replaced inode: take it on the new one. */
+	if (h->lock_fd >= 0 || !(h->flags & HIVE_OPEN_READ_ONLY))
+		hive_lock(h, path);
+	h->modified = false;
+	if (h->dirty)
+		memset(h->dirty, 0, h->bins_len / REGF_BLOCK_SIZE);
+	h->image_len = len;
+	return HIVE_OK;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	talloc_free(tmp);
+	return ret;
+}
+
+int hive_save(struct hive *h)
+{
+	if (!h->path)
+		return HIVE_FAIL(HIVE_E_INVALID, "hive has no file yet");
+	return hive_save_as(h, h->path);
+}

@@ -1,0 +1,346 @@
+/*
+ * write.c — changing values and the bookkeeping Windows keeps around them.
+ *
+ * Every change starts with begin_change(), which refuses hives that must
+ * not be written and readies the allocator.  Allocation may move the whole
+ * image, so code here holds offsets across allocations and turns them into
+ * pointers again afterwards (nk_w() and friends), never keeping a pointer
+ * over a call that can allocate.
+ *
+ * Value data is stored the way Windows stores it: up to 4 bytes inline in
+ * the vk, up to 16344 bytes (or any size in a 1.3 hive) in one cell, and
+ * beyond that in a db record with 16344-byte segments.  Replacing a value
+ * keeps its vk, so its name spelling and its handle survive.
+ */
+#include <talloc.h>
+
+#include "layout.h"
+
+int hive_begin_change(struct hive *h)
+{
+	if (h->read_only_reason)
+		return HIVE_FAIL(HIVE_E_READ_ONLY, "%s", h->read_only_reason);
+	if (!h->dirty) {
+		h->dirty = talloc_zero_array(h, uint8_t,
+					     h->bins_len / REGF_BLOCK_SIZE + 1);
+		if (!h->dirty)
+			return HIVE_FAIL(HIVE_E_NOMEM, "dirty map");
+	}
+	return hive_free_index_build(h);
+}
+
+uint8_t *hive_nk_w(struct hive *h, hive_key_t key)
+{
+	return hive_cell_w(h, key);
+}
+
+bool hive_name_is_latin1(const uint16_t *name, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (name[i] > 0xFF)
+			return false;
+	return true;
+}
+
+void hive_store_name(uint8_t *dst, const uint16_t *name, size_t len, bool latin1)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (latin1)
+			dst[i] = (uint8_t)name[i];
+		else
+			put_le16(dst + 2 * i, name[i]);
+	}
+}
+
+void hive_touch_key(struct hive *h, hive_key_t key)
+{
+	put_le64(hive_nk_w(h, key) + NK_LAST_WRITE, hive_now_filetime());
+}
+
+/* ---- value data ---- */
+
+/* Free whatever holds a value's data (not the vk). */
+static void free_data(struct hive *h, const uint8_t *vk_unused, uint32_t raw_size,
+		      uint32_t data_off)
+{
+	uint32_t len = raw_size & ~VK_DATA_INLINE;
+	const uint8_t *cell;
+	uint32_t cell_len;
+
+	(void)vk_unused;
+	if ((raw_size & VK_DATA_INLINE) || len == 0 ||
+	    hive_cell(h, data_off, &cell, &cell_len) != HIVE_OK)
+		return;
+	if (h->minor >= 4 && len > BIG_DATA_SEGMENT && cell_len >= 8 &&
+	    memcmp(cell, "db", 2) == 0) {
+		uint32_t count = le16(cell + DB_SEGMENT_COUNT);
+		uint32_t list = le32(cell + DB_SEGMENT_LIST);
+		const uint8_t *segs;
+		uint32_t segs_len;
+
+		if (hive_cell(h, list, &segs, &segs_len) == HIVE_OK) {
+			if (count > segs_len / 4)
+				count = segs_len / 4;
+			for (uint32_t i = 0; i < count; i++) {
+				const uint8_t *seg;
+				uint32_t seg_len, seg_off;
+
+				hive_cell(h, list, &segs, &segs_len);
+				seg_off = le32(segs + 4 * i);
+				if (hive_cell(h, seg_off, &seg, &seg_len) == HIVE_OK)
+					hive_free(h, seg_off);
+			}
+			hive_free(h, list);
+		}
+	}
+	hive_free(h, data_off);
+}
+
+/*
+ * Store `len` bytes; on success *raw_size and *data_field are what the vk
+ * gets.  On failure nothing stays allocated.
+ */
+static int store_data(struct hive *h, const uint8_t *data, uint32_t len,
+		      uint32_t *raw_size, uint32_t *data_field)
+{
+	uint32_t cell, list, db;
+	int ret;
+
+	if (len <= 4) {
+		uint8_t inline_bytes[4] = { 0 };
+		memcpy(inline_bytes, data, len);
+		*raw_size = len | VK_DATA_INLINE;
+		*data_field = le32(inline_bytes);
+		return HIVE_OK;
+	}
+	if (len <= BIG_DATA_SEGMENT || h->minor < 4) {
+		ret = hive_alloc(h, len, &cell);
+		if (ret != HIVE_OK)
+			return ret;
+		memcpy(hive_cell_w(h, cell), data, len);
+		*raw_size = len;
+		*data_field = cell;
+		return HIVE_OK;
+	}
+	uint32_t count = (len + BIG_DATA_SEGMENT - 1) / BIG_DATA_SEGMENT;
+	ret = hive_alloc(h, 4 * count, &list);
+	if (ret != HIVE_OK)
+		return ret;
+	for (uint32_t i = 0; i < count; i++) {
+		uint32_t chunk = len - i * BIG_DATA_SEGMENT < BIG_DATA_SEGMENT
+					 ? len - i * BIG_DATA_SEGMENT
+					 : BIG_DATA_SEGMENT;
+		ret = hive_alloc(h, chunk, &cell);
+		if (ret != HIVE_OK) {
+			for (uint32_t j = 0; j < i; j++)
+				hive_free(h, le32(hive_cell_w(h, list) + 4 * j));
+			hive_free(h, list);
+			return ret;
+		}
+		memcpy(hive_cell_w(h, cell), data + (size_t)i * BIG_DATA_SEGMENT, chunk);
+		put_le32(hive_cell_w(h, list) + 4 * i, cell);
+	}
+	ret = hive_alloc(h, 8, &db);
+	if (ret != HIVE_OK) {
+		for (uint32_t j = 0; j < count; j++)
+			hive_free(h, le32(hive_cell_w(h, list) + 4 * j));
+		hive_free(h, list);
+		return ret;
+	}
+	uint8_t *rec = hive_cell_w(h, db);
+	memcpy(rec, "db", 2);
+	put_le16(rec + DB_SEGMENT_COUNT, (uint16_t)count);
+	put_le32(rec + DB_SEGMENT_LIST, list);
+	*raw_size = len;
+	*data_field = db;
+	return HIVE_OK;
+}
+
+/* ---- value lists ---- */
+
+uint32_t cell_capacity(const struct hive *h, uint32_t off)
+{
+	return (uint32_t)(-(int32_t)le32(h->bins + off)) - CELL_HEADER_SIZE;
+}
+
+static int value_list_of(struct hive *h, hive_key_t key, uint32_t *list,
+			 uint32_t *count)
+{
+	hive_value_t *vals;
+	size_t n;
+	int ret = hive_key_values(NULL, h, key, &vals, &n);
+
+	if (ret != HIVE_OK)
+		return ret;
+	talloc_free(vals);
+	*count = (uint32_t)n;
+	*list = le32(hive_nk_w(h, key) + NK_VALUE_LIST);
+	return HIVE_OK;
+}
+
+/* Recompute the maximum value name and data lengths of a key exactly. */
+static void update_value_maxima(struct hive *h, hive_key_t key)
+{
+	hive_value_t *vals;
+	size_t n;
+	uint32_t max_name = 0, max_data = 0;
+
+	if (hive_key_values(NULL, h, key, &vals, &n) != HIVE_OK)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct hive_value_stat st;
+		if (hive_value_stat(h, vals[i], &st) != HIVE_OK)
+			continue;
+		if (st.name_len * 2 > max_name)
+			max_name = (uint32_t)st.name_len * 2;
+		if (st.data_len > max_data)
+			max_data = st.data_len;
+	}
+	talloc_free(vals);
+	uint8_t *nk = hive_nk_w(h, key);
+	put_le32(nk + NK_MAX_VALUE_NAME, max_name);
+	put_le32(nk + NK_MAX_VALUE_DATA, max_data);
+}
+
+int hive_value_set(struct hive *h, hive_key_t key, const uint16_t *name,
+		   size_t len, uint32_t type, const void *data, size_t data_len,
+		   hive_value_t *out)
+{
+	hive_value_t val;
+	uint32_t raw_size, data_field, list, count;
+	int ret = hive_begin_change(h);
+
+	if (ret != HIVE_OK)
+		return ret;
+	if (len > HIVE_MAX_VALUE_NAME)
+		return HIVE_FAIL(HIVE_E_TOO_BIG, "value name of %zu units (at most %u)",
+				 len, HIVE_MAX_VALUE_NAME);
+	if (data_len > HIVE_MAX_VALUE_DATA ||
+	    (h->minor < 4 && data_len > 0x7FFFFFF0u - 4096))
+		return HIVE_FAIL(HIVE_E_TOO_BIG, "value data of %zu bytes", data_len);
+	ret = value_list_of(h, key, &list, &count);
+	if (ret != HIVE_OK)
+		return ret;
+	ret = hive_value_lookup(h, key, name, len, &val);
+	if (ret != HIVE_OK && ret != HIVE_E_NOT_FOUND)
+		return ret;
+	if (ret == HIVE_OK) {
+		/* Replace: new data first, so a failure leaves the old value. */
+		const uint8_t *vk;
+		uint32_t vk_len;
+		ret = hive_cell(h, val, &vk, &vk_len);
+		if (ret != HIVE_OK)
+			return ret;
+		uint32_t old_size = le32(vk + VK_DATA_SIZE), old_off = le32(vk + VK_DATA);
+		ret = store_data(h, data, (uint32_t)data_len, &raw_size, &data_field);
+		if (ret != HIVE_OK)
+			return ret;
+		free_data(h, NULL, old_size, old_off);
+	} else {
+		bool latin1 = hive_name_is_latin1(name, len);
+		size_t name_bytes = latin1 ? len : 2 * len;
+
+		if (count >= MAX_VALUES_PER_KEY)
+			return HIVE_FAIL(HIVE_E_TOO_BIG, "key has %u values", count);
+		ret = hive_alloc(h, VK_FIXED_SIZE + (uint32_t)name_bytes, &val);
+		if (ret != HIVE_OK)
+			return ret;
+		ret = store_data(h, data, (uint32_t)data_len, &raw_size, &data_field);
+		if (ret == HIVE_OK) {
+			uint32_t new_list = list;
+			/* Room for a few more, so a growing key rarely moves its list. */
+			uint32_t cap = count + 1 + (count / 4 > 4 ? count / 4 : 4);
+			/* (A key with values has a list hive_key_values() validated.) */
+			if (count == 0)
+				ret = hive_alloc(h, 4 * cap, &new_list);
+			else if (4 * (count + 1) > cell_capacity(h, list))
+				ret = hive_realloc(h, &new_list, 4 * cap);
+			if (ret != HIVE_OK)
+				free_data(h, NULL, raw_size, data_field);
+			else
+				list = new_list;
+		}
+		if (ret != HIVE_OK) {
+			hive_free(h, val);
+			return ret;
+		}
+		uint8_t *vk = hive_cell_w(h, val);
+		memcpy(vk, "vk", 2);
+		put_le16(vk + VK_NAME_LEN, (uint16_t)name_bytes);
+		put_le16(vk + VK_FLAGS, latin1 && len ? VK_COMP_NAME : 0);
+		hive_store_name(vk + VK_NAME, name, len, latin1);
+		put_le32(hive_cell_w(h, list) + 4 * count, val);
+		uint8_t *nk = hive_nk_w(h, key);
+		put_le32(nk + NK_VALUE_LIST, list);
+		put_le32(nk + NK_VALUE_COUNT, count + 1);
+	}
+	uint8_t *vk = hive_cell_w(h, val);
+	put_le32(vk + VK_DATA_SIZE, raw_size);
+	put_le32(vk + VK_DATA, data_field);
+	put_le32(vk + VK_TYPE, type);
+	update_value_maxima(h, key);
+	hive_touch_key(h, key);
+	if (out)
+		*out = val;
+	return HIVE_OK;
+}
+
+/* Delete the value at index `i` of a key's list, with its data. */
+static void remove_value(struct hive *h, hive_key_t key, uint32_t list,
+			 uint32_t count, uint32_t i)
+{
+	uint32_t val = le32(hive_cell_w(h, list) + 4 * i);
+	const uint8_t *vk;
+	uint32_t vk_len;
+
+	if (hive_cell(h, val, &vk, &vk_len) == HIVE_OK) {
+		free_data(h, NULL, le32(vk + VK_DATA_SIZE), le32(vk + VK_DATA));
+		hive_free(h, val);
+	}
+	uint8_t *entries = hive_cell_w(h, list);
+	memmove(entries + 4 * i, entries + 4 * (i + 1), 4 * (count - i - 1));
+	put_le32(entries + 4 * (count - 1), 0);
+	uint8_t *nk = hive_nk_w(h, key);
+	put_le32(nk + NK_VALUE_COUNT, count - 1);
+	if (count == 1) {
+		hive_free(h, list);
+		put_le32(hive_nk_w(h, key) + NK_VALUE_LIST, HIVE_NO_CELL);
+	}
+}
+
+int hive_value_delete(struct hive *h, hive_key_t key, const uint16_t *name,
+		      size_t len)
+{
+	hive_value_t val;
+	uint32_t list, count;
+	int ret = hive_begin_change(h);
+
+	if (ret == HIVE_OK)
+		ret = value_list_of(h, key, &list, &count);
+	if (ret == HIVE_OK)
+		ret = hive_value_lookup(h, key, name, len, &val);
+	if (ret != HIVE_OK)
+		return ret;
+	for (uint32_t i = 0; i < count; i++) {
+		if (le32(hive_cell_w(h, list) + 4 * i) == val) {
+			remove_value(h, key, list, count, i);
+			break;
+		}
+	}
+	update_value_maxima(h, key);
+	hive_touch_key(h, key);
+	return HIVE_OK;
+}
+
+/* Delete every value of a key (the key is going away). */
+void hive_delete_all_values(struct hive *h, hive_key_t key)
+{
+	uint32_t list, count;
+
+	if (value_list_of(h, key, &list, &count) != HIVE_OK)
+		return;
+	while (count > 0) {
+		remove_value(h, key, list, count, count - 1);
+		count--;
+	}
+}
