@@ -32,6 +32,7 @@ static inline int ctx_teardown(void **state)
 		talloc_report_full(NULL, stderr);
 		fail_msg("%zu talloc blocks leaked", blocks - 1);
 	}
+	talloc_disable_null_tracking();
 	return 0;
 }
 
