@@ -90,11 +90,17 @@ struct hive;
 
 /* Flags of hive_open(). */
 #define HIVE_OPEN_READ_ONLY 0x1u
+/* Show a dirty hive as stored, without replaying its transaction logs. */
+#define HIVE_OPEN_NO_REPLAY 0x2u
 
 /*
  * Open the hive file at `path`: reads it into memory once and validates the
  * base block and the hive bins.  Nothing else is parsed until asked for.
- * A dirty hive (sequence numbers differ) opens; hive_get_info() says so.
+ * A dirty hive (bad checksum or sequence numbers that differ) first gets
+ * its transaction logs (PATH.LOG, .LOG1, .LOG2, any case) replayed in
+ * memory, as Windows does; nothing is written.  If that is impossible it
+ * still opens when its base block is sound, read-only and reported dirty.
+ * hive_recovery_note() tells what happened.
  */
 int hive_open(void *mem, const char *path, unsigned flags, struct hive **out);
 /* The same on a copy of an in-memory image (fuzzing, tests). */
@@ -105,7 +111,8 @@ struct hive_info {
 	uint32_t major, minor;     /* format version, 1.3 .. 1.6 */
 	uint32_t file_type;        /* 0 = primary file */
 	uint32_t seq_primary, seq_secondary;
-	bool dirty;                /* sequence numbers differ */
+	bool dirty;                /* sequence numbers differ (after any replay) */
+	bool recovered;            /* transaction logs were replayed at open */
 	uint64_t last_written;     /* FILETIME of the base block */
 	uint32_t bins_size;        /* hive bins data size from the base block */
 	uint64_t file_size;        /* bytes in the file as read */
@@ -118,6 +125,9 @@ struct hive_info {
 	size_t file_name_len;      /* units up to the first NUL */
 };
 void hive_get_info(const struct hive *h, struct hive_info *out);
+/* What log replay did at open ("replayed 5 log entries (sequence 3-7)",
+ * "log replay failed: ..."), or NULL for a clean hive. */
+const char *hive_recovery_note(const struct hive *h);
 hive_key_t hive_root(const struct hive *h);
 
 /* Cell usage totals from one scan of the bins (for `hivectl info`). */
@@ -234,13 +244,40 @@ bool hive_is_modified(const struct hive *h);
 /* Why the hive refuses changes (NULL if it accepts them). */
 const char *hive_read_only_reason(const struct hive *h);
 /*
- * Write the whole image to a temporary file beside the hive, flush it,
- * rename it over the hive and flush the directory: the file is always
- * either the old or the new hive, never a mix.  Sequence numbers, the
- * timestamp, the bins size and the checksum are set on the way out.
+ * Commit the changes to the hive's own file the way Windows does: one
+ * transaction-log entry (HvLE) holding the dirty pages goes to PATH.LOG1 or
+ * PATH.LOG2 (alternating) and is flushed; then the primary's first sequence
+ * number is advanced and flushed, the pages are written and flushed, and
+ * the second sequence number is set equal and flushed.  A crash at any
+ * point leaves a hive that log replay at the next open completes or rolls
+ * back to the previous commit.  A failed write or flush poisons the handle:
+ * every later change or commit fails with HIVE_E_POISONED.
+ * Cost follows the dirty pages, not the size of the hive.
  */
+int hive_commit(struct hive *h);
+/* hive_commit() for a hive opened from a file; HIVE_E_INVALID otherwise. */
 int hive_save(struct hive *h);
+/*
+ * Write the whole image as a new, clean hive file at `path` (a temporary
+ * file beside it, flushed and renamed over it, then the directory flushed):
+ * for new hives, recovered copies and exports.  From a read-only handle
+ * this may write anywhere but over the handle's own file.
+ */
 int hive_save_as(struct hive *h, const char *path);
+
+/*
+ * The file operations a commit uses, replaceable so tests can tear writes,
+ * fail flushes or run out of space at any step.  Each returns 0 or -errno
+ * (pwrite: bytes written, or -errno).
+ */
+struct hive_io {
+	long (*pwrite)(void *ctx, int fd, const void *buf, size_t len, int64_t off);
+	int (*fsync)(void *ctx, int fd);
+	int (*ftruncate)(void *ctx, int fd, int64_t len);
+	void *ctx;
+};
+void hive_set_io(struct hive *h, const struct hive_io *io);
+bool hive_is_poisoned(const struct hive *h);
 
 /*
  * ZwSetValueKey: replace the value whose name matches case-insensitively

@@ -191,7 +191,15 @@ struct hive {
 	struct free_index free;
 	uint8_t *dirty;         /* one flag per 4 KiB page of the bins */
 	bool base_dirty;
-	int lock_fd;            /* holds the writer's lock, or -1 */
+	int lock_fd;            /* the writer's file: locked, read-write; or -1 */
+	struct hive_io io;
+	bool poisoned;
+	char *log_names[2];     /* LOG1, LOG2 as found beside the hive */
+	unsigned active_log;    /* 0 or 1: where the next entry goes */
+
+	/* Log replay at open (log.c). */
+	bool recovered;
+	char *recovery_note;
 };
 
 /* error.c: record a failure's reason; returns err.  Use HIVE_FAIL(). */
@@ -260,8 +268,19 @@ void hive_delete_all_values(struct hive *h, hive_key_t key);
 /* Data bytes a valid allocated cell can hold. */
 uint32_t cell_capacity(const struct hive *h, uint32_t off);
 
+/* log.c */
+uint64_t hive_marvin32(const uint8_t *data, size_t len);
+/* Replay the logs beside `path` into a dirty image (a no-op when clean). */
+int hive_replay(struct hive *h, const char *path);
+
 /* save.c */
 int hive_lock(struct hive *h, const char *path);
+/* Names of the logs beside `path` (any case), or NULL where there is none:
+ * found[0] = .LOG, found[1] = .LOG1, found[2] = .LOG2. */
+int hive_find_log_names(void *mem, const char *path, char *found[3]);
+/* commit.c */
+void hive_io_default(struct hive_io *io);
+int hive_write_recovered(struct hive *h);
 
 /* key.c */
 int hive_key_record(const struct hive *h, hive_key_t key,

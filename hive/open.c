@@ -200,6 +200,7 @@ static struct hive *new_handle(void *mem, unsigned flags)
 		return NULL;
 	h->flags = flags;
 	h->lock_fd = -1;
+	hive_io_default(&h->io);
 	talloc_set_destructor(h, close_lock);
 	return h;
 }
@@ -209,6 +210,8 @@ static const char *why_read_only(const struct hive *h)
 {
 	if (h->flags & HIVE_OPEN_READ_ONLY)
 		return "the hive was opened read-only";
+	if (h->read_only_reason)
+		return h->read_only_reason;
 	if (le32(h->image + REGF_SEQ1) != le32(h->image + REGF_SEQ2))
 		return "the hive is dirty: its transaction logs must be "
 		       "replayed before it can be changed";
@@ -253,8 +256,23 @@ int hive_open(void *mem, const char *path, unsigned flags, struct hive **out)
 		ret = hive_lock(h, path);
 	if (ret == HIVE_OK)
 		ret = read_whole_file(h, path);
-	if (ret == HIVE_OK)
+	if (ret == HIVE_OK && !(flags & HIVE_OPEN_NO_REPLAY))
+		hive_replay(h, path); /* failure is recorded in the note */
+	if (ret == HIVE_OK) {
 		ret = finish_open(h);
+		if (ret != HIVE_OK && h->recovery_note)
+			ret = HIVE_FAIL(ret, "%s (%s)", hive_error_detail(),
+					h->recovery_note);
+	}
+	if (ret == HIVE_OK && h->lock_fd >= 0) {
+		char *names[3];
+		ret = hive_find_log_names(h, path, names);
+		h->log_names[0] = names[1];
+		h->log_names[1] = names[2];
+		/* A writer makes a replayed hive whole on disk before anything else. */
+		if (ret == HIVE_OK && h->recovered && !h->read_only_reason)
+			ret = hive_write_recovered(h);
+	}
 	if (ret != HIVE_OK) {
 		talloc_free(h);
 		return ret;
@@ -297,6 +315,7 @@ void hive_get_info(const struct hive *h, struct hive_info *out)
 	out->seq_primary = le32(b + REGF_SEQ1);
 	out->seq_secondary = le32(b + REGF_SEQ2);
 	out->dirty = out->seq_primary != out->seq_secondary;
+	out->recovered = h->recovered;
 	out->last_written = le64(b + REGF_TIMESTAMP);
 	out->bins_size = le32(b + REGF_BINS_SIZE);
 	out->file_size = h->image_len;

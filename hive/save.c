@@ -195,11 +195,21 @@ static int fsync_dir_of(const char *path)
 	return ret;
 }
 
-/* Lock the hive file against a second writer; the lock lives with h. */
+/*
+ * Open the hive file for writing and lock it against a second writer; the
+ * descriptor and the lock live with h.  A file that cannot be written (a
+ * read-only medium, permissions) still opens, read-only, with the reason.
+ */
 int hive_lock(struct hive *h, const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDWR | O_CLOEXEC);
 
+	if (fd < 0 && (errno == EACCES || errno == EROFS || errno == EPERM)) {
+		h->read_only_reason = errno == EROFS
+					      ? "the file is on a read-only file system"
+					      : "the file is not writable";
+		return HIVE_OK;
+	}
 	if (fd < 0)
 		return HIVE_FAIL(HIVE_E_IO, "%s", strerror(errno));
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -227,7 +237,10 @@ int hive_save_as(struct hive *h, const char *path)
 
 	if (!tmp)
 		return HIVE_FAIL(HIVE_E_NOMEM, "path");
-	if (h->read_only_reason && (h->flags & HIVE_OPEN_READ_ONLY)) {
+	/* A read-only handle may write a copy elsewhere (recovery, export),
+	 * never its own file. */
+	bool copy_only = (h->flags & HIVE_OPEN_READ_ONLY) != 0;
+	if (copy_only && h->path && strcmp(h->path, path) == 0) {
 		talloc_free(tmp);
 		return HIVE_FAIL(HIVE_E_READ_ONLY, "%s", h->read_only_reason);
 	}
@@ -270,13 +283,14 @@ int hive_save_as(struct hive *h, const char *path)
 	talloc_free(tmp);
 	if (ret != HIVE_OK)
 		return ret;
+	if (copy_only)
+		return HIVE_OK;
 	if (!h->path || strcmp(h->path, path) != 0) {
 		talloc_free(h->path);
 		h->path = talloc_strdup(h, path);
 	}
 	/* The lock was on the replaced inode: take it on the new one. */
-	if (h->lock_fd >= 0 || !(h->flags & HIVE_OPEN_READ_ONLY))
-		hive_lock(h, path);
+	hive_lock(h, path);
 	h->modified = false;
 	if (h->dirty)
 		memset(h->dirty, 0, h->bins_len / REGF_BLOCK_SIZE);
@@ -290,9 +304,3 @@ fail:
 	return ret;
 }
 
-int hive_save(struct hive *h)
-{
-	if (!h->path)
-		return HIVE_FAIL(HIVE_E_INVALID, "hive has no file yet");
-	return hive_save_as(h, h->path);
-}

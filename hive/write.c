@@ -18,6 +18,9 @@
 
 int hive_begin_change(struct hive *h)
 {
+	if (h->poisoned)
+		return HIVE_FAIL(HIVE_E_POISONED, "an earlier commit failed; "
+				 "reopen the hive (its log repairs it)");
 	if (h->read_only_reason)
 		return HIVE_FAIL(HIVE_E_READ_ONLY, "%s", h->read_only_reason);
 	if (!h->dirty) {

@@ -1,0 +1,289 @@
+/*
+ * commit.c — making changes durable with Windows' own protocol.
+ *
+ * How it works
+ *  A commit with sequence number S (the primary's second sequence number,
+ *  equal to the first in a clean hive):
+ *   1. builds one HvLE entry: S, the bins size, the runs of dirty 4 KiB
+ *      pages and their bytes, and the two Marvin32 hashes;
+ *   2. writes it into the active log (LOG1 or LOG2, alternating) after a
+ *      base-block copy of type 6, cuts the log after it — so no older entry
+ *      can follow it and be replayed — and flushes the log;
+ *   3. writes the primary's base block with sequence numbers S+1 / S and
+ *      flushes: from here on the hive is dirty and replay would redo the
+ *      entry;
+ *   4. writes the dirty pages into the primary and flushes;
+ *   5. writes the base block with S+1 / S+1 and flushes: clean again.
+ *  A crash before step 3 leaves the previous, clean hive (its logs are
+ *  ignored); from step 3 to 5 the log entry completes the hive on replay.
+ *  The primary only grows; nothing is truncated.
+ *
+ *  Any failure poisons the handle: the state on disk is unknown, so
+ *  nothing more is written on top of it until the hive is reopened (which
+ *  replays the log if needed).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <talloc.h>
+#include <unistd.h>
+
+#include "layout.h"
+
+#define LOG_SECTOR 512u
+#define HVLE_HEADER 40u
+
+static long default_pwrite(void *ctx, int fd, const void *buf, size_t len,
+			   int64_t off)
+{
+	ssize_t n;
+
+	(void)ctx;
+	do
+		n = pwrite(fd, buf, len, (off_t)off);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : (long)n;
+}
+
+static int default_fsync(void *ctx, int fd)
+{
+	(void)ctx;
+	return fsync(fd) < 0 ? -errno : 0;
+}
+
+static int default_ftruncate(void *ctx, int fd, int64_t len)
+{
+	(void)ctx;
+	return ftruncate(fd, (off_t)len) < 0 ? -errno : 0;
+}
+
+void hive_io_default(struct hive_io *io)
+{
+	io->pwrite = default_pwrite;
+	io->fsync = default_fsync;
+	io->ftruncate = default_ftruncate;
+	io->ctx = NULL;
+}
+
+void hive_set_io(struct hive *h, const struct hive_io *io)
+{
+	h->io = *io;
+}
+
+bool hive_is_poisoned(const struct hive *h)
+{
+	return h->poisoned;
+}
+
+static int write_fully(struct hive *h, int fd, const uint8_t *buf, size_t len,
+		       uint64_t off, const char *what)
+{
+	while (len) {
+		long n = h->io.pwrite(h->io.ctx, fd, buf, len, (int64_t)off);
+		if (n <= 0)
+			return HIVE_FAIL(HIVE_E_IO, "writing %s: %s", what,
+					 n < 0 ? strerror((int)-n) : "no progress");
+		buf += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return HIVE_OK;
+}
+
+static int flush(struct hive *h, int fd, const char *what)
+{
+	int err = h->io.fsync(h->io.ctx, fd);
+
+	return err ? HIVE_FAIL(HIVE_E_IO, "flushing %s: %s", what, strerror(-err))
+		   : HIVE_OK;
+}
+
+/* Runs of consecutive dirty pages, as (offset, size) pairs. */
+static uint32_t dirty_runs(const struct hive *h, uint32_t *runs, uint64_t *bytes)
+{
+	uint32_t n = 0, pages = h->bins_len / REGF_BLOCK_SIZE;
+
+	*bytes = 0;
+	for (uint32_t p = 0; p < pages; p++) {
+		if (!h->dirty[p])
+			continue;
+		uint32_t start = p;
+		while (p + 1 < pages && h->dirty[p + 1])
+			p++;
+		runs[2 * n] = start * REGF_BLOCK_SIZE;
+		runs[2 * n + 1] = (p - start + 1) * REGF_BLOCK_SIZE;
+		*bytes += runs[2 * n + 1];
+		n++;
+	}
+	return n;
+}
+
+/* The base block as a 512-byte log header: type 6, both numbers = seq. */
+static void log_base_block(const struct hive *h, uint8_t *out, uint32_t seq)
+{
+	memcpy(out, h->image, LOG_SECTOR);
+	put_le32(out + REGF_SEQ1, seq);
+	put_le32(out + REGF_SEQ2, seq);
+	put_le32(out + REGF_TYPE, 6);
+	put_le32(out + REGF_CHECKSUM, hive_header_checksum(out));
+}
+
+static int open_log(struct hive *h, unsigned which, int *fd)
+{
+	struct stat st;
+	mode_t mode = 0600;
+
+	if (!h->log_names[which]) {
+		h->log_names[which] = talloc_asprintf(h, "%s.LOG%u", h->path,
+						      which + 1);
+		if (!h->log_names[which])
+			return HIVE_FAIL(HIVE_E_NOMEM, "log name");
+	}
+	if (fstat(h->lock_fd, &st) == 0)
+		mode = st.st_mode & 0666;
+	*fd = open(h->log_names[which], O_RDWR | O_CREAT | O_CLOEXEC, mode);
+	if (*fd < 0)
+		return HIVE_FAIL(HIVE_E_IO, "opening %s: %s", h->log_names[which],
+				 strerror(errno));
+	return HIVE_OK;
+}
+
+static int write_log_entry(struct hive *h, uint32_t seq)
+{
+	uint32_t pages = h->bins_len / REGF_BLOCK_SIZE;
+	uint32_t *runs = talloc_array(NULL, uint32_t, 2 * (size_t)pages + 2);
+	uint64_t bytes;
+	uint8_t *entry = NULL;
+	int fd = -1, ret;
+
+	if (!runs)
+		return HIVE_FAIL(HIVE_E_NOMEM, "dirty runs");
+	uint32_t n = dirty_runs(h, runs, &bytes);
+	uint64_t size = HVLE_HEADER + 8ull * n + bytes;
+	size = (size + LOG_SECTOR - 1) / LOG_SECTOR * LOG_SECTOR;
+	if (size > 0x7FFFFE00u) {
+		talloc_free(runs);
+		return HIVE_FAIL(HIVE_E_TOO_BIG, "log entry of %llu bytes",
+				 (unsigned long long)size);
+	}
+	entry = talloc_zero_size(runs, LOG_SECTOR + size);
+	if (!entry) {
+		talloc_free(runs);
+		return HIVE_FAIL(HIVE_E_NOMEM, "log entry of %llu bytes",
+				 (unsigned long long)size);
+	}
+	log_base_block(h, entry, seq);
+	uint8_t *e = entry + LOG_SECTOR, *data = e + HVLE_HEADER + 8 * (size_t)n;
+	memcpy(e, "HvLE", 4);
+	put_le32(e + 4, (uint32_t)size);
+	put_le32(e + 12, seq);
+	put_le32(e + 16, h->bins_len);
+	put_le32(e + 20, n);
+	for (uint32_t i = 0; i < n; i++) {
+		put_le32(e + HVLE_HEADER + 8 * i, runs[2 * i]);
+		put_le32(e + HVLE_HEADER + 8 * i + 4, runs[2 * i + 1]);
+		memcpy(data, h->bins + runs[2 * i], runs[2 * i + 1]);
+		data += runs[2 * i + 1];
+	}
+	put_le64(e + 24, hive_marvin32(e + HVLE_HEADER, size - HVLE_HEADER));
+	put_le64(e + 32, hive_marvin32(e, 32));
+
+	ret = open_log(h, h->active_log, &fd);
+	if (ret == HIVE_OK)
+		ret = write_fully(h, fd, entry, LOG_SECTOR + size, 0, "the log");
+	if (ret == HIVE_OK) {
+		int err = h->io.ftruncate(h->io.ctx, fd, (int64_t)(LOG_SECTOR + size));
+		if (err)
+			ret = HIVE_FAIL(HIVE_E_IO, "cutting the log: %s", strerror(-err));
+	}
+	if (ret == HIVE_OK)
+		ret = flush(h, fd, "the log");
+	if (fd >= 0)
+		close(fd);
+	talloc_free(runs);
+	return ret;
+}
+
+static int write_base_block(struct hive *h, uint32_t seq1, uint32_t seq2)
+{
+	uint8_t *b = h->image;
+
+	put_le32(b + REGF_SEQ1, seq1);
+	put_le32(b + REGF_SEQ2, seq2);
+	put_le64(b + REGF_TIMESTAMP, hive_now_filetime());
+	put_le32(b + REGF_BINS_SIZE, h->bins_len);
+	put_le32(b + REGF_CHECKSUM, hive_header_checksum(b));
+	int ret = write_fully(h, h->lock_fd, b, REGF_BLOCK_SIZE, 0, "the base block");
+	return ret == HIVE_OK ? flush(h, h->lock_fd, "the hive") : ret;
+}
+
+int hive_commit(struct hive *h)
+{
+	uint32_t seq, pages = h->bins_len / REGF_BLOCK_SIZE;
+	int ret;
+
+	if (h->poisoned)
+		return HIVE_FAIL(HIVE_E_POISONED, "an earlier commit failed; "
+				 "reopen the hive (its log repairs it)");
+	if (h->lock_fd < 0 || (h->flags & HIVE_OPEN_READ_ONLY))
+		return HIVE_FAIL(HIVE_E_READ_ONLY, "the hive is not open for writing");
+	if (!h->modified)
+		return HIVE_OK;
+	seq = le32(h->image + REGF_SEQ2);
+	ret = write_log_entry(h, seq);
+	if (ret == HIVE_OK)
+		ret = write_base_block(h, seq + 1, seq);
+	for (uint32_t p = 0; ret == HIVE_OK && p < pages; p++) {
+		if (!h->dirty[p])
+			continue;
+		uint32_t start = p;
+		while (p + 1 < pages && h->dirty[p + 1])
+			p++;
+		ret = write_fully(h, h->lock_fd, h->bins + (size_t)start * REGF_BLOCK_SIZE,
+				  (size_t)(p - start + 1) * REGF_BLOCK_SIZE,
+				  REGF_BLOCK_SIZE + (uint64_t)start * REGF_BLOCK_SIZE,
+				  "hive pages");
+	}
+	if (ret == HIVE_OK)
+		ret = flush(h, h->lock_fd, "the hive");
+	if (ret == HIVE_OK)
+		ret = write_base_block(h, seq + 1, seq + 1);
+	if (ret != HIVE_OK) {
+		h->poisoned = true;
+		return ret;
+	}
+	memset(h->dirty, 0, pages);
+	h->modified = false;
+	h->base_dirty = false;
+	h->active_log ^= 1;
+	return HIVE_OK;
+}
+
+int hive_save(struct hive *h)
+{
+	if (h->lock_fd < 0)
+		return HIVE_FAIL(HIVE_E_INVALID, "the hive has no file of its own yet");
+	return hive_commit(h);
+}
+
+/*
+ * Write a replayed hive back to its own file, at open, before any change
+ * is accepted.  The pages go into the primary while its base block still
+ * says dirty with the old sequence numbers, so a crash in between replays
+ * the same logs again onto the same pages: the result is identical.  Only
+ * then does a clean base block end the recovery; the logs become stale.
+ */
+int hive_write_recovered(struct hive *h)
+{
+	uint32_t seq = le32(h->image + REGF_SEQ1);
+	int ret = write_fully(h, h->lock_fd, h->bins, h->bins_len, REGF_BLOCK_SIZE,
+			      "recovered pages");
+
+	if (ret == HIVE_OK)
+		ret = flush(h, h->lock_fd, "the hive");
+	if (ret == HIVE_OK)
+		ret = write_base_block(h, seq, seq);
+	if (ret != HIVE_OK)
+		h->poisoned = true;
+	return ret;
+}

@@ -1,0 +1,415 @@
+/*
+ * log.c — replaying Windows transaction logs into a dirty hive.
+ *
+ * A hive is dirty when its base block's checksum is wrong or its two
+ * sequence numbers differ: Windows was interrupted between writing a log
+ * and finishing the primary.  Its logs sit beside it as HIVE.LOG (old
+ * single log), HIVE.LOG1 and HIVE.LOG2 (any case).  Two formats exist:
+ *
+ *  - Old (up to Windows 8): sector 0 is a base-block copy (file type 1 or
+ *    2); at 512 comes "DIRT" and a bitmap with one bit per 512-byte sector
+ *    of the hive bins; the dirty sectors follow, 512-aligned, in bitmap
+ *    order.  The log's base block replaces the primary's.
+ *  - New (Windows 8.1 on): sector 0 is a base-block copy (file type 6);
+ *    from 512 on come entries ("HvLE"), each 512-aligned, carrying a
+ *    sequence number, the bins size, a list of dirty pages and the pages,
+ *    protected by two Marvin32 hashes.
+ *
+ * Replay applies new-format entries whose sequence numbers continue the
+ * primary's secondary sequence number, in order across both logs (whichever
+ * holds the earlier entries first), and stops at a gap, a bad hash or a bad
+ * size — exactly as far as Windows would trust them.  Logs that do not
+ * apply (a clean hive, or sequence numbers that do not continue) are
+ * ignored.  Everything happens on the in-memory image; nothing is written.
+ */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <talloc.h>
+#include <unistd.h>
+
+#include "layout.h"
+
+#define LOG_SECTOR 512u
+#define HVLE_HEADER 40u
+#define MARVIN_SEED 0x82EF4D887A4E55C5ull
+
+static uint32_t rotl32(uint32_t x, unsigned n)
+{
+	return x << n | x >> (32 - n);
+}
+
+static void marvin_block(uint32_t *p0, uint32_t *p1)
+{
+	*p1 ^= *p0;
+	*p0 = rotl32(*p0, 20);
+	*p0 += *p1;
+	*p1 = rotl32(*p1, 9);
+	*p1 ^= *p0;
+	*p0 = rotl32(*p0, 27);
+	*p0 += *p1;
+	*p1 = rotl32(*p1, 19);
+}
+
+uint64_t hive_marvin32(const uint8_t *data, size_t len)
+{
+	uint32_t p0 = (uint32_t)MARVIN_SEED, p1 = (uint32_t)(MARVIN_SEED >> 32);
+	uint32_t final = 0x80;
+	size_t i = 0;
+
+	for (; len - i >= 4; i += 4) {
+		p0 += le32(data + i);
+		marvin_block(&p0, &p1);
+	}
+	for (size_t k = len - i; k-- > 0;)
+		final = final << 8 | data[i + k];
+	p0 += final;
+	marvin_block(&p0, &p1);
+	marvin_block(&p0, &p1);
+	return (uint64_t)p1 << 32 | p0;
+}
+
+struct log_file {
+	char *name;
+	uint8_t *data;
+	size_t len;
+	bool base_ok;       /* signature, checksum and a log file type */
+	uint32_t type;
+	uint32_t seq1, seq2;
+};
+
+struct log_entry {
+	const struct log_file *log;
+	const uint8_t *entry;
+	uint32_t seq;
+	uint32_t bins_size;
+	uint32_t pages;
+};
+
+static bool base_block_valid(const uint8_t *b, size_t len)
+{
+	return len >= LOG_SECTOR && memcmp(b, REGF_SIGNATURE, 4) == 0 &&
+	       le32(b + REGF_CHECKSUM) == hive_header_checksum(b);
+}
+
+static int read_log(void *mem, const char *path, struct log_file *log)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	size_t got = 0;
+
+	if (fd < 0)
+		return HIVE_FAIL(HIVE_E_IO, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size > (off_t)0x7FFFFFFF) {
+		close(fd);
+		return HIVE_FAIL(HIVE_E_IO, "%s: not a usable log file", path);
+	}
+	log->data = talloc_size(mem, (size_t)st.st_size + 1);
+	if (!log->data) {
+		close(fd);
+		return HIVE_FAIL(HIVE_E_NOMEM, "log %s", path);
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = pread(fd, log->data + got, (size_t)st.st_size - got,
+				  (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	log->len = got;
+	log->base_ok = base_block_valid(log->data, log->len);
+	if (log->base_ok) {
+		log->type = le32(log->data + REGF_TYPE);
+		log->seq1 = le32(log->data + REGF_SEQ1);
+		log->seq2 = le32(log->data + REGF_SEQ2);
+		if (log->type != 1 && log->type != 2 && log->type != 6)
+			log->base_ok = false;
+	}
+	return HIVE_OK;
+}
+
+int hive_find_log_names(void *mem, const char *path, char *found[3])
+{
+	char *copy1 = talloc_strdup(mem, path), *copy2 = talloc_strdup(mem, path);
+	static const char *const suffixes[] = { ".LOG", ".LOG1", ".LOG2" };
+	const char *dir, *base;
+	size_t blen;
+	DIR *d;
+	struct dirent *e;
+
+	found[0] = found[1] = found[2] = NULL;
+	if (!copy1 || !copy2)
+		return HIVE_FAIL(HIVE_E_NOMEM, "path");
+	dir = dirname(copy1);
+	base = basename(copy2);
+	blen = strlen(base);
+	d = opendir(dir);
+	if (!d)
+		return HIVE_OK;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, base, blen) != 0)
+			continue;
+		for (unsigned s = 0; s < 3; s++)
+			if (!found[s] && strcasecmp(e->d_name + blen, suffixes[s]) == 0)
+				found[s] = talloc_asprintf(mem, "%s/%s", dir, e->d_name);
+	}
+	closedir(d);
+	return HIVE_OK;
+}
+
+/* Logs beside `path`: BASE.LOG, BASE.LOG1, BASE.LOG2 in any case. */
+static int find_logs(void *mem, const char *path, struct log_file *logs,
+		     unsigned *count)
+{
+	char *names[3];
+	int ret = hive_find_log_names(mem, path, names);
+
+	*count = 0;
+	for (unsigned s = 0; ret == HIVE_OK && s < 3; s++) {
+		if (!names[s] || read_log(mem, names[s], &logs[s]) != HIVE_OK)
+			continue;
+		logs[s].name = names[s];
+		(*count)++;
+	}
+	return ret;
+}
+
+/* Make the image hold `bins_size` bytes of bins, zero-filling new space. */
+static int ensure_bins(struct hive *h, uint32_t bins_size)
+{
+	size_t need = (size_t)REGF_BLOCK_SIZE + bins_size;
+
+	if (need > h->image_len) {
+		uint8_t *image = talloc_realloc_size(h, h->image, need);
+		if (!image)
+			return HIVE_FAIL(HIVE_E_NOMEM, "growing the image for replay");
+		memset(image + h->image_len, 0, need - h->image_len);
+		h->image = image;
+		h->image_len = need;
+	}
+	return HIVE_OK;
+}
+
+/* The valid entries of one new-format log, in file order. */
+static unsigned parse_entries(const struct log_file *log, struct log_entry *out,
+			      unsigned max)
+{
+	unsigned n = 0;
+
+	for (size_t off = LOG_SECTOR; off + HVLE_HEADER <= log->len && n < max;) {
+		const uint8_t *e = log->data + off;
+		uint32_t size = le32(e + 4), pages = le32(e + 20), bins = le32(e + 16);
+		uint64_t data = 0;
+
+		if (memcmp(e, "HvLE", 4) != 0 || size < HVLE_HEADER ||
+		    size % LOG_SECTOR != 0 || size > log->len - off ||
+		    bins % REGF_BLOCK_SIZE != 0 || bins == 0 ||
+		    (uint64_t)pages * 8 > size - HVLE_HEADER)
+			break;
+		for (uint32_t i = 0; i < pages; i++) {
+			uint32_t poff = le32(e + HVLE_HEADER + 8 * i);
+			uint32_t psize = le32(e + HVLE_HEADER + 8 * i + 4);
+			if (poff % LOG_SECTOR || psize % LOG_SECTOR ||
+			    (uint64_t)poff + psize > bins) {
+				data = UINT64_MAX;
+				break;
+			}
+			data += psize;
+		}
+		if (data > size - HVLE_HEADER - 8ull * pages)
+			break;
+		if (le64(e + 32) != hive_marvin32(e, 32) ||
+		    le64(e + 24) != hive_marvin32(e + HVLE_HEADER, size - HVLE_HEADER))
+			break;
+		out[n].log = log;
+		out[n].entry = e;
+		out[n].seq = le32(e + 12);
+		out[n].bins_size = bins;
+		out[n].pages = pages;
+		n++;
+		off += size;
+	}
+	return n;
+}
+
+static int apply_entry(struct hive *h, const struct log_entry *le)
+{
+	const uint8_t *refs = le->entry + HVLE_HEADER;
+	const uint8_t *page = refs + 8 * (size_t)le->pages;
+	int ret = ensure_bins(h, le->bins_size);
+
+	if (ret != HIVE_OK)
+		return ret;
+	for (uint32_t i = 0; i < le->pages; i++) {
+		uint32_t off = le32(refs + 8 * i), size = le32(refs + 8 * i + 4);
+		memcpy(h->image + REGF_BLOCK_SIZE + off, page, size);
+		page += size;
+	}
+	if (le->bins_size > le32(h->image + REGF_BINS_SIZE))
+		put_le32(h->image + REGF_BINS_SIZE, le->bins_size);
+	return HIVE_OK;
+}
+
+static int replay_new_format(struct hive *h, struct log_file *logs,
+			     uint32_t expected, char **note)
+{
+	struct log_entry *entries;
+	unsigned n = 0, applied = 0;
+	uint32_t first = expected;
+	int ret = HIVE_OK;
+
+	entries = talloc_array(NULL, struct log_entry, 4096);
+	if (!entries)
+		return HIVE_FAIL(HIVE_E_NOMEM, "log entries");
+	for (unsigned s = 0; s < 3; s++)
+		if (logs[s].name && logs[s].base_ok && logs[s].type == 6)
+			n += parse_entries(&logs[s], entries + n, 4096 - n);
+	/* Follow the sequence across both logs until it breaks. */
+	for (;;) {
+		const struct log_entry *next = NULL;
+		for (unsigned i = 0; i < n; i++)
+			if (entries[i].seq == expected &&
+			    (!next || entries[i].log->seq1 > next->log->seq1))
+				next = &entries[i];
+		if (!next)
+			break;
+		ret = apply_entry(h, next);
+		if (ret != HIVE_OK)
+			break;
+		applied++;
+		expected++;
+	}
+	talloc_free(entries);
+	if (ret != HIVE_OK)
+		return ret;
+	if (applied == 0)
+		return HIVE_FAIL(HIVE_E_CORRUPT,
+				 "no log entry continues sequence number %u", first);
+	*note = talloc_asprintf(h, "replayed %u log entr%s (sequence %u-%u)",
+				applied, applied == 1 ? "y" : "ies", first,
+				expected - 1);
+	put_le32(h->image + REGF_SEQ1, expected);
+	put_le32(h->image + REGF_SEQ2, expected);
+	return HIVE_OK;
+}
+
+static int replay_old_format(struct hive *h, const struct log_file *log,
+			     char **note)
+{
+	uint32_t bins = le32(log->data + REGF_BINS_SIZE);
+	size_t bitmap = bins / LOG_SECTOR / 8, off, sectors = 0;
+	int ret;
+
+	if (bins == 0 || bins % REGF_BLOCK_SIZE != 0)
+		return HIVE_FAIL(HIVE_E_CORRUPT, "%s: bins size %u", log->name, bins);
+	if (log->len < LOG_SECTOR + 4 + bitmap ||
+	    memcmp(log->data + LOG_SECTOR, "DIRT", 4) != 0)
+		return HIVE_FAIL(HIVE_E_CORRUPT, "%s: no dirty-sector bitmap",
+				 log->name);
+	const uint8_t *bits = log->data + LOG_SECTOR + 4;
+	off = (LOG_SECTOR + 4 + bitmap + LOG_SECTOR - 1) / LOG_SECTOR * LOG_SECTOR;
+	for (size_t i = 0; i < bins / LOG_SECTOR; i++)
+		if (bits[i / 8] & (1u << (i % 8)))
+			sectors++;
+	if (off + sectors * LOG_SECTOR > log->len)
+		return HIVE_FAIL(HIVE_E_CORRUPT, "%s: %zu dirty sectors, log too short",
+				 log->name, sectors);
+	ret = ensure_bins(h, bins);
+	if (ret != HIVE_OK)
+		return ret;
+	for (size_t i = 0; i < bins / LOG_SECTOR; i++) {
+		if (!(bits[i / 8] & (1u << (i % 8))))
+			continue;
+		memcpy(h->image + REGF_BLOCK_SIZE + i * LOG_SECTOR, log->data + off,
+		       LOG_SECTOR);
+		off += LOG_SECTOR;
+	}
+	/* The log's base block is the one the primary should have had. */
+	memcpy(h->image, log->data, LOG_SECTOR);
+	put_le32(h->image + REGF_TYPE, 0);
+	put_le32(h->image + REGF_SEQ2, le32(h->image + REGF_SEQ1));
+	*note = talloc_asprintf(h, "replayed %zu dirty sectors from %s", sectors,
+				log->name);
+	return HIVE_OK;
+}
+
+int hive_replay(struct hive *h, const char *path)
+{
+	void *tmp = talloc_new(NULL);
+	struct log_file logs[3];
+	uint8_t *b = h->image;
+	bool base_ok = base_block_valid(b, h->image_len);
+	unsigned count;
+	char *note = NULL;
+	uint8_t saved_base[REGF_BLOCK_SIZE];
+	int ret;
+
+	memset(logs, 0, sizeof(logs));
+	if (h->image_len < REGF_BLOCK_SIZE) {
+		talloc_free(tmp);
+		return HIVE_OK; /* not even a base block: open will say so */
+	}
+	memcpy(saved_base, b, REGF_BLOCK_SIZE);
+	if (base_ok && le32(b + REGF_SEQ1) == le32(b + REGF_SEQ2)) {
+		talloc_free(tmp);
+		return HIVE_OK; /* clean: stale logs are ignored */
+	}
+	ret = find_logs(tmp, path, logs, &count);
+	if (ret == HIVE_OK && count == 0)
+		ret = HIVE_FAIL(HIVE_E_CORRUPT, "no transaction log found beside it");
+	if (ret == HIVE_OK) {
+		const struct log_file *old = NULL, *fresh = NULL;
+		for (unsigned s = 0; s < 3; s++) {
+			if (!logs[s].name || !logs[s].base_ok)
+				continue;
+			if (logs[s].type == 6)
+				fresh = &logs[s];
+			else if (!old && logs[s].seq1 == logs[s].seq2)
+				old = &logs[s];
+		}
+		/* A damaged primary base block is replaced by the log's. */
+		const struct log_file *donor = fresh ? fresh : old;
+		if (!base_ok && donor) {
+			memcpy(b, donor->data, LOG_SECTOR);
+			memset(b + LOG_SECTOR, 0, REGF_BLOCK_SIZE - LOG_SECTOR);
+			put_le32(b + REGF_TYPE, 0);
+		}
+		if (fresh) {
+			uint32_t start = base_ok ? le32(b + REGF_SEQ2) : donor->seq2;
+			ret = replay_new_format(h, logs, start, &note);
+		} else if (old) {
+			ret = replay_old_format(h, old, &note);
+		} else {
+			ret = HIVE_FAIL(HIVE_E_CORRUPT,
+					"no usable transaction log (bad base block "
+					"or unknown file type)");
+		}
+	}
+	if (ret == HIVE_OK) {
+		put_le32(h->image + REGF_CHECKSUM, hive_header_checksum(h->image));
+		h->recovery_note = note;
+		h->recovered = true;
+	} else {
+		/* Leave the primary as it was found, base block included. */
+		memcpy(h->image, saved_base, REGF_BLOCK_SIZE);
+		h->recovery_note = talloc_asprintf(h, "log replay failed: %s",
+						   hive_error_detail());
+	}
+	talloc_free(tmp);
+	return ret;
+}
+
+const char *hive_recovery_note(const struct hive *h)
+{
+	return h->recovery_note;
+}
