@@ -92,6 +92,9 @@ struct hive;
 #define HIVE_OPEN_READ_ONLY 0x1u
 /* Show a dirty hive as stored, without replaying its transaction logs. */
 #define HIVE_OPEN_NO_REPLAY 0x2u
+/* Accept changes to a dirty hive whose logs cannot be replayed: the
+ * pending log entries are given up (the user said so). */
+#define HIVE_OPEN_FORCE 0x4u
 
 /*
  * Open the hive file at `path`: reads it into memory once and validates the

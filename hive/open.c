@@ -212,7 +212,8 @@ static const char *why_read_only(const struct hive *h)
 		return "the hive was opened read-only";
 	if (h->read_only_reason)
 		return h->read_only_reason;
-	if (le32(h->image + REGF_SEQ1) != le32(h->image + REGF_SEQ2))
+	if (le32(h->image + REGF_SEQ1) != le32(h->image + REGF_SEQ2) &&
+	    !(h->flags & HIVE_OPEN_FORCE))
 		return "the hive is dirty: its transaction logs must be "
 		       "replayed before it can be changed";
 	if (h->truncated)
