@@ -287,6 +287,7 @@ static int run_get(const struct cmd *cmd, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "raw", no_argument, NULL, 'r' },
+		{ "literal", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -300,13 +301,16 @@ static int run_get(const struct cmd *cmd, int argc, char **argv)
 	uint16_t *name = NULL;
 	size_t name_len = 0, len;
 	uint8_t *data;
-	bool raw = false;
+	bool raw = false, literal = false;
 	int c, err, rc = 0;
 
-	while ((c = cmd_getopt(cmd, argc, argv, "rh", longopts)) != -1) {
+	while ((c = cmd_getopt(cmd, argc, argv, "rLh", longopts)) != -1) {
 		switch (c) {
 		case 'r':
 			raw = true;
+			break;
+		case 'L':
+			literal = true;
 			break;
 		case OPT_HELP:
 			rc = finish_stdout(0);
@@ -324,8 +328,7 @@ static int run_get(const struct cmd *cmd, int argc, char **argv)
 	hive_path = argv[optind];
 	key_arg = argv[optind + 1];
 	value_arg = argc - optind == 3 ? argv[optind + 2] : "";
-	if (hive_utf8_to_utf16(tmp, value_arg, strlen(value_arg), &name,
-			       &name_len)) {
+	if (value_name_arg(tmp, value_arg, literal, &name, &name_len)) {
 		rc = usage_error(cmd, "VALUE is not valid UTF-8");
 		goto done;
 	}
@@ -341,14 +344,14 @@ static int run_get(const struct cmd *cmd, int argc, char **argv)
 	if (!err)
 		err = hive_value_data(tmp, h, val, &data, &len);
 	if (err) {
-		const char *shown = *value_arg ? value_arg : "(default)";
+		const char *shown = value_display(name_len, value_arg);
 
 		if (err == HIVE_E_NOT_FOUND)
-			report("%s: %s: no value '%s'", hive_path, key_arg,
-			       shown);
+			report("%s: %s: no value '%s'", hive_path,
+			       key_display(key_arg), shown);
 		else
-			report("%s: %s: value '%s': %s", hive_path, key_arg,
-			       shown, err_text(tmp, err));
+			report("%s: %s: value '%s': %s", hive_path,
+			       key_display(key_arg), shown, err_text(tmp, err));
 		rc = EXIT_HIVE;
 		goto done;
 	}
@@ -366,11 +369,12 @@ done:
 
 const struct cmd cmd_get = {
 	.name = "get",
-	.synopsis = "[--raw] HIVE KEY [VALUE]",
+	.synopsis = "[--raw] [--literal] HIVE KEY [VALUE]",
 	.summary = "print the data of a value",
 	.help =
-	"Prints the data of VALUE in KEY; without VALUE (or with an empty\n"
-	"one), the unnamed default value.  Use \"\" as KEY for the root key.\n"
+	"Prints the data of VALUE in KEY; without VALUE (or with \"\" or\n"
+	"\"@\"), the unnamed default value; with --literal, \"@\" is a value\n"
+	"named @.  Use \"\" as KEY for the root key.\n"
 	"\nText forms:\n"
 	"  REG_SZ, REG_EXPAND_SZ   the string up to its first NUL, as UTF-8,\n"
 	"                          and a newline\n"
@@ -381,8 +385,9 @@ const struct cmd cmd_get = {
 	"When the text does not show every byte of the data, a note says so\n"
 	"on stderr.\n"
 	"\nOptions:\n"
-	"  -r, --raw    write the data bytes exactly as stored\n"
-	"  -h, --help   show this help\n"
+	"  -r, --raw       write the data bytes exactly as stored\n"
+	"  -L, --literal   VALUE \"@\" is a value named @\n"
+	"  -h, --help      show this help\n"
 	"\nExit status: 0 success, 1 no such key or value, or unreadable,\n"
 	"2 usage error.\n",
 	.run = run_get,

@@ -1,7 +1,9 @@
 /*
  * hivectl.c — command dispatch of hivectl, the command-line companion of
- * hivefs.  Every command opens hives read-only through hive.h; the commands
- * themselves live in the other files of this folder.
+ * hivefs.  Every command goes through hive.h; the commands themselves live
+ * in the other files of this folder.  Inspecting commands open hives
+ * read-only; changing ones open them for writing and commit the change
+ * through the hive's transaction logs, as Windows does.
  */
 #include <stdio.h>
 #include <string.h>
@@ -13,7 +15,8 @@
 #endif
 
 static const struct cmd *const commands[] = {
-	&cmd_info, &cmd_ls, &cmd_get, &cmd_export, &cmd_dump,
+	&cmd_info, &cmd_ls, &cmd_get, &cmd_export, &cmd_dump, &cmd_check,
+	&cmd_create, &cmd_set, &cmd_rm, &cmd_mkdir, &cmd_mv,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -21,7 +24,7 @@ static void print_help(FILE *f)
 {
 	fputs("Usage: hivectl COMMAND [ARGUMENTS]\n"
 	      "       hivectl COMMAND --help\n"
-	      "Inspect Windows registry hive files (regf).\n"
+	      "Inspect and edit Windows registry hive files (regf).\n"
 	      "\nCommands:\n", f);
 	for (size_t i = 0; i < N_COMMANDS; i++) {
 		char head[64];
@@ -35,11 +38,17 @@ static void print_help(FILE *f)
 			fprintf(f, "  %-30s %s\n", head, commands[i]->summary);
 	}
 	fprintf(f, "  %-30s %s\n", "version", "print the version");
-	fputs("\nKEY is a backslash-separated path below the root key, matched\n"
-	      "case-insensitively as Windows does; an empty KEY is the root.\n"
-	      "Hives are only ever opened read-only.\n"
-	      "\nExit status: 0 success, 1 a hive could not be read (fully),\n"
-	      "2 the command line is wrong.\n", f);
+	fputs("\nKEY is a backslash-separated path below the root key,\n"
+	      "matched case-insensitively as Windows does; \"\" is the root.\n"
+	      "info, ls, get, export, dump and check open hives read-only.\n"
+	      "set, rm, mkdir and mv commit each change as Windows does:\n"
+	      "a transaction-log entry in HIVE.LOG1 or HIVE.LOG2 first, then\n"
+	      "the hive file, so that after a crash at any point, log replay\n"
+	      "at the next open makes the hive whole.  A dirty hive (pending\n"
+	      "log entries) is replayed in memory when it is opened.\n"
+	      "\nExit status: 0 success; 1 a hive could not be read (fully),\n"
+	      "changed or committed, or check found problems; 2 the command\n"
+	      "line is wrong.\n", f);
 }
 
 static int print_version(void)

@@ -30,6 +30,8 @@ struct cmd {
 };
 
 extern const struct cmd cmd_info, cmd_ls, cmd_get, cmd_export, cmd_dump;
+extern const struct cmd cmd_create, cmd_set, cmd_rm, cmd_mkdir, cmd_mv,
+	cmd_check;
 
 /* ---- messages and options ---- */
 
@@ -55,6 +57,23 @@ char *err_text(void *mem, int err);
 
 /* Opens read-only; on failure prints "hivectl: PATH: error: detail". */
 int open_hive(void *mem, const char *path, struct hive **out);
+/* The same with hive_open() flags of the caller's choice. */
+int open_hive_flags(void *mem, const char *path, unsigned flags,
+		    struct hive **out);
+
+/*
+ * Opens for writing (and locks the file); on failure, or when the engine
+ * would refuse changes (a dirty, truncated or damaged hive), prints
+ * "hivectl: PATH: ..." with the reason and returns non-zero.
+ */
+int open_hive_rw(void *mem, const char *path, struct hive **out);
+
+/*
+ * Commits the changes of a hive to its file (hive_save: transaction log,
+ * then the hive); an unchanged hive is left alone.  Prints the error;
+ * returns 0 or EXIT_HIVE.
+ */
+int save_hive(struct hive *h, const char *path);
 
 /* Flushes stdout; a failed write is reported and turns rc into EXIT_HIVE. */
 int finish_stdout(int rc);
@@ -133,6 +152,34 @@ void walk_paths_skip(struct walk_paths *w, unsigned depth);
  */
 size_t walk_paths_error(struct walk_paths *w, hive_key_t parent,
 			unsigned depth, hive_key_t child, const char **what);
+
+/*
+ * Resolve KEY like resolve_key(), creating the keys that are missing when
+ * `create` is set (*created counts them).  Failures are reported as
+ * "hivectl: HIVE: KEY: error".
+ */
+int resolve_key_create(struct hive *h, const char *hive_path,
+		       const char *key_arg, bool create, hive_key_t *out,
+		       unsigned *created);
+
+/*
+ * Split a KEY argument into the path of its parent and its last component
+ * (separators at either end and doubled ones are ignored, as everywhere).
+ * Returns false when KEY names the root (no component).
+ */
+bool split_key_arg(void *mem, const char *key_arg, char **parent,
+		   char **leaf);
+
+/*
+ * A VALUE argument as a UTF-16 name: "" and "@" are the unnamed default
+ * value unless `literal` is set.  HIVE_E_INVALID when it is not UTF-8.
+ */
+int value_name_arg(void *mem, const char *arg, bool literal, uint16_t **name,
+		   size_t *len);
+/* A KEY argument for messages: the root ("") is shown as "\\". */
+const char *key_display(const char *arg);
+/* The name for messages: "(default)" for the default value. */
+const char *value_display(size_t len, const char *arg);
 
 /* ---- misc ---- */
 

@@ -89,7 +89,13 @@ char *err_text(void *mem, int err)
 
 int open_hive(void *mem, const char *path, struct hive **out)
 {
-	int err = hive_open(mem, path, HIVE_OPEN_READ_ONLY, out);
+	return open_hive_flags(mem, path, HIVE_OPEN_READ_ONLY, out);
+}
+
+int open_hive_flags(void *mem, const char *path, unsigned flags,
+		    struct hive **out)
+{
+	int err = hive_open(mem, path, flags, out);
 
 	if (err) {
 		char *text = err_text(mem, err);
@@ -98,6 +104,47 @@ int open_hive(void *mem, const char *path, struct hive **out)
 		talloc_free(text);
 	}
 	return err;
+}
+
+int open_hive_rw(void *mem, const char *path, struct hive **out)
+{
+	const char *why;
+	int err = hive_open(mem, path, 0, out);
+
+	if (err) {
+		char *text = err_text(mem, err);
+
+		report("%s: %s", path, text ? text : hive_strerror(err));
+		talloc_free(text);
+		return err;
+	}
+	/* Say why up front rather than at the first change. */
+	why = hive_read_only_reason(*out);
+	if (why) {
+		report("%s: cannot change this hive: %s", path, why);
+		talloc_free(*out);
+		*out = NULL;
+		return HIVE_E_READ_ONLY;
+	}
+	return HIVE_OK;
+}
+
+int save_hive(struct hive *h, const char *path)
+{
+	int err;
+
+	if (!hive_is_modified(h))
+		return 0;
+	err = hive_save(h);
+	if (err) {
+		char *text = err_text(NULL, err);
+
+		report("%s: committing the change: %s", path,
+		       text ? text : hive_strerror(err));
+		talloc_free(text);
+		return EXIT_HIVE;
+	}
+	return 0;
 }
 
 int finish_stdout(int rc)
@@ -263,6 +310,91 @@ int resolve_key(struct hive *h, const char *hive_path, const char *key_arg,
 	}
 	talloc_free(tmp);
 	return err;
+}
+
+int resolve_key_create(struct hive *h, const char *hive_path,
+		       const char *key_arg, bool create, hive_key_t *out,
+		       unsigned *created)
+{
+	void *tmp = talloc_new(NULL);
+	hive_key_t key = hive_root(h);
+	char *copy = talloc_strdup(tmp, key_arg);
+	char *save = NULL, *comp;
+	int err = copy ? HIVE_OK : HIVE_E_NOMEM;
+
+	if (created)
+		*created = 0;
+	for (comp = copy ? strtok_r(copy, "\\", &save) : NULL;
+	     !err && comp; comp = strtok_r(NULL, "\\", &save)) {
+		hive_key_t child = HIVE_NO_CELL;
+		uint16_t *name;
+		size_t len;
+
+		err = hive_utf8_to_utf16(tmp, comp, strlen(comp), &name, &len);
+		if (!err)
+			err = hive_key_lookup(h, key, name, len, &child);
+		if (err == HIVE_E_NOT_FOUND && create) {
+			err = hive_key_create(h, key, name, len, &child);
+			if (!err && created)
+				(*created)++;
+		}
+		if (err)
+			break;
+		key = child;
+	}
+	if (err) {
+		char *text = err_text(tmp, err);
+		/* Name the failed component when it is not the last one. */
+		const char *at = comp && save &&
+				 save[strspn(save, "\\")] ? comp : NULL;
+
+		if (err == HIVE_E_NOT_FOUND)
+			report("%s: %s: no such key%s%s%s", hive_path, key_arg,
+			       at ? " ('" : "", at ? at : "",
+			       at ? "' is missing)" : "");
+		else
+			report("%s: %s: %s%s%s%s", hive_path, key_arg,
+			       at ? "at '" : "", at ? at : "", at ? "': " : "",
+			       text ? text : hive_strerror(err));
+	} else {
+		*out = key;
+	}
+	talloc_free(tmp);
+	return err;
+}
+
+bool split_key_arg(void *mem, const char *key_arg, char **parent,
+		   char **leaf)
+{
+	size_t end = strlen(key_arg), start;
+
+	while (end > 0 && key_arg[end - 1] == '\\')
+		end--;
+	if (end == 0)
+		return false;
+	for (start = end; start > 0 && key_arg[start - 1] != '\\'; start--)
+		;
+	*parent = talloc_strndup(mem, key_arg, start);
+	*leaf = talloc_strndup(mem, key_arg + start, end - start);
+	return *parent && *leaf;
+}
+
+int value_name_arg(void *mem, const char *arg, bool literal, uint16_t **name,
+		   size_t *len)
+{
+	if (!literal && strcmp(arg, "@") == 0)
+		arg = "";
+	return hive_utf8_to_utf16(mem, arg, strlen(arg), name, len);
+}
+
+const char *key_display(const char *arg)
+{
+	return arg[strspn(arg, "\\")] ? arg : "\\";
+}
+
+const char *value_display(size_t len, const char *arg)
+{
+	return len ? arg : "(default)";
 }
 
 void walk_paths_init(struct walk_paths *w, void *mem, struct hive *h,

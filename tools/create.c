@@ -1,0 +1,201 @@
+/*
+ * create.c — `hivectl create`: write a new, empty hive file.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <talloc.h>
+
+#include "hivectl.h"
+
+/* "1.3", "3", ... to the minor version; 0 when not one we create. */
+static uint32_t parse_version(const char *s)
+{
+	if (strncmp(s, "1.", 2) == 0)
+		s += 2;
+	if (!strcmp(s, "3"))
+		return 3;
+	if (!strcmp(s, "4"))
+		return 4;
+	if (!strcmp(s, "5"))
+		return 5;
+	return 0;
+}
+
+/*
+ * Remove the transaction logs of the hive that `path` replaced (BASE.LOG,
+ * BASE.LOG1, BASE.LOG2 in any case, as Windows and the engine find them):
+ * their entries belong to the old hive, and left beside the new one they
+ * could be mistaken for its own after a crash.  Returns the number of
+ * failures (each reported).
+ */
+static int remove_old_logs(void *mem, const char *path)
+{
+	char *dir_copy = talloc_strdup(mem, path);
+	char *base_copy = talloc_strdup(mem, path);
+	const char *dir, *base;
+	struct dirent *de;
+	DIR *d;
+	int fails = 0;
+
+	if (!dir_copy || !base_copy)
+		return 1;
+	dir = dirname(dir_copy);
+	base = basename(base_copy);
+	d = opendir(dir);
+	if (!d) {
+		report("%s: cannot look for old transaction logs: %s", path,
+		       strerror(errno));
+		return 1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t n = strlen(base);
+
+		if (strncasecmp(de->d_name, base, n) != 0 ||
+		    (strcasecmp(de->d_name + n, ".LOG") != 0 &&
+		     strcasecmp(de->d_name + n, ".LOG1") != 0 &&
+		     strcasecmp(de->d_name + n, ".LOG2") != 0))
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) < 0) {
+			report("%s/%s: cannot remove the old hive's log: %s",
+			       dir, de->d_name, strerror(errno));
+			fails++;
+		}
+	}
+	closedir(d);
+	return fails;
+}
+
+static int run_create(const struct cmd *cmd, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "root", required_argument, NULL, 'r' },
+		{ "version", required_argument, NULL, 'v' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	void *tmp = talloc_new(NULL);
+	const char *path, *root = "ROOT";
+	uint32_t minor = 5;
+	bool force = false, placeholder = false;
+	struct hive *h;
+	uint16_t *name;
+	size_t len;
+	int c, err, rc = 0;
+
+	while ((c = cmd_getopt(cmd, argc, argv, "r:v:fh", longopts)) != -1) {
+		switch (c) {
+		case 'r':
+			root = optarg;
+			break;
+		case 'v':
+			minor = parse_version(optarg);
+			if (!minor) {
+				rc = usage_error(cmd, "version '%s': use 1.3, "
+						 "1.4 or 1.5", optarg);
+				goto done;
+			}
+			break;
+		case 'f':
+			force = true;
+			break;
+		case OPT_HELP:
+			rc = finish_stdout(0);
+			goto done;
+		default:
+			rc = EXIT_USAGE;
+			goto done;
+		}
+	}
+	if (argc - optind != 1) {
+		rc = usage_error(cmd, argc - optind ? "too many arguments" :
+						      "missing HIVE");
+		goto done;
+	}
+	path = argv[optind];
+	if (hive_utf8_to_utf16(tmp, root, strlen(root), &name, &len)) {
+		rc = usage_error(cmd, "the root name is not valid UTF-8");
+		goto done;
+	}
+	if (len == 0 || len > HIVE_MAX_KEY_NAME ||
+	    memchr(root, '\\', strlen(root))) {
+		rc = usage_error(cmd, "the root name must have 1 to %u UTF-16 "
+				 "units and no backslash", HIVE_MAX_KEY_NAME);
+		goto done;
+	}
+	err = hive_create(tmp, minor, name, len, &h);
+	if (err) {
+		report("%s: %s", path, err_text(tmp, err));
+		rc = EXIT_HIVE;
+		goto done;
+	}
+	if (!force) {
+		/*
+		 * Claim the name first, so that a file appearing meanwhile is
+		 * never replaced: the save renames over our own empty file.
+		 */
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+			      0644);
+
+		if (fd < 0) {
+			if (errno == EEXIST)
+				report("%s: file exists (use --force to "
+				       "replace it)", path);
+			else
+				report("%s: %s", path, strerror(errno));
+			rc = EXIT_HIVE;
+			goto done;
+		}
+		close(fd);
+		placeholder = true;
+	}
+	err = hive_save_as(h, path);
+	if (err) {
+		report("%s: %s", path, err_text(tmp, err));
+		if (placeholder)
+			unlink(path);
+		rc = EXIT_HIVE;
+		goto done;
+	}
+	if (force && remove_old_logs(tmp, path)) {
+		rc = EXIT_HIVE;
+		goto done;
+	}
+	rc = finish_stdout(0);
+done:
+	talloc_free(tmp);
+	return rc;
+}
+
+const struct cmd cmd_create = {
+	.name = "create",
+	.synopsis = "[--root NAME] [--version 1.3|1.4|1.5] [--force] HIVE",
+	.summary = "write a new hive with only a root key",
+	.help =
+	"Writes a new hive file HIVE holding one key, the root, which has a\n"
+	"default security descriptor (owner Administrators; full control for\n"
+	"SYSTEM and Administrators, read for Users; inherited by subkeys).\n"
+	"An existing file is not replaced unless --force is given; then it\n"
+	"is replaced atomically (a new file renamed over it), and the old\n"
+	"hive's transaction logs (HIVE.LOG, .LOG1, .LOG2) are removed: they\n"
+	"do not belong to the new hive.\n"
+	"\nThe version decides the on-disk forms the writer uses: 1.5 (what\n"
+	"current Windows writes; lh subkey lists and big-data records),\n"
+	"1.4 (lf lists, big data) or 1.3 (lf lists, no big data; the oldest\n"
+	"form, still used by BCD stores).\n"
+	"\nOptions:\n"
+	"  -r, --root NAME      name of the root key (default ROOT)\n"
+	"  -v, --version V      1.3, 1.4 or 1.5 (default 1.5)\n"
+	"  -f, --force          replace HIVE (and its logs) if it exists\n"
+	"  -h, --help           show this help\n"
+	"\nExit status: 0 written, 1 the file could not be written or exists,\n"
+	"2 usage error.\n",
+	.run = run_create,
+};

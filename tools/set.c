@@ -1,0 +1,430 @@
+/*
+ * set.c — `hivectl set`: SetValueKey from the command line.
+ *
+ * The data arguments are turned into the bytes Windows would store for the
+ * type (the same text forms `hivectl get` prints and hivefs reads and
+ * writes), or taken verbatim from a file; the engine then replaces the value
+ * of that name (any case) or creates it, and the change is committed.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <talloc.h>
+
+#include "hivectl.h"
+
+/* A type name (REG_SZ, sz, any case), a decimal or a 0x number. */
+static bool parse_type(const char *s, uint32_t *type)
+{
+	char *end;
+	unsigned long long v;
+
+	for (uint32_t t = 0; t <= HIVE_REG_QWORD; t++) {
+		const char *name = hive_type_name(t);
+
+		if (name &&
+		    (!strcasecmp(s, name) || !strcasecmp(s, name + 4))) {
+			*type = t;
+			return true;
+		}
+	}
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	/* Base 0 would read "010" as octal; nobody means that. */
+	if (s[0] == '0' && s[1] >= '0' && s[1] <= '9')
+		v = strtoull(s, &end, 10);
+	if (errno || *end || v > UINT32_MAX)
+		return false;
+	*type = (uint32_t)v;
+	return true;
+}
+
+/* Decimal or 0x hex, no sign, at most `max`. */
+static bool parse_number(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+
+	if (hex ? !isxdigit((unsigned char)s[2]) : (*s < '0' || *s > '9'))
+		return false;
+	errno = 0;
+	v = strtoull(s, &end, hex ? 16 : 10);
+	if (errno || *end || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static int hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Hex bytes: pairs of digits, optionally separated by white space, commas
+ * or colons ("de ad be ef", "deadbeef", "de,ad,be,ef" as in .reg files).
+ * A separator never splits a byte.
+ */
+static bool parse_hex(void *mem, const char *s, uint8_t **out, size_t *len)
+{
+	uint8_t *buf = talloc_array(mem, uint8_t, strlen(s) / 2 + 1);
+	size_t n = 0;
+
+	if (!buf)
+		return false;
+	while (*s) {
+		int hi, lo;
+
+		if (strchr(" \t\n\r,:", *s)) {
+			s++;
+			continue;
+		}
+		hi = hex_digit(s[0]);
+		lo = hi >= 0 ? hex_digit(s[1]) : -1;
+		if (lo < 0)
+			return false;
+		buf[n++] = (uint8_t)(hi << 4 | lo);
+		s += 2;
+	}
+	*out = buf;
+	*len = n;
+	return true;
+}
+
+/* UTF-8 text to UTF-16LE bytes, with a terminating NUL if asked. */
+static bool text_to_utf16le(void *mem, const char *s, bool nul,
+			    uint8_t **out, size_t *len)
+{
+	uint16_t *u;
+	size_t n;
+	uint8_t *buf;
+
+	if (hive_utf8_to_utf16(mem, s, strlen(s), &u, &n))
+		return false;
+	buf = talloc_array(mem, uint8_t, 2 * n + 2);
+	if (!buf)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		buf[2 * i] = (uint8_t)u[i];
+		buf[2 * i + 1] = (uint8_t)(u[i] >> 8);
+	}
+	buf[2 * n] = buf[2 * n + 1] = 0;
+	*out = buf;
+	*len = 2 * n + (nul ? 2 : 0);
+	return true;
+}
+
+/* Each argument one string, each NUL-terminated, then an empty string. */
+static bool multi_to_utf16le(void *mem, char **args, int n, uint8_t **out,
+			     size_t *len)
+{
+	uint8_t *buf = talloc_array(mem, uint8_t, 2);
+	size_t used = 0;
+
+	if (!buf)
+		return false;
+	for (int i = 0; i < n; i++) {
+		uint8_t *s;
+		size_t slen;
+
+		if (!text_to_utf16le(mem, args[i], true, &s, &slen))
+			return false;
+		buf = talloc_realloc(mem, buf, uint8_t, used + slen + 2);
+		if (!buf)
+			return false;
+		memcpy(buf + used, s, slen);
+		used += slen;
+		talloc_free(s);
+	}
+	buf[used] = buf[used + 1] = 0;
+	*out = buf;
+	*len = used + 2;
+	return true;
+}
+
+/*
+ * Reads a whole file ("-" = standard input) into memory from malloc(), not
+ * talloc (which refuses blocks of 256 MiB and more); the caller frees it.
+ */
+static bool read_file(const char *path, uint8_t **out, size_t *len)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	uint8_t *buf = NULL;
+	size_t used = 0, cap = 0;
+	bool ok = f != NULL;
+
+	while (ok) {
+		if (used == cap) {
+			cap = cap ? cap * 2 : 65536;
+			/* The format's limit: no need to read further. */
+			if (cap > (size_t)HIVE_MAX_VALUE_DATA + 1)
+				cap = (size_t)HIVE_MAX_VALUE_DATA + 1;
+			if (used == cap) {
+				errno = EFBIG;
+				ok = false;
+				break;
+			}
+			uint8_t *grown = realloc(buf, cap);
+			if (!grown) {
+				errno = ENOMEM;
+				ok = false;
+				break;
+			}
+			buf = grown;
+		}
+		size_t n = fread(buf + used, 1, cap - used, f);
+
+		used += n;
+		if (n == 0) {
+			ok = !ferror(f);
+			break;
+		}
+	}
+	if (f && f != stdin)
+		fclose(f);
+	if (!ok) {
+		free(buf);
+		return false;
+	}
+	*out = buf ? buf : malloc(1);
+	*len = used;
+	return *out != NULL;
+}
+
+/*
+ * The bytes for `type` from the DATA arguments.  Prints a usage error and
+ * returns EXIT_USAGE when they do not fit the type.
+ */
+static int encode_data(void *mem, const struct cmd *cmd, uint32_t type,
+		       bool hex, char **args, int nargs, uint8_t **data,
+		       size_t *len)
+{
+	uint64_t v;
+
+	if (type == HIVE_REG_MULTI_SZ && !hex) {
+		if (!multi_to_utf16le(mem, args, nargs, data, len))
+			return usage_error(cmd, "DATA is not valid UTF-8");
+		return 0;
+	}
+	if (nargs != 1)
+		return usage_error(cmd, nargs ? "too many arguments (only "
+				   "REG_MULTI_SZ takes several strings)" :
+				   "missing DATA (or --file)");
+	if (hex) {
+		if (!parse_hex(mem, args[0], data, len))
+			return usage_error(cmd, "'%s' is not hex bytes",
+					   args[0]);
+		return 0;
+	}
+	switch (type) {
+	case HIVE_REG_SZ:
+	case HIVE_REG_EXPAND_SZ:
+	case HIVE_REG_LINK:
+		if (!text_to_utf16le(mem, args[0], type != HIVE_REG_LINK, data,
+				     len))
+			return usage_error(cmd, "DATA is not valid UTF-8");
+		return 0;
+	case HIVE_REG_DWORD:
+	case HIVE_REG_DWORD_BIG_ENDIAN:
+	case HIVE_REG_QWORD: {
+		size_t width = type == HIVE_REG_QWORD ? 8 : 4;
+
+		if (!parse_number(args[0], width == 8 ? UINT64_MAX : UINT32_MAX,
+				  &v))
+			return usage_error(cmd, "'%s' is not a %zu-bit number "
+					   "(decimal or 0x hex)", args[0],
+					   8 * width);
+		*data = talloc_array(mem, uint8_t, width);
+		if (!*data)
+			return usage_error(cmd, "out of memory");
+		for (size_t i = 0; i < width; i++) {
+			size_t shift = type == HIVE_REG_DWORD_BIG_ENDIAN ?
+					       8 * (width - 1 - i) : 8 * i;
+			(*data)[i] = (uint8_t)(v >> shift);
+		}
+		*len = width;
+		return 0;
+	}
+	default:
+		if (!parse_hex(mem, args[0], data, len))
+			return usage_error(cmd, "'%s' is not hex bytes (use "
+					   "--file for raw data)", args[0]);
+		return 0;
+	}
+}
+
+static int run_set(const struct cmd *cmd, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "type", required_argument, NULL, 't' },
+		{ "file", required_argument, NULL, 'f' },
+		{ "hex", no_argument, NULL, 'x' },
+		{ "mkdir", no_argument, NULL, 'p' },
+		{ "literal", no_argument, NULL, 'L' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	void *tmp = talloc_new(NULL);
+	const char *hive_path, *key_arg, *value_arg, *file = NULL;
+	uint32_t type = HIVE_REG_SZ;
+	bool hex = false, mkdir_p = false, literal = false;
+	struct hive *h;
+	hive_key_t key;
+	uint16_t *name;
+	size_t name_len, len = 0;
+	uint8_t *data = NULL, *file_data = NULL;
+	int c, err, rc = 0;
+
+	while ((c = cmd_getopt(cmd, argc, argv, "t:f:xpLh", longopts)) != -1) {
+		switch (c) {
+		case 't':
+			if (!parse_type(optarg, &type)) {
+				rc = usage_error(cmd, "unknown type '%s'",
+						 optarg);
+				goto done;
+			}
+			break;
+		case 'f':
+			file = optarg;
+			break;
+		case 'x':
+			hex = true;
+			break;
+		case 'p':
+			mkdir_p = true;
+			break;
+		case 'L':
+			literal = true;
+			break;
+		case OPT_HELP:
+			rc = finish_stdout(0);
+			goto done;
+		default:
+			rc = EXIT_USAGE;
+			goto done;
+		}
+	}
+	if (argc - optind < 3) {
+		rc = usage_error(cmd, "missing HIVE, KEY or VALUE");
+		goto done;
+	}
+	hive_path = argv[optind];
+	key_arg = argv[optind + 1];
+	value_arg = argv[optind + 2];
+	if (value_name_arg(tmp, value_arg, literal, &name, &name_len)) {
+		rc = usage_error(cmd, "VALUE is not valid UTF-8");
+		goto done;
+	}
+	if (name_len > HIVE_MAX_VALUE_NAME) {
+		rc = usage_error(cmd, "VALUE has %zu UTF-16 units (at most %u)",
+				 name_len, HIVE_MAX_VALUE_NAME);
+		goto done;
+	}
+	if (file) {
+		if (argc - optind > 3 || hex) {
+			rc = usage_error(cmd, "--file replaces DATA%s",
+					 hex ? " and --hex" : "");
+			goto done;
+		}
+		if (!read_file(file, &file_data, &len)) {
+			report("%s: %s", file, errno == EFBIG ?
+			       "larger than a value can be" : strerror(errno));
+			rc = EXIT_HIVE;
+			goto done;
+		}
+		data = file_data;
+	} else {
+		rc = encode_data(tmp, cmd, type, hex, argv + optind + 3,
+				 argc - optind - 3, &data, &len);
+		if (rc)
+			goto done;
+	}
+	if (len > HIVE_MAX_VALUE_DATA) {
+		report("%s: %zu bytes of data; a value holds at most %u",
+		       file ? file : "DATA", len, HIVE_MAX_VALUE_DATA);
+		rc = EXIT_HIVE;
+		goto done;
+	}
+
+	if (open_hive_rw(tmp, hive_path, &h) ||
+	    resolve_key_create(h, hive_path, key_arg, mkdir_p, &key, NULL)) {
+		rc = EXIT_HIVE;
+		goto done;
+	}
+	err = hive_value_set(h, key, name, name_len, type, data, len, NULL);
+	if (err) {
+		report("%s: %s: value '%s': %s", hive_path,
+		       key_display(key_arg), value_display(name_len, value_arg),
+		       err_text(tmp, err));
+		rc = EXIT_HIVE;
+		goto done;
+	}
+	rc = save_hive(h, hive_path);
+	if (!rc)
+		rc = finish_stdout(0);
+done:
+	free(file_data);
+	talloc_free(tmp);
+	return rc;
+}
+
+const struct cmd cmd_set = {
+	.name = "set",
+	.synopsis = "[OPTIONS] HIVE KEY VALUE (DATA... | --file FILE)",
+	.summary = "set a value (replace or create)",
+	.help =
+	"Sets VALUE in KEY as Windows' SetValueKey does: a value whose name\n"
+	"matches case-insensitively is replaced (it keeps its stored\n"
+	"spelling), otherwise a new value is created.\n"
+	"The change is committed as Windows commits: a transaction-log entry\n"
+	"in HIVE.LOG1 or HIVE.LOG2 first, then the hive file itself.\n"
+	"\nVALUE \"\" or \"@\" is the unnamed default value; with --literal,\n"
+	"\"@\" names a value that is really called @.  KEY \"\" is the root.\n"
+	"\nDATA is read according to the type:\n"
+	"  REG_SZ, REG_EXPAND_SZ   text (UTF-8), stored as UTF-16LE with a\n"
+	"                          terminating NUL\n"
+	"  REG_MULTI_SZ            zero or more DATA arguments, one string\n"
+	"                          each, stored NUL-terminated followed by an\n"
+	"                          empty string\n"
+	"  REG_DWORD, REG_DWORD_BIG_ENDIAN, REG_QWORD\n"
+	"                          a number, decimal or 0x hex, that must fit\n"
+	"                          in 32 (64) bits\n"
+	"  REG_LINK                text, stored as UTF-16LE without a NUL\n"
+	"  anything else           hex bytes: \"de ad be ef\", \"deadbeef\",\n"
+	"                          \"de,ad,be,ef\" (\"\" is no data)\n"
+	"--file FILE takes the data bytes verbatim from FILE (\"-\": standard\n"
+	"input) for any type, and --hex takes DATA as hex bytes for any type;\n"
+	"both store exactly what is given, e.g. a string without its NUL.\n"
+	"Put -- before DATA that starts with a dash.\n"
+	"\nTYPE is a name (REG_DWORD, dword; any case), or a number, decimal\n"
+	"or 0x hex, for types without a name.\n"
+	"\nOptions:\n"
+	"  -t, --type TYPE   value type (default REG_SZ)\n"
+	"  -f, --file FILE   data bytes from FILE instead of DATA\n"
+	"  -x, --hex         DATA is hex bytes, whatever the type\n"
+	"  -p, --mkdir       create KEY and its missing parents\n"
+	"  -L, --literal     VALUE \"@\" is a value named @, not the default\n"
+	"  -h, --help        show this help\n"
+	"\nExamples:\n"
+	"  hivectl set SYSTEM 'ControlSet001\\Services\\x' Start -t dword 4\n"
+	"  hivectl set NTUSER.DAT Environment Path -t expand_sz '%HOME%\\bin'\n"
+	"  hivectl set H 'K' List -t multi_sz one two 'three and four'\n"
+	"  hivectl set H 'K' Blob -t binary 'de ad be ef'\n"
+	"\nExit status: 0 set, 1 the hive could not be opened, changed or\n"
+	"committed, 2 usage error.\n",
+	.run = run_set,
+};
