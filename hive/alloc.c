@@ -229,12 +229,9 @@ static int grow_bins(struct hive *h, uint32_t min_size)
 	if ((uint64_t)start + size > 0x7FFFFFF0u)
 		return HIVE_FAIL(HIVE_E_TOO_BIG, "hive bins would exceed 2 GiB");
 	if (need > h->image_len) {
-		uint8_t *image = talloc_realloc_size(h, h->image, need);
-		if (!image)
-			return HIVE_FAIL(HIVE_E_NOMEM, "growing the image to %zu", need);
-		h->image = image;
-		h->bins = image + REGF_BLOCK_SIZE;
-		h->image_len = need;
+		int ret = hive_image_resize(h, need);
+		if (ret != HIVE_OK)
+			return ret;
 	}
 	struct hive_page *pg = talloc_realloc(h, h->pages, struct hive_page,
 					      pages + new_pages);

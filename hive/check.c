@@ -35,6 +35,8 @@ struct sk_use {
 struct checker {
 	struct hive *h;
 	void (*report)(void *arg, const char *finding);
+	void (*note)(void *arg, const char *text); /* tolerant mode, may be NULL */
+	bool tolerant;
 	void *arg;
 	unsigned findings;
 	struct cell_ref *cells;
@@ -59,6 +61,22 @@ static void finding(struct checker *c, const char *fmt, ...)
 	if (c->findings == MAX_REPORTS)
 		snprintf(text, sizeof(text), "(further findings not listed)");
 	c->report(c->arg, text);
+}
+
+/* In tolerant mode, a leftover Windows itself leaves: noted, not counted. */
+__attribute__((format(printf, 2, 3)))
+static void leftover(struct checker *c, const char *fmt, ...)
+{
+	char text[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (!c->tolerant)
+		finding(c, "%s", text);
+	else if (c->note)
+		c->note(c->arg, text);
 }
 
 static struct cell_ref *find_cell(struct checker *c, uint32_t off)
@@ -405,9 +423,12 @@ static void check_sk_list(struct checker *c)
 		for (size_t i = 0; i < c->nsks; i++)
 			if (c->sks[i].off == sk)
 				keys = c->sks[i].keys, seen++;
-		if (le32(p + SK_REFCOUNT) != keys)
+		if (le32(p + SK_REFCOUNT) < keys)
 			finding(c, "sk 0x%x: reference count %u, used by %u keys", sk,
 				le32(p + SK_REFCOUNT), keys);
+		else if (le32(p + SK_REFCOUNT) > keys)
+			leftover(c, "sk 0x%x: reference count %u, used by %u keys", sk,
+				 le32(p + SK_REFCOUNT), keys);
 		prev = sk;
 		sk = le32(p + SK_FLINK);
 		if (sk == start) {
@@ -427,10 +448,25 @@ static void check_sk_list(struct checker *c)
 			c->nsks - seen);
 }
 
+static unsigned check(struct checker c);
+
 unsigned hive_check(struct hive *h,
 		    void (*report)(void *arg, const char *finding), void *arg)
 {
-	struct checker c = { .h = h, .report = report, .arg = arg };
+	return check((struct checker){ .h = h, .report = report, .arg = arg });
+}
+
+unsigned hive_check_tolerant(struct hive *h,
+			     void (*report)(void *arg, const char *finding),
+			     void (*note)(void *arg, const char *text), void *arg)
+{
+	return check((struct checker){ .h = h, .report = report, .note = note,
+				       .arg = arg, .tolerant = true });
+}
+
+static unsigned check(struct checker c)
+{
+	struct hive *h = c.h;
 	const struct hive_walk_ops ops = { check_on_key, NULL, check_on_error };
 	uint32_t stored = le32(h->image + REGF_CHECKSUM);
 
@@ -448,8 +484,8 @@ unsigned hive_check(struct hive *h,
 	check_sk_list(&c);
 	for (size_t i = 0; i < c.ncells; i++) {
 		if (c.cells[i].refs == 0)
-			finding(&c, "cell 0x%x is allocated but unreachable",
-				c.cells[i].off);
+			leftover(&c, "cell 0x%x is allocated but unreachable",
+				 c.cells[i].off);
 		else if (c.cells[i].refs > 1)
 			finding(&c, "cell 0x%x is referenced %u times",
 				c.cells[i].off, c.cells[i].refs);

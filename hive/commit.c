@@ -166,7 +166,7 @@ static int write_log_entry(struct hive *h, uint32_t seq)
 		return HIVE_FAIL(HIVE_E_TOO_BIG, "log entry of %llu bytes",
 				 (unsigned long long)size);
 	}
-	entry = talloc_zero_size(runs, LOG_SECTOR + size);
+	entry = hive_big_alloc(runs, LOG_SECTOR + size);
 	if (!entry) {
 		talloc_free(runs);
 		return HIVE_FAIL(HIVE_E_NOMEM, "log entry of %llu bytes",
@@ -188,6 +188,27 @@ static int write_log_entry(struct hive *h, uint32_t seq)
 	put_le64(e + 24, hive_marvin32(e + HVLE_HEADER, size - HVLE_HEADER));
 	put_le64(e + 32, hive_marvin32(e, 32));
 
+	/*
+	 * The first commit of a session empties the other log: whatever it
+	 * holds came from an earlier life of this file and must never be
+	 * taken as continuing the sequence started here.
+	 */
+	if (!h->logs_reset && h->log_names[h->active_log ^ 1]) {
+		int other = open(h->log_names[h->active_log ^ 1], O_RDWR | O_CLOEXEC);
+		if (other >= 0) {
+			int err = h->io.ftruncate(h->io.ctx, other, 0);
+			if (!err)
+				err = h->io.fsync(h->io.ctx, other);
+			close(other);
+			if (err) {
+				talloc_free(runs);
+				return HIVE_FAIL(HIVE_E_IO, "emptying %s: %s",
+						 h->log_names[h->active_log ^ 1],
+						 strerror(-err));
+			}
+		}
+	}
+	h->logs_reset = true;
 	ret = open_log(h, h->active_log, &fd);
 	if (ret == HIVE_OK)
 		ret = write_fully(h, fd, entry, LOG_SECTOR + size, 0, "the log");

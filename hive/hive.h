@@ -287,7 +287,9 @@ bool hive_is_poisoned(const struct hive *h);
  * (keeping its vk and stored spelling) or create it.  Any type; data up to
  * HIVE_MAX_VALUE_DATA bytes.  *out (may be NULL) receives the value.
  */
-#define HIVE_MAX_VALUE_DATA (65535u * 16344u)
+/* The format allows 65535 segments of 16344 bytes; values are handed out
+ * as talloc buffers, whose limit is 256 MiB, so 16000 segments it is. */
+#define HIVE_MAX_VALUE_DATA (16000u * 16344u)
 int hive_value_set(struct hive *h, hive_key_t key, const uint16_t *name,
 		   size_t len, uint32_t type, const void *data, size_t data_len,
 		   hive_value_t *out);
@@ -330,6 +332,15 @@ int hive_key_set_security(struct hive *h, hive_key_t key, const void *sd,
  */
 unsigned hive_check(struct hive *h,
 		    void (*report)(void *arg, const char *finding), void *arg);
+/*
+ * The same, tolerating what Windows itself leaves in sound hives (seen in
+ * hives it wrote: cells of renamed or self-healed keys that nothing
+ * references any more, sk reference counts above the number of keys using
+ * them): those go to `note` (may be NULL) and are not counted.
+ */
+unsigned hive_check_tolerant(struct hive *h,
+			     void (*report)(void *arg, const char *finding),
+			     void (*note)(void *arg, const char *text), void *arg);
 
 /* ---- names ---- */
 

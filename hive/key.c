@@ -360,6 +360,44 @@ static int linear_search(struct hive *h, hive_key_t parent,
 	return ret;
 }
 
+enum { ORDER_UNKNOWN, ORDER_SORTED, ORDER_UNSORTED };
+
+/*
+ * Whether a key's list is in strictly ascending order, decided once per
+ * list (one pass over its names) and remembered.  The engine only ever
+ * writes sorted lists, so a remembered answer can only be pessimistic.
+ */
+static bool list_is_sorted(struct hive *h, hive_key_t parent, uint32_t list)
+{
+	unsigned slot = (list >> 3) % ORDER_CACHE_SIZE;
+	hive_key_t *keys;
+	size_t n;
+	bool sorted = true;
+
+	if (h->order_cache[slot].list == list &&
+	    h->order_cache[slot].state != ORDER_UNKNOWN)
+		return h->order_cache[slot].state == ORDER_SORTED;
+	if (hive_key_subkeys(NULL, h, parent, &keys, &n) != HIVE_OK)
+		return false;
+	for (size_t i = 1; i < n && sorted; i++) {
+		struct stored_name a, b;
+		uint16_t *bn;
+		size_t bl;
+		if (hive_key_stored_name(h, keys[i - 1], &a) != HIVE_OK ||
+		    hive_key_stored_name(h, keys[i], &b) != HIVE_OK ||
+		    stored_name_copy(NULL, &b, &bn, &bl) != HIVE_OK) {
+			sorted = false;
+			break;
+		}
+		sorted = stored_name_compare(&a, bn, bl) < 0;
+		talloc_free(bn);
+	}
+	talloc_free(keys);
+	h->order_cache[slot].list = list;
+	h->order_cache[slot].state = sorted ? ORDER_SORTED : ORDER_UNSORTED;
+	return sorted;
+}
+
 int hive_key_lookup(struct hive *h, hive_key_t parent,
 		    const uint16_t *name, size_t len, hive_key_t *child)
 {
@@ -373,6 +411,8 @@ int hive_key_lookup(struct hive *h, hive_key_t parent,
 	ret = sorted_search(h, list, name, len, child);
 	if (ret == HIVE_OK)
 		return HIVE_OK;
+	if (ret == HIVE_E_NOT_FOUND && list_is_sorted(h, parent, list))
+		return HIVE_E_NOT_FOUND;
 	/* Unsorted or partly damaged list: still find what a listing shows. */
 	ret = linear_search(h, parent, name, len, child);
 	if (ret == HIVE_E_NOT_FOUND)

@@ -143,6 +143,8 @@ static inline void put_le64(uint8_t *p, uint64_t v)
 
 /* ---- engine state ---- */
 
+#define ORDER_CACHE_SIZE 1024u
+
 /* Which bin a 4 KiB page of the bins belongs to (one entry per page). */
 struct hive_page {
 	uint32_t bin_start;     /* relative offset of the bin, or PAGE_UNREADABLE */
@@ -196,6 +198,10 @@ struct hive {
 	bool poisoned;
 	char *log_names[2];     /* LOG1, LOG2 as found beside the hive */
 	unsigned active_log;    /* 0 or 1: where the next entry goes */
+	bool logs_reset;        /* the other log was emptied this session */
+
+	/* Subkey lists found sorted or not (key.c), direct-mapped. */
+	struct { uint32_t list; uint8_t state; } order_cache[ORDER_CACHE_SIZE];
 
 	/* Log replay at open (log.c). */
 	bool recovered;
@@ -210,6 +216,14 @@ int hive_fail_at(const char *func, const char *file, int line, int err,
 
 /* open.c */
 uint32_t hive_header_checksum(const uint8_t *base_block);
+/*
+ * The image and other buffers that can exceed talloc's 256 MiB limit live
+ * in malloc memory: hive_image_resize() grows the image (new bytes zeroed)
+ * and the handle's destructor frees it; hive_big_alloc() returns zeroed
+ * malloc memory released when `mem` is freed.
+ */
+int hive_image_resize(struct hive *h, size_t len);
+void *hive_big_alloc(void *mem, size_t len);
 
 /*
  * cell.c: bounds-checked access to an allocated cell.  *data points at the

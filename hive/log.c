@@ -111,7 +111,7 @@ static int read_log(void *mem, const char *path, struct log_file *log)
 		close(fd);
 		return HIVE_FAIL(HIVE_E_IO, "%s: not a usable log file", path);
 	}
-	log->data = talloc_size(mem, (size_t)st.st_size + 1);
+	log->data = hive_big_alloc(mem, (size_t)st.st_size + 1);
 	if (!log->data) {
 		close(fd);
 		return HIVE_FAIL(HIVE_E_NOMEM, "log %s", path);
@@ -157,7 +157,8 @@ int hive_find_log_names(void *mem, const char *path, char *found[3])
 	if (!d)
 		return HIVE_OK;
 	while ((e = readdir(d)) != NULL) {
-		if (strncmp(e->d_name, base, blen) != 0)
+		/* Windows names logs in any case: NTUSER.DAT, ntuser.dat.LOG1. */
+		if (strncasecmp(e->d_name, base, blen) != 0)
 			continue;
 		for (unsigned s = 0; s < 3; s++)
 			if (!found[s] && strcasecmp(e->d_name + blen, suffixes[s]) == 0)
@@ -189,15 +190,7 @@ static int ensure_bins(struct hive *h, uint32_t bins_size)
 {
 	size_t need = (size_t)REGF_BLOCK_SIZE + bins_size;
 
-	if (need > h->image_len) {
-		uint8_t *image = talloc_realloc_size(h, h->image, need);
-		if (!image)
-			return HIVE_FAIL(HIVE_E_NOMEM, "growing the image for replay");
-		memset(image + h->image_len, 0, need - h->image_len);
-		h->image = image;
-		h->image_len = need;
-	}
-	return HIVE_OK;
+	return need > h->image_len ? hive_image_resize(h, need) : HIVE_OK;
 }
 
 /* The valid entries of one new-format log, in file order. */

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <stdlib.h>
 #include <talloc.h>
 #include <unistd.h>
 
@@ -55,12 +56,9 @@ static int read_whole_file(struct hive *h, const char *path)
 				(long long)st.st_size);
 		goto done;
 	}
-	h->image = talloc_size(h, st.st_size ? (size_t)st.st_size : 1);
-	if (!h->image) {
-		ret = HIVE_FAIL(HIVE_E_NOMEM, "image of %lld bytes",
-				(long long)st.st_size);
+	ret = hive_image_resize(h, (size_t)st.st_size);
+	if (ret != HIVE_OK)
 		goto done;
-	}
 	while (got < (size_t)st.st_size) {
 		ssize_t n = pread(fd, h->image + got, (size_t)st.st_size - got,
 				  (off_t)got);
@@ -185,11 +183,51 @@ static int scan_bins(struct hive *h)
 	return HIVE_OK;
 }
 
-static int close_lock(struct hive *h)
+static int release_handle(struct hive *h)
 {
 	if (h->lock_fd >= 0)
 		close(h->lock_fd);
+	free(h->image);
 	return 0;
+}
+
+int hive_image_resize(struct hive *h, size_t len)
+{
+	uint8_t *image = realloc(h->image, len ? len : 1);
+
+	if (!image)
+		return HIVE_FAIL(HIVE_E_NOMEM, "image of %zu bytes", len);
+	if (len > h->image_len)
+		memset(image + h->image_len, 0, len - h->image_len);
+	h->image = image;
+	h->bins = image + REGF_BLOCK_SIZE;
+	h->image_len = len;
+	return HIVE_OK;
+}
+
+struct big_block {
+	void *p;
+};
+
+static int free_big_block(struct big_block *b)
+{
+	free(b->p);
+	return 0;
+}
+
+void *hive_big_alloc(void *mem, size_t len)
+{
+	struct big_block *b = talloc(mem, struct big_block);
+
+	if (!b)
+		return NULL;
+	b->p = calloc(1, len ? len : 1);
+	if (!b->p) {
+		talloc_free(b);
+		return NULL;
+	}
+	talloc_set_destructor(b, free_big_block);
+	return b->p;
 }
 
 static struct hive *new_handle(void *mem, unsigned flags)
@@ -201,7 +239,7 @@ static struct hive *new_handle(void *mem, unsigned flags)
 	h->flags = flags;
 	h->lock_fd = -1;
 	hive_io_default(&h->io);
-	talloc_set_destructor(h, close_lock);
+	talloc_set_destructor(h, release_handle);
 	return h;
 }
 
@@ -294,9 +332,11 @@ int hive_open_memory(void *mem, const void *image, size_t len, unsigned flags,
 		talloc_free(h);
 		return HIVE_FAIL(HIVE_E_TOO_BIG, "image of %zu bytes", len);
 	}
-	h->image = talloc_memdup(h, image, len ? len : 1);
-	h->image_len = len;
-	ret = h->image ? finish_open(h) : HIVE_FAIL(HIVE_E_NOMEM, "image");
+	ret = hive_image_resize(h, len);
+	if (ret == HIVE_OK) {
+		memcpy(h->image, image, len);
+		ret = finish_open(h);
+	}
 	if (ret != HIVE_OK) {
 		talloc_free(h);
 		return ret;

@@ -279,6 +279,13 @@ int hive_save_as(struct hive *h, const char *path)
 		ret = HIVE_FAIL(HIVE_E_IO, "rename: %s", strerror(errno));
 		goto fail;
 	}
+	/* Logs beside the path belonged to the file just replaced; a later
+	 * crash must never replay them into this one. */
+	char *logs[3];
+	if (hive_find_log_names(tmp, path, logs) == HIVE_OK)
+		for (unsigned i = 0; i < 3; i++)
+			if (logs[i])
+				unlink(logs[i]);
 	ret = fsync_dir_of(path);
 	talloc_free(tmp);
 	if (ret != HIVE_OK)

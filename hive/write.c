@@ -133,7 +133,9 @@ static int store_data(struct hive *h, const uint8_t *data, uint32_t len,
 		uint32_t chunk = len - i * BIG_DATA_SEGMENT < BIG_DATA_SEGMENT
 					 ? len - i * BIG_DATA_SEGMENT
 					 : BIG_DATA_SEGMENT;
-		ret = hive_alloc(h, chunk, &cell);
+		/* Windows sizes every segment cell for a full 16344 bytes, the
+		 * last one too, and readers such as hivex rely on it. */
+		ret = hive_alloc(h, BIG_DATA_SEGMENT, &cell);
 		if (ret != HIVE_OK) {
 			for (uint32_t j = 0; j < i; j++)
 				hive_free(h, le32(hive_cell_w(h, list) + 4 * j));
