@@ -131,6 +131,9 @@ void hive_get_info(const struct hive *h, struct hive_info *out);
 /* What log replay did at open ("replayed 5 log entries (sequence 3-7)",
  * "log replay failed: ..."), or NULL for a clean hive. */
 const char *hive_recovery_note(const struct hive *h);
+/* One line per transaction log found beside `path` (any case): format,
+ * sequence numbers, valid entries; "" when there is none. */
+int hive_describe_logs(void *mem, const char *path, char **text);
 hive_key_t hive_root(const struct hive *h);
 
 /* Cell usage totals from one scan of the bins (for `hivectl info`). */

@@ -254,11 +254,11 @@ static int apply_entry(struct hive *h, const struct log_entry *le)
 }
 
 static int replay_new_format(struct hive *h, struct log_file *logs,
-			     uint32_t expected, char **note)
+			     uint32_t threshold, char **note)
 {
 	struct log_entry *entries;
 	unsigned n = 0, applied = 0;
-	uint32_t first = expected;
+	uint32_t first = UINT32_MAX, expected;
 	int ret = HIVE_OK;
 
 	entries = talloc_array(NULL, struct log_entry, 4096);
@@ -267,6 +267,16 @@ static int replay_new_format(struct hive *h, struct log_file *logs,
 	for (unsigned s = 0; s < 3; s++)
 		if (logs[s].name && logs[s].base_ok && logs[s].type == 6)
 			n += parse_entries(&logs[s], entries + n, 4096 - n);
+	/*
+	 * Entries older than the primary's second sequence number are already
+	 * in it.  Windows 8.1+ may leave the primary far behind its logs
+	 * (lazy reconciliation), so replay starts at the oldest entry from
+	 * there on and follows the numbers while they are consecutive.
+	 */
+	for (unsigned i = 0; i < n; i++)
+		if (entries[i].seq >= threshold && entries[i].seq < first)
+			first = entries[i].seq;
+	expected = first;
 	/* Follow the sequence across both logs until it breaks. */
 	for (;;) {
 		const struct log_entry *next = NULL;
@@ -287,7 +297,8 @@ static int replay_new_format(struct hive *h, struct log_file *logs,
 		return ret;
 	if (applied == 0)
 		return HIVE_FAIL(HIVE_E_CORRUPT,
-				 "no log entry continues sequence number %u", first);
+				 "no valid log entry from sequence number %u on",
+				 threshold);
 	*note = talloc_asprintf(h, "replayed %u log entr%s (sequence %u-%u)",
 				applied, applied == 1 ? "y" : "ies", first,
 				expected - 1);
@@ -378,8 +389,13 @@ int hive_replay(struct hive *h, const char *path)
 			put_le32(b + REGF_TYPE, 0);
 		}
 		if (fresh) {
-			uint32_t start = base_ok ? le32(b + REGF_SEQ2) : donor->seq2;
-			ret = replay_new_format(h, logs, start, &note);
+			uint32_t threshold = le32(b + REGF_SEQ2);
+			if (!base_ok)
+				for (unsigned s = 0; s < 3; s++)
+					if (logs[s].name && logs[s].base_ok &&
+					    logs[s].type == 6 && logs[s].seq2 < threshold)
+						threshold = logs[s].seq2;
+			ret = replay_new_format(h, logs, threshold, &note);
 		} else if (old) {
 			ret = replay_old_format(h, old, &note);
 		} else {
@@ -405,4 +421,52 @@ int hive_replay(struct hive *h, const char *path)
 const char *hive_recovery_note(const struct hive *h)
 {
 	return h->recovery_note;
+}
+
+int hive_describe_logs(void *mem, const char *path, char **text)
+{
+	void *tmp = talloc_new(NULL);
+	struct log_file logs[3];
+	struct log_entry *entries = talloc_array(tmp, struct log_entry, 4096);
+	unsigned count;
+	char *out = talloc_strdup(tmp, "");
+	int ret;
+
+	memset(logs, 0, sizeof(logs));
+	ret = entries && out ? find_logs(tmp, path, logs, &count)
+			     : HIVE_FAIL(HIVE_E_NOMEM, "log description");
+	for (unsigned s = 0; ret == HIVE_OK && s < 3; s++) {
+		const struct log_file *log = &logs[s];
+		if (!log->name)
+			continue;
+		out = talloc_asprintf_append(out, "%s%s: ", *out ? "\n" : "", log->name);
+		if (!log->base_ok) {
+			out = talloc_asprintf_append(out, "%zu bytes, no valid base block "
+						     "(unusable)", log->len);
+		} else if (log->type == 6) {
+			unsigned n = parse_entries(log, entries, 4096);
+			out = talloc_asprintf_append(out, "new format, base block sequence "
+						     "%u/%u, %u valid entr%s", log->seq1,
+						     log->seq2, n, n == 1 ? "y" : "ies");
+			if (n)
+				out = talloc_asprintf_append(out, " (sequence %u-%u)",
+							     entries[0].seq,
+							     entries[n - 1].seq);
+		} else {
+			bool dirt = log->len >= LOG_SECTOR + 4 &&
+				    memcmp(log->data + LOG_SECTOR, "DIRT", 4) == 0;
+			out = talloc_asprintf_append(out, "old format, base block sequence "
+						     "%u/%u, %s", log->seq1, log->seq2,
+						     dirt ? "dirty-sector bitmap present"
+							  : "no dirty-sector bitmap (unusable)");
+		}
+	}
+	if (ret == HIVE_OK && out) {
+		*text = talloc_steal(mem, out);
+		ret = HIVE_OK;
+	} else if (ret == HIVE_OK) {
+		ret = HIVE_FAIL(HIVE_E_NOMEM, "log description");
+	}
+	talloc_free(tmp);
+	return ret;
 }

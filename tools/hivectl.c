@@ -16,7 +16,7 @@
 
 static const struct cmd *const commands[] = {
 	&cmd_info, &cmd_ls, &cmd_get, &cmd_export, &cmd_dump, &cmd_check,
-	&cmd_create, &cmd_set, &cmd_rm, &cmd_mkdir, &cmd_mv,
+	&cmd_create, &cmd_set, &cmd_rm, &cmd_mkdir, &cmd_mv, &cmd_recover,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -31,7 +31,7 @@ struct cmd {
 
 extern const struct cmd cmd_info, cmd_ls, cmd_get, cmd_export, cmd_dump;
 extern const struct cmd cmd_create, cmd_set, cmd_rm, cmd_mkdir, cmd_mv,
-	cmd_check;
+	cmd_check, cmd_recover;
 
 /* ---- messages and options ---- */
 

@@ -147,6 +147,22 @@ static int run_info(const struct cmd *cmd, int argc, char **argv)
 	printf("state:            %s (sequence numbers %" PRIu32 " / %" PRIu32
 	       ")\n", info.dirty ? "dirty" : "clean", info.seq_primary,
 	       info.seq_secondary);
+	if (hive_recovery_note(h))
+		printf("recovery:         %s%s\n", hive_recovery_note(h),
+		       info.recovered ? " (in memory; `hivectl recover` writes it)"
+				      : "");
+	char *logs = NULL;
+	if (hive_describe_logs(tmp, iw.hive_path, &logs) == HIVE_OK && *logs) {
+		/* One log per line, aligned under the label. */
+		printf("logs:             ");
+		for (const char *p = logs; *p; p++) {
+			putchar(*p);
+			if (*p == '\n')
+				printf("                  ");
+		}
+		printf("%s\n", info.recovered || info.dirty ? ""
+			: " (stale: the hive is clean, Windows ignores them)");
+	}
 	printf("last written:     %s\n", filetime_iso(tmp, info.last_written));
 	printf("file name:        %s\n",
 	       display_name(tmp, info.file_name,
