@@ -359,9 +359,9 @@ int hive_replay(struct hive *h, const char *path)
 	int ret;
 
 	memset(logs, 0, sizeof(logs));
-	if (h->image_len < REGF_BLOCK_SIZE) {
+	if (h->image_len < REGF_BLOCK_SIZE || memcmp(b, REGF_SIGNATURE, 4) != 0) {
 		talloc_free(tmp);
-		return HIVE_OK; /* not even a base block: open will say so */
+		return HIVE_OK; /* not a hive at all: open will say so */
 	}
 	memcpy(saved_base, b, REGF_BLOCK_SIZE);
 	if (base_ok && le32(b + REGF_SEQ1) == le32(b + REGF_SEQ2)) {
