@@ -1,0 +1,466 @@
+/*
+ * dir.c — directory listings and name resolution.
+ *
+ * A key's directory holds its subkeys (in subkey-list order) and then its
+ * values (in value-list order), each under its encoded name (names.c).  A
+ * sound hive needs nothing more.  For the rest, the listing decides:
+ *
+ *  - A value whose name equals a subkey's name under Windows' case rules
+ *    is NAME%v (the default value "@" clashes with a subkey named "@").
+ *  - Entries of one kind whose names are equal under those rules (damaged
+ *    lists: a subkey listed twice, two values "a" and "A") would be one
+ *    name for two entries; the first in list order keeps the name, the
+ *    N-th becomes NAME%~N.
+ *  - Names too long for the kernel, or empty, get their shortened form.
+ *  - An entry that cannot be read at all (its nk or vk record is damaged)
+ *    is listed as %~damaged-subkey-I or %~damaged-value-I (I = its
+ *    1-based position in the list), and a whole list that cannot be read as
+ *    %~damaged-subkeys or %~damaged-values.  Those names give EIO, so the
+ *    damage is visible and confined while the rest of the directory lists.
+ *
+ * Resolution agrees with the listing: a name resolves to the entry listed
+ * under exactly that name, or else to the first entry whose listed name is
+ * equal under Windows' upcase (subkeys before values); the "%~" forms only
+ * exactly.  When a key has no renamed duplicates this is what the engine's
+ * lookups do, so dir_resolve() uses them and needs no listing.
+ */
+#define _GNU_SOURCE /* qsort_r */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <talloc.h>
+
+#include "hivefs.h"
+
+/*
+ * The names of one list, read once: the units of all names sit in one
+ * array, so a listing of thousands of entries is a few allocations.
+ */
+struct item {
+	uint32_t cell;
+	uint32_t off, len;  /* the name: units[off .. off + len) */
+	uint32_t ordinal;   /* 1 for the first of equal names, 2, 3 ... */
+	bool readable;
+	bool clash;         /* a value named like a subkey */
+};
+
+struct items {
+	struct item *v;
+	size_t n;
+	uint16_t *units;
+	size_t nunits, cap;
+	int list_err;       /* the list itself could not be read */
+};
+
+static const uint16_t *name_of(const struct items *it, const struct item *x)
+{
+	return it->units + x->off;
+}
+
+static int compare_items(const void *a, const void *b, void *arg)
+{
+	const struct items *it = arg;
+	const struct item *x = &it->v[*(const size_t *)a];
+	const struct item *y = &it->v[*(const size_t *)b];
+	int cmp = hive_name_compare(name_of(it, x), x->len, name_of(it, y),
+				    y->len);
+
+	if (cmp)
+		return cmp;
+	/* Equal names keep list order, so the first listed stays first. */
+	return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+}
+
+static int same_names(const struct items *it, size_t i, size_t j)
+{
+	return hive_name_compare(name_of(it, &it->v[i]), it->v[i].len,
+				 name_of(it, &it->v[j]), it->v[j].len);
+}
+
+/*
+ * The readable items in name order (on mem), with the ordinals of equal
+ * names set.  Subkey lists are sorted already in a sound hive, so they
+ * skip the sort.
+ */
+static size_t *order_items(void *mem, struct items *it, size_t *count)
+{
+	size_t *idx = talloc_array(mem, size_t, it->n + 1);
+	size_t m = 0;
+	bool sorted = true;
+
+	if (!idx)
+		return NULL;
+	for (size_t i = 0; i < it->n; i++) {
+		if (!it->v[i].readable)
+			continue;
+		if (m && same_names(it, idx[m - 1], i) >= 0)
+			sorted = false;
+		idx[m++] = i;
+	}
+	if (!sorted)
+		qsort_r(idx, m, sizeof(*idx), compare_items, it);
+	for (size_t k = 0; k < m; k++)
+		it->v[idx[k]].ordinal =
+			k && same_names(it, idx[k - 1], idx[k]) == 0
+				? it->v[idx[k - 1]].ordinal + 1
+				: 1;
+	*count = m;
+	return idx;
+}
+
+/* Is there a subkey named `name` among the ordered keys? */
+static bool has_key_named(const struct items *keys, const size_t *order,
+			  size_t n, const uint16_t *name, size_t len)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		const struct item *k = &keys->v[order[mid]];
+		int cmp = hive_name_compare(name, len, name_of(keys, k), k->len);
+
+		if (cmp == 0)
+			return true;
+		if (cmp < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return false;
+}
+
+/* The name a value's file name can clash on: "@" for the default value,
+ * none (false) for a value named "@", which is listed as "%40". */
+static bool clash_name(const struct items *vals, const struct item *v,
+		       const uint16_t **name, size_t *len)
+{
+	static const uint16_t at[] = { '@' };
+	const uint16_t *u = name_of(vals, v);
+
+	if (v->len == 0) {
+		*name = at;
+		*len = 1;
+		return true;
+	}
+	if (v->len == 1 && u[0] == '@')
+		return false;
+	*name = u;
+	*len = v->len;
+	return true;
+}
+
+static int append_units(void *mem, struct items *it, const uint16_t *u,
+			size_t len)
+{
+	if (len == 0)
+		return HIVE_OK;
+	if (it->nunits + len > it->cap) {
+		size_t cap = (it->nunits + len) * 2;
+		uint16_t *grown = talloc_realloc(mem, it->units, uint16_t, cap);
+
+		if (!grown)
+			return HIVE_E_NOMEM;
+		it->units = grown;
+		it->cap = cap;
+	}
+	memcpy(it->units + it->nunits, u, len * sizeof(*u));
+	it->nunits += len;
+	return HIVE_OK;
+}
+
+/* The subkeys or values of a key with their names.  A damaged list is
+ * it->list_err; a damaged entry is an unreadable item. */
+static int read_items(void *mem, struct hive *h, hive_key_t key,
+		      enum name_ns ns, struct items *it)
+{
+	uint32_t *cells;
+	int err;
+
+	memset(it, 0, sizeof(*it));
+	err = ns == NAME_KEY ? hive_key_subkeys(mem, h, key, &cells, &it->n)
+			     : hive_key_values(mem, h, key, &cells, &it->n);
+	if (err) {
+		it->n = 0;
+		it->list_err = err;
+		return err == HIVE_E_NOMEM ? err : HIVE_OK;
+	}
+	it->v = talloc_zero_array(mem, struct item, it->n + 1);
+	if (!it->v)
+		return HIVE_E_NOMEM;
+	for (size_t i = 0; i < it->n; i++) {
+		struct item *x = &it->v[i];
+		uint16_t *name;
+		size_t len;
+
+		x->cell = cells[i];
+		err = ns == NAME_KEY ? hive_key_name(mem, h, x->cell, &name, &len)
+				     : hive_value_name(mem, h, x->cell, &name, &len);
+		if (err == HIVE_E_NOMEM)
+			return err;
+		if (err)
+			continue;
+		x->readable = true;
+		x->off = (uint32_t)it->nunits;
+		x->len = (uint32_t)len;
+		err = append_units(mem, it, name, len);
+		talloc_free(name);
+		if (err)
+			return err;
+	}
+	talloc_free(cells);
+	return HIVE_OK;
+}
+
+/* The file names of a listing, in one growing string buffer. */
+struct name_buf {
+	char *s;
+	size_t len, cap;
+};
+
+static int put_name(void *mem, struct name_buf *b, struct dir_entry *e,
+		    const char *name)
+{
+	size_t n = strlen(name) + 1;
+
+	if (b->len + n > b->cap) {
+		size_t cap = (b->len + n) * 2;
+		char *grown = talloc_realloc(mem, b->s, char, cap);
+
+		if (!grown)
+			return HIVE_E_NOMEM;
+		b->s = grown;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, name, n);
+	e->name = (const char *)(uintptr_t)b->len; /* an offset until done */
+	b->len += n;
+	return HIVE_OK;
+}
+
+/* The file name of a readable item: encoding, suffixes, shortening. */
+static char *item_file_name(void *mem, const struct items *it,
+			    const struct item *x, enum name_ns ns,
+			    bool *synthetic)
+{
+	char *name = name_encode(mem, name_of(it, x), x->len, ns);
+	char *shortened;
+
+	if (name && x->clash)
+		name = talloc_strdup_append(name, "%v");
+	if (name && x->ordinal > 1)
+		name = talloc_asprintf_append(name, "%%~%u", x->ordinal);
+	if (!name)
+		return NULL;
+	*synthetic = x->ordinal > 1;
+	shortened = name_shorten(mem, name, strlen(name));
+	if (shortened) {
+		*synthetic = true;
+		return shortened;
+	}
+	return name;
+}
+
+static int add_entries(void *tmp, struct listing *l, struct name_buf *b,
+		       const struct items *it, enum name_ns ns)
+{
+	const char *what = ns == NAME_KEY ? "subkey" : "value";
+	char damaged[64];
+	int err = HIVE_OK;
+
+	if (it->list_err) {
+		struct dir_entry *e = &l->ent[l->count++];
+
+		e->kind = ENTRY_DAMAGED;
+		e->cell = HIVE_NO_CELL;
+		e->synthetic = true;
+		snprintf(damaged, sizeof(damaged), "%%~damaged-%ss", what);
+		return put_name(l, b, e, damaged);
+	}
+	for (size_t i = 0; i < it->n && !err; i++) {
+		const struct item *x = &it->v[i];
+		struct dir_entry *e = &l->ent[l->count++];
+		char *name;
+
+		e->cell = x->cell;
+		if (!x->readable) {
+			e->kind = ENTRY_DAMAGED;
+			e->synthetic = true;
+			snprintf(damaged, sizeof(damaged), "%%~damaged-%s-%zu",
+				 what, i + 1);
+			err = put_name(l, b, e, damaged);
+			continue;
+		}
+		e->kind = ns == NAME_KEY ? ENTRY_KEY : ENTRY_VALUE;
+		if (x->ordinal > 1)
+			l->aliases = true;
+		name = item_file_name(tmp, it, x, ns, &e->synthetic);
+		err = name ? put_name(l, b, e, name) : HIVE_E_NOMEM;
+		talloc_free(name);
+	}
+	return err;
+}
+
+int listing_build(void *mem, struct hive *h, hive_key_t key,
+		  struct listing **out)
+{
+	void *tmp = talloc_new(NULL);
+	struct hive_key_stat st;
+	struct items keys, vals;
+	struct name_buf names = { NULL, 0, 0 };
+	size_t nkey_order = 0, nval_order = 0;
+	size_t *key_order, *val_order;
+	struct listing *l = NULL;
+	int err;
+
+	if (!tmp)
+		return HIVE_E_NOMEM;
+	err = hive_key_stat(h, key, &st);
+	if (!err)
+		err = read_items(tmp, h, key, NAME_KEY, &keys);
+	if (!err)
+		err = read_items(tmp, h, key, NAME_VALUE, &vals);
+	if (err)
+		goto done;
+	key_order = order_items(tmp, &keys, &nkey_order);
+	val_order = order_items(tmp, &vals, &nval_order);
+	l = talloc_zero(tmp, struct listing);
+	if (l)
+		l->ent = talloc_zero_array(l, struct dir_entry,
+					   keys.n + vals.n + 2);
+	if (!key_order || !val_order || !l || !l->ent) {
+		err = HIVE_E_NOMEM;
+		goto done;
+	}
+	for (size_t i = 0; i < vals.n; i++) {
+		const uint16_t *name;
+		size_t len;
+
+		if (vals.v[i].readable &&
+		    clash_name(&vals, &vals.v[i], &name, &len))
+			vals.v[i].clash = has_key_named(&keys, key_order,
+							nkey_order, name, len);
+	}
+	err = add_entries(tmp, l, &names, &keys, NAME_KEY);
+	if (!err)
+		err = add_entries(tmp, l, &names, &vals, NAME_VALUE);
+	if (err)
+		goto done;
+	/* The buffer has stopped moving: offsets become pointers. */
+	for (size_t i = 0; i < l->count; i++)
+		l->ent[i].name = names.s + (uintptr_t)l->ent[i].name;
+	*out = talloc_steal(mem, l);
+done:
+	talloc_free(tmp);
+	return err;
+}
+
+/* ---- resolution ---- */
+
+static bool ends_with_value_mark(const char *name, size_t len)
+{
+	return len > 2 && name[len - 2] == '%' &&
+	       (name[len - 1] == 'v' || name[len - 1] == 'V');
+}
+
+/* The engine's lookups, for a key without renamed duplicates. */
+static int resolve_direct(void *tmp, struct hive *h, hive_key_t key,
+			  const char *name, struct dir_entry *found)
+{
+	size_t len = strlen(name), ulen;
+	uint16_t *u;
+	hive_key_t child;
+	int err;
+
+	if (ends_with_value_mark(name, len)) {
+		static const uint16_t at[] = { '@' };
+		const uint16_t *clash;
+		size_t clash_len;
+
+		/* Only a value that clashes with a subkey carries %v. */
+		if (name_decode(tmp, name, len - 2, NAME_VALUE, &u, &ulen))
+			return HIVE_E_NOT_FOUND;
+		if (ulen == 1 && u[0] == '@')
+			return HIVE_E_NOT_FOUND; /* "%40": never clashes */
+		clash = ulen ? u : at;
+		clash_len = ulen ? ulen : 1;
+		err = hive_key_lookup(h, key, clash, clash_len, &child);
+		if (err)
+			return err;
+	} else {
+		if (name_decode(tmp, name, len, NAME_KEY, &u, &ulen) == 0) {
+			err = hive_key_lookup(h, key, u, ulen, &child);
+			if (err == HIVE_OK) {
+				found->kind = ENTRY_KEY;
+				found->cell = child;
+				return HIVE_OK;
+			}
+			if (err != HIVE_E_NOT_FOUND)
+				return err;
+		}
+		if (name_decode(tmp, name, len, NAME_VALUE, &u, &ulen))
+			return HIVE_E_NOT_FOUND;
+	}
+	err = hive_value_lookup(h, key, u, ulen, &found->cell);
+	if (err == HIVE_OK)
+		found->kind = ENTRY_VALUE;
+	return err;
+}
+
+/* Equal under Windows' upcase, compared as UTF-16 of the file names. */
+static bool same_name_nocase(void *tmp, const uint16_t *u, size_t ulen,
+			     const char *listed)
+{
+	uint16_t *v;
+	size_t vlen;
+	bool same;
+
+	if (hive_utf8_to_utf16(tmp, listed, strlen(listed), &v, &vlen))
+		return false;
+	same = hive_name_compare(u, ulen, v, vlen) == 0;
+	talloc_free(v);
+	return same;
+}
+
+static int resolve_in_listing(void *tmp, const struct listing *l,
+			      const char *name, struct dir_entry *found)
+{
+	uint16_t *u;
+	size_t ulen;
+
+	for (size_t i = 0; i < l->count; i++) {
+		if (strcmp(l->ent[i].name, name) == 0) {
+			*found = l->ent[i];
+			return HIVE_OK;
+		}
+	}
+	/* The forms made by the listing must be given exactly. */
+	if (name_is_synthetic(name, strlen(name)) ||
+	    hive_utf8_to_utf16(tmp, name, strlen(name), &u, &ulen))
+		return HIVE_E_NOT_FOUND;
+	for (size_t i = 0; i < l->count; i++) {
+		if (l->ent[i].synthetic)
+			continue;
+		if (same_name_nocase(tmp, u, ulen, l->ent[i].name)) {
+			*found = l->ent[i];
+			return HIVE_OK;
+		}
+	}
+	return HIVE_E_NOT_FOUND;
+}
+
+int dir_resolve(struct hive *h, hive_key_t key, const struct listing *l,
+		const char *name, struct dir_entry *found)
+{
+	void *tmp = talloc_new(NULL);
+	int err;
+
+	if (!tmp)
+		return HIVE_E_NOMEM;
+	memset(found, 0, sizeof(*found));
+	err = l ? resolve_in_listing(tmp, l, name, found)
+		: resolve_direct(tmp, h, key, name, found);
+	found->name = NULL;
+	talloc_free(tmp);
+	return err;
+}

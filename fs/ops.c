@@ -1,0 +1,931 @@
+/*
+ * ops.c — the low-level FUSE operations.
+ *
+ * Every operation takes fs->lock around its use of the engine and the
+ * inode table, and answers the kernel after releasing it.  Engine errors
+ * become errno values in one place, fail().  The mount is read-only for
+ * now: the kernel refuses writes itself (MS_RDONLY), and the write
+ * operations below answer EROFS should one arrive anyway.
+ *
+ * Kernel caching: the hive changes only through hivefs, so entries and
+ * attributes are cached for fs->timeout, file pages are kept across opens
+ * and directory listings are cached by the kernel.
+ *
+ * Handles.  With fs->handles, open renders a value's content once into a
+ * file handle (reads are slices of that snapshot) and opendir takes the
+ * key's listing (readdir offsets are positions in it); the kernel is told
+ * keep_cache and cache_readdir.  This is what writing needs.  A read-only
+ * mount on a kernel that allows it answers open and opendir with ENOSYS
+ * instead: the kernel then opens by itself, with the same caching, and
+ * never sends OPEN, OPENDIR, RELEASE or RELEASEDIR; read renders and
+ * readdir lists per call, which is exact because nothing changes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+#include <fuse_lowlevel.h>
+#include <talloc.h>
+
+#include "hivefs.h"
+
+/* d_ino of an entry the kernel has no node for yet (plain readdir). */
+#define UNKNOWN_INO 0xffffffffu
+
+struct dir_handle {
+	struct listing *listing;
+	struct timespec key_time; /* the key's LastWriteTime, for its values */
+	uint32_t cell;
+	uint64_t ino, parent_ino;
+};
+
+/*
+ * A read's reply can complete in the kernel, and so let it send RELEASE to
+ * another thread, before fuse_reply_buf() has returned: read holds a
+ * reference so the snapshot outlives the reply.
+ */
+struct file_handle {
+	atomic_uint refs;
+	size_t size;
+	const char *data; /* the view, on the handle: rendered text, or the
+			     copy of the data itself when shown raw */
+};
+
+static void file_handle_put(struct file_handle *fh)
+{
+	if (atomic_fetch_sub(&fh->refs, 1) == 1)
+		talloc_free(fh);
+}
+
+static struct hivefs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+/* The one translation of engine errors to errno, with the reason logged. */
+static int fail(struct hivefs *fs, int err, const char *op, fuse_ino_t ino)
+{
+	if (fs->verbose && err != HIVE_OK && err != HIVE_E_NOT_FOUND) {
+		const char *detail = hive_error_detail();
+
+		fuse_log(FUSE_LOG_ERR, "hivefs: %s (inode %llu): %s%s%s\n", op,
+			 (unsigned long long)ino, hive_strerror(err),
+			 *detail ? ": " : "", detail);
+	}
+	return hive_error_to_errno(err);
+}
+
+/* ---- attributes ---- */
+
+static struct timespec filetime_to_timespec(uint64_t ft)
+{
+	/* FILETIME: 100 ns ticks since 1601-01-01 UTC. */
+	const int64_t ticks = 10000000, epoch_diff = 11644473600LL;
+	struct timespec ts = {
+		.tv_sec = (time_t)((int64_t)(ft / ticks) - epoch_diff),
+		.tv_nsec = (long)(ft % ticks) * 100,
+	};
+
+	return ts;
+}
+
+static void common_attr(const struct hivefs *fs, struct timespec t,
+			struct stat *st)
+{
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	st->st_blksize = 4096;
+	st->st_atim = st->st_mtim = st->st_ctim = t;
+}
+
+static int key_attr(struct hivefs *fs, uint32_t cell, struct stat *st)
+{
+	struct hive_key_stat ks;
+	int err = hive_key_stat(fs->hive, cell, &ks);
+
+	if (err)
+		return err;
+	memset(st, 0, sizeof(*st));
+	common_attr(fs, filetime_to_timespec(ks.last_write), st);
+	st->st_mode = S_IFDIR | (0777 & ~fs->umask);
+	st->st_nlink = 2 + (nlink_t)ks.subkey_count;
+	st->st_size = 4096;
+	st->st_blocks = 8;
+	return HIVE_OK;
+}
+
+/* A value's data, copied out of the hive (on mem). */
+static int value_data(void *mem, struct hivefs *fs, uint32_t cell,
+		      uint32_t *type, uint8_t **data, size_t *len)
+{
+	struct hive_value_stat vs;
+	int err = hive_value_stat(fs->hive, cell, &vs);
+
+	if (!err)
+		err = hive_value_data(mem, fs->hive, cell, data, len);
+	if (!err)
+		*type = vs.type;
+	return err;
+}
+
+static int value_attr(struct hivefs *fs, uint32_t cell, struct timespec t,
+		      struct stat *st)
+{
+	void *tmp = talloc_new(NULL);
+	uint8_t *data;
+	size_t len;
+	uint32_t type;
+	struct view v;
+	int err = tmp ? value_data(tmp, fs, cell, &type, &data, &len)
+		      : HIVE_E_NOMEM;
+
+	if (!err) {
+		view_measure(type, data, len, fs->raw, &v);
+		memset(st, 0, sizeof(*st));
+		common_attr(fs, t, st);
+		st->st_mode = S_IFREG | (0666 & ~fs->umask);
+		st->st_nlink = 1;
+		st->st_size = (off_t)v.size;
+		st->st_blocks = (blkcnt_t)((v.size + 511) / 512);
+	}
+	talloc_free(tmp);
+	return err;
+}
+
+/* The time a value shows: its key's LastWriteTime. */
+static struct timespec key_time(struct hivefs *fs, uint32_t key)
+{
+	struct hive_key_stat ks;
+
+	if (hive_key_stat(fs->hive, key, &ks))
+		return filetime_to_timespec(fs->info.last_written);
+	return filetime_to_timespec(ks.last_write);
+}
+
+static int node_attr(struct hivefs *fs, const struct node_info *n,
+		     fuse_ino_t ino, struct stat *st)
+{
+	int err = n->kind == NODE_KEY
+			  ? key_attr(fs, n->cell, st)
+			  : value_attr(fs, n->cell, key_time(fs, n->parent), st);
+
+	st->st_ino = ino;
+	return err;
+}
+
+static void fill_entry(struct hivefs *fs, struct fuse_entry_param *e,
+		       uint64_t ino, uint64_t generation)
+{
+	e->ino = ino;
+	e->generation = generation;
+	e->attr.st_ino = ino;
+	e->attr_timeout = fs->timeout;
+	e->entry_timeout = fs->timeout;
+}
+
+/* ---- lookup and forget ---- */
+
+/*
+ * The listing of a key when name resolution needs it (a synthetic name,
+ * or a key with renamed duplicates), NULL otherwise.  Learns and records
+ * whether the key has renamed duplicates on first use.
+ */
+static int listing_for_lookup(void *mem, struct hivefs *fs, fuse_ino_t ino,
+			      const struct node_info *dir, const char *name,
+			      struct listing **out)
+{
+	bool synthetic = name_is_synthetic(name, strlen(name));
+	int err;
+
+	*out = NULL;
+	if (!synthetic && (dir->flags & NODE_LISTED) &&
+	    !(dir->flags & NODE_ALIASES))
+		return HIVE_OK;
+	err = listing_build(mem, fs->hive, dir->cell, out);
+	if (err)
+		return err;
+	inode_set_flags(fs->inodes, ino,
+			NODE_LISTED | ((*out)->aliases ? NODE_ALIASES : 0));
+	if (!synthetic && !(*out)->aliases)
+		*out = NULL;
+	return HIVE_OK;
+}
+
+static void hivefs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct hivefs *fs = fs_of(req);
+	void *tmp = talloc_new(NULL);
+	struct fuse_entry_param e;
+	struct node_info dir;
+	struct listing *listing = NULL;
+	struct dir_entry found;
+	enum node_kind kind;
+	uint64_t ino, gen;
+	int err = 0, hive_err;
+
+	memset(&e, 0, sizeof(e));
+	if (strlen(name) > HIVEFS_NAME_MAX) {
+		talloc_free(tmp);
+		fuse_reply_err(req, ENAMETOOLONG);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	if (!tmp) {
+		err = ENOMEM;
+	} else if (!inode_get(fs->inodes, parent, &dir)) {
+		err = ESTALE;
+	} else if (dir.kind != NODE_KEY) {
+		err = ENOTDIR;
+	}
+	if (err)
+		goto done;
+	hive_err = listing_for_lookup(tmp, fs, parent, &dir, name, &listing);
+	if (!hive_err)
+		hive_err = dir_resolve(fs->hive, dir.cell, listing, name, &found);
+	if (hive_err == HIVE_E_NOT_FOUND) {
+		/* A negative entry, cached like a positive one. */
+		e.entry_timeout = fs->timeout;
+		goto done;
+	}
+	if (!hive_err && found.kind == ENTRY_DAMAGED)
+		hive_err = HIVE_E_CORRUPT;
+	if (hive_err) {
+		err = fail(fs, hive_err, "lookup", parent);
+		goto done;
+	}
+	kind = found.kind == ENTRY_KEY ? NODE_KEY : NODE_VALUE;
+	hive_err = kind == NODE_KEY
+			   ? key_attr(fs, found.cell, &e.attr)
+			   : value_attr(fs, found.cell, key_time(fs, dir.cell),
+					&e.attr);
+	if (!hive_err)
+		hive_err = inode_lookup(fs->inodes, kind, dir.cell, found.cell,
+					&ino, &gen);
+	if (hive_err) {
+		err = fail(fs, hive_err, "lookup", parent);
+		goto done;
+	}
+	if (found.synthetic)
+		inode_set_flags(fs->inodes, ino, NODE_SYNTHETIC);
+	fill_entry(fs, &e, ino, gen);
+done:
+	pthread_mutex_unlock(&fs->lock);
+	talloc_free(tmp);
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+static void hivefs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct hivefs *fs = fs_of(req);
+
+	pthread_mutex_lock(&fs->lock);
+	inode_forget(fs->inodes, ino, nlookup);
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_none(req);
+}
+
+static void hivefs_forget_multi(fuse_req_t req, size_t count,
+				struct fuse_forget_data *forgets)
+{
+	struct hivefs *fs = fs_of(req);
+
+	pthread_mutex_lock(&fs->lock);
+	for (size_t i = 0; i < count; i++)
+		inode_forget(fs->inodes, forgets[i].ino, forgets[i].nlookup);
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_none(req);
+}
+
+static void hivefs_getattr(fuse_req_t req, fuse_ino_t ino,
+			   struct fuse_file_info *fi)
+{
+	struct hivefs *fs = fs_of(req);
+	struct node_info n;
+	struct stat st;
+	int err = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	if (!inode_get(fs->inodes, ino, &n))
+		err = ESTALE;
+	else
+		err = fail(fs, node_attr(fs, &n, ino, &st), "getattr", ino);
+	pthread_mutex_unlock(&fs->lock);
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		fuse_reply_attr(req, &st, fs->timeout);
+}
+
+/* ---- directories ---- */
+
+/* The id of the directory above `dir`, if the kernel has it; else root. */
+static uint64_t parent_ino(struct hivefs *fs, const struct node_info *dir)
+{
+	struct hive_key_stat ks;
+	uint32_t grandparent;
+	uint64_t ino;
+
+	if (dir->parent == HIVE_NO_CELL)
+		return INODE_ROOT;
+	if (dir->parent == fs->info.root)
+		grandparent = HIVE_NO_CELL;
+	else if (hive_key_stat(fs->hive, dir->parent, &ks) == HIVE_OK)
+		grandparent = ks.parent;
+	else
+		return INODE_ROOT;
+	ino = inode_peek(fs->inodes, NODE_KEY, grandparent, dir->parent);
+	return ino ? ino : INODE_ROOT;
+}
+
+/* A directory's listing and what readdir needs besides (on mem). */
+static int dir_handle_new(void *mem, struct hivefs *fs, fuse_ino_t ino,
+			  struct dir_handle **out)
+{
+	struct dir_handle *dh = talloc_zero(mem, struct dir_handle);
+	struct node_info n;
+	int err;
+
+	if (!dh)
+		return ENOMEM;
+	pthread_mutex_lock(&fs->lock);
+	if (!inode_get(fs->inodes, ino, &n)) {
+		err = ESTALE;
+	} else if (n.kind != NODE_KEY) {
+		err = ENOTDIR;
+	} else {
+		err = fail(fs, listing_build(dh, fs->hive, n.cell, &dh->listing),
+			   "listing", ino);
+	}
+	if (!err) {
+		inode_set_flags(fs->inodes, ino,
+				NODE_LISTED |
+					(dh->listing->aliases ? NODE_ALIASES : 0));
+		dh->cell = n.cell;
+		dh->ino = ino;
+		dh->parent_ino = parent_ino(fs, &n);
+		dh->key_time = key_time(fs, n.cell);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (err)
+		talloc_free(dh);
+	else
+		*out = dh;
+	return err;
+}
+
+static void hivefs_opendir(fuse_req_t req, fuse_ino_t ino,
+			   struct fuse_file_info *fi)
+{
+	struct hivefs *fs = fs_of(req);
+	struct dir_handle *dh;
+	int err;
+
+	if (!fs->handles) {
+		fuse_reply_err(req, ENOSYS); /* the kernel opens it itself */
+		return;
+	}
+	err = dir_handle_new(NULL, fs, ino, &dh);
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
+	fi->fh = (uintptr_t)dh;
+	fi->cache_readdir = 1;
+	fi->keep_cache = 1;
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		talloc_free(dh); /* the opener was interrupted */
+}
+
+/*
+ * One entry for readdirplus: its attributes and a counted lookup, or, if
+ * the entry cannot be read, just a name and type so that a later lookup
+ * reports the error (e->ino stays 0).
+ */
+static void plus_entry(struct hivefs *fs, const struct dir_handle *dh,
+		       const struct dir_entry *de, struct fuse_entry_param *e)
+{
+	enum node_kind kind = de->kind == ENTRY_KEY ? NODE_KEY : NODE_VALUE;
+	uint64_t ino, gen;
+	int err;
+
+	memset(e, 0, sizeof(*e));
+	e->attr.st_ino = UNKNOWN_INO;
+	if (de->kind == ENTRY_DAMAGED)
+		return;
+	e->attr.st_mode = kind == NODE_KEY ? S_IFDIR : S_IFREG;
+	err = kind == NODE_KEY ? key_attr(fs, de->cell, &e->attr)
+			       : value_attr(fs, de->cell, dh->key_time, &e->attr);
+	if (!err)
+		err = inode_lookup(fs->inodes, kind, dh->cell, de->cell, &ino,
+				   &gen);
+	if (err) {
+		fail(fs, err, "readdirplus", dh->ino);
+		memset(&e->attr, 0, sizeof(e->attr));
+		e->attr.st_ino = UNKNOWN_INO;
+		e->attr.st_mode = kind == NODE_KEY ? S_IFDIR : S_IFREG;
+		return;
+	}
+	if (de->synthetic)
+		inode_set_flags(fs->inodes, ino, NODE_SYNTHETIC);
+	fill_entry(fs, e, ino, gen);
+}
+
+/* A plain readdir entry: the node's id if the kernel has one. */
+static void plain_entry(struct hivefs *fs, const struct dir_handle *dh,
+			const struct dir_entry *de, struct stat *st)
+{
+	enum node_kind kind = de->kind == ENTRY_KEY ? NODE_KEY : NODE_VALUE;
+	uint64_t ino = de->kind == ENTRY_DAMAGED
+			       ? 0
+			       : inode_peek(fs->inodes, kind, dh->cell, de->cell);
+
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino ? ino : UNKNOWN_INO;
+	if (de->kind != ENTRY_DAMAGED)
+		st->st_mode = kind == NODE_KEY ? S_IFDIR : S_IFREG;
+}
+
+/*
+ * Offsets are positions in the listing taken at opendir: 0 and 1 are "."
+ * and "..", entry i is at i + 2, and each entry's offset is the next one's
+ * position.  They stay valid for the life of the handle.
+ */
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+		       off_t off, struct fuse_file_info *fi, bool plus)
+{
+	struct hivefs *fs = fs_of(req);
+	struct dir_handle *dh = (struct dir_handle *)(uintptr_t)fi->fh;
+	struct dir_handle *own = NULL;
+	size_t total, used = 0;
+	char *buf;
+	int err;
+
+	/* Without opendir (read-only mounts) the listing is made per call:
+	 * the hive does not change, so the offsets stay valid. */
+	if (!dh) {
+		err = dir_handle_new(NULL, fs, ino, &own);
+		if (err) {
+			fuse_reply_err(req, err);
+			return;
+		}
+		dh = own;
+	}
+	total = dh->listing->count + 2;
+	buf = malloc(size);
+	if (!buf) {
+		talloc_free(own);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	for (size_t pos = off < 0 ? total : (size_t)off; pos < total; pos++) {
+		struct fuse_entry_param e;
+		const char *name;
+		size_t n;
+
+		memset(&e, 0, sizeof(e));
+		if (pos < 2) {
+			/* Ids but no lookups: the kernel never counts these. */
+			name = pos == 0 ? "." : "..";
+			e.attr.st_ino = pos == 0 ? dh->ino : dh->parent_ino;
+			e.attr.st_mode = S_IFDIR;
+		} else if (plus) {
+			name = dh->listing->ent[pos - 2].name;
+			plus_entry(fs, dh, &dh->listing->ent[pos - 2], &e);
+		} else {
+			name = dh->listing->ent[pos - 2].name;
+			plain_entry(fs, dh, &dh->listing->ent[pos - 2], &e.attr);
+		}
+		n = plus ? fuse_add_direntry_plus(req, buf + used, size - used,
+						  name, &e, (off_t)pos + 1)
+			 : fuse_add_direntry(req, buf + used, size - used, name,
+					     &e.attr, (off_t)pos + 1);
+		if (n > size - used) {
+			/* Did not fit: the kernel will not count this one. */
+			if (plus && e.ino)
+				inode_forget(fs->inodes, e.ino, 1);
+			break;
+		}
+		used += n;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_buf(req, buf, used);
+	free(buf);
+	talloc_free(own);
+}
+
+static void hivefs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, false);
+}
+
+static void hivefs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			       off_t off, struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, true);
+}
+
+static void hivefs_releasedir(fuse_req_t req, fuse_ino_t ino,
+			      struct fuse_file_info *fi)
+{
+	talloc_free((struct dir_handle *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+/* ---- files ---- */
+
+/*
+ * The content of a value's file, in a new handle.  The engine is needed
+ * only for a copy of the data; rendering is done outside the lock, and a
+ * raw view is that copy itself.
+ */
+static int render_value(struct hivefs *fs, fuse_ino_t ino,
+			struct file_handle **out)
+{
+	struct file_handle *fh = talloc_zero(NULL, struct file_handle);
+	struct node_info n;
+	uint8_t *data = NULL;
+	size_t len = 0;
+	uint32_t type = 0;
+	struct view v;
+	char *text;
+	int err = 0;
+
+	if (!fh)
+		return ENOMEM;
+	pthread_mutex_lock(&fs->lock);
+	if (!inode_get(fs->inodes, ino, &n))
+		err = ESTALE;
+	else if (n.kind != NODE_VALUE)
+		err = EISDIR;
+	else
+		err = fail(fs, value_data(fh, fs, n.cell, &type, &data, &len),
+			   "open", ino);
+	pthread_mutex_unlock(&fs->lock);
+	if (err) {
+		talloc_free(fh);
+		return err;
+	}
+	view_measure(type, data, len, fs->raw, &v);
+	atomic_init(&fh->refs, 1);
+	fh->size = v.size;
+	fh->data = (const char *)data;
+	if (v.text) {
+		text = talloc_size(fh, v.size ? v.size : 1);
+		if (!text) {
+			talloc_free(fh);
+			return ENOMEM;
+		}
+		view_render(&v, type, data, len, text);
+		talloc_free(data);
+		fh->data = text;
+	}
+	*out = fh;
+	return 0;
+}
+
+static void hivefs_open(fuse_req_t req, fuse_ino_t ino,
+			struct fuse_file_info *fi)
+{
+	struct hivefs *fs = fs_of(req);
+	struct file_handle *fh;
+	int err;
+
+	if (!fs->handles) {
+		fuse_reply_err(req, ENOSYS); /* the kernel opens it itself */
+		return;
+	}
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	err = render_value(fs, ino, &fh);
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
+	fi->fh = (uintptr_t)fh;
+	fi->keep_cache = 1;
+	fi->noflush = 1;
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		file_handle_put(fh);
+}
+
+/*
+ * A read without a handle (read-only mounts) renders the value for itself.
+ * A value too large for one read comes in pieces, and rendering it for
+ * every piece would be quadratic: its rendering is kept, one at a time,
+ * until the piece at its end has been read.
+ */
+static int read_without_handle(struct hivefs *fs, fuse_ino_t ino,
+			       size_t size, struct file_handle **out)
+{
+	struct file_handle *fh = NULL;
+	struct node_info n;
+	int err;
+
+	pthread_mutex_lock(&fs->lock);
+	if (fs->big_read && inode_get(fs->inodes, ino, &n) &&
+	    n.cell == fs->big_read_cell && n.parent == fs->big_read_parent) {
+		fh = fs->big_read;
+		atomic_fetch_add(&fh->refs, 1);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (fh) {
+		*out = fh;
+		return 0;
+	}
+	err = render_value(fs, ino, &fh);
+	if (err)
+		return err;
+	pthread_mutex_lock(&fs->lock);
+	if (fh->size > size && inode_get(fs->inodes, ino, &n)) {
+		if (fs->big_read)
+			file_handle_put(fs->big_read);
+		atomic_fetch_add(&fh->refs, 1);
+		fs->big_read = fh;
+		fs->big_read_cell = n.cell;
+		fs->big_read_parent = n.parent;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	*out = fh;
+	return 0;
+}
+
+static void drop_big_read(struct hivefs *fs, struct file_handle *fh)
+{
+	pthread_mutex_lock(&fs->lock);
+	if (fs->big_read == fh) {
+		fs->big_read = NULL;
+		file_handle_put(fh);
+	}
+	pthread_mutex_unlock(&fs->lock);
+}
+
+static void hivefs_read(fuse_req_t req, fuse_ino_t ino, size_t size,
+			off_t off, struct fuse_file_info *fi)
+{
+	struct hivefs *fs = fs_of(req);
+	struct file_handle *fh = (struct file_handle *)(uintptr_t)fi->fh;
+	int err;
+
+	if (fh) {
+		atomic_fetch_add(&fh->refs, 1);
+	} else if ((err = read_without_handle(fs, ino, size, &fh)) != 0) {
+		fuse_reply_err(req, err);
+		return;
+	}
+	if (off < 0 || (size_t)off >= fh->size)
+		size = 0;
+	else if (size > fh->size - (size_t)off)
+		size = fh->size - (size_t)off;
+	fuse_reply_buf(req, size ? fh->data + off : NULL, size);
+	if (!fi->fh && (off < 0 || (size_t)off + size >= fh->size))
+		drop_big_read(fs, fh);
+	file_handle_put(fh);
+}
+
+static void hivefs_release(fuse_req_t req, fuse_ino_t ino,
+			   struct fuse_file_info *fi)
+{
+	file_handle_put((struct file_handle *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+/* ---- extended attributes ---- */
+
+static void reply_sized(fuse_req_t req, const char *data, size_t len,
+			size_t size)
+{
+	/* size 0 asks for the length; a short buffer is ERANGE. */
+	if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (size < len)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, data, len);
+}
+
+static void hivefs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			    size_t size)
+{
+	struct hivefs *fs = fs_of(req);
+	void *tmp = talloc_new(NULL);
+	struct node_info n;
+	char *value = NULL;
+	size_t len = 0;
+	int err = 0, hive_err;
+
+	pthread_mutex_lock(&fs->lock);
+	if (!tmp) {
+		err = ENOMEM;
+	} else if (!inode_get(fs->inodes, ino, &n)) {
+		err = ESTALE;
+	} else {
+		hive_err = xattr_get(tmp, fs, n.kind, n.cell,
+				     n.flags & NODE_SYNTHETIC, name, &value,
+				     &len);
+		err = hive_err == HIVE_E_NOT_FOUND
+			      ? ENODATA
+			      : fail(fs, hive_err, "getxattr", ino);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		reply_sized(req, value, len, size);
+	talloc_free(tmp);
+}
+
+static void hivefs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct hivefs *fs = fs_of(req);
+	void *tmp = talloc_new(NULL);
+	struct node_info n;
+	char *names = NULL;
+	size_t len = 0;
+	int err = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	if (!tmp)
+		err = ENOMEM;
+	else if (!inode_get(fs->inodes, ino, &n))
+		err = ESTALE;
+	else
+		err = fail(fs,
+			   xattr_list(tmp, fs, n.kind, n.cell,
+				      n.flags & NODE_SYNTHETIC, &names, &len),
+			   "listxattr", ino);
+	pthread_mutex_unlock(&fs->lock);
+	if (err)
+		fuse_reply_err(req, err);
+	else
+		reply_sized(req, names, len, size);
+	talloc_free(tmp);
+}
+
+/* ---- the rest ---- */
+
+static void hivefs_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct hivefs *fs = fs_of(req);
+	const uint64_t block = 4096, max_bins = 0xFFFFFFFFull;
+	uint64_t bins = fs->info.bins_size;
+	struct statvfs sv;
+	int err = 0;
+
+	/* One scan of the bins, the first time only. */
+	pthread_mutex_lock(&fs->lock);
+	if (!fs->space_known) {
+		err = fail(fs, hive_get_space(fs->hive, &fs->space), "statfs", ino);
+		fs->space_known = err == 0;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
+	}
+	memset(&sv, 0, sizeof(sv));
+	/*
+	 * The capacity is the format's limit (cell offsets are 32-bit);
+	 * the allocated cells are in use, free cells and growth are free.
+	 * Every cell could be a key or value, hence the file counts.
+	 */
+	sv.f_bsize = sv.f_frsize = block;
+	sv.f_blocks = max_bins / block;
+	sv.f_bfree = sv.f_bavail =
+		(max_bins - bins + fs->space.free_bytes) / block;
+	sv.f_files = fs->space.allocated_cells + sv.f_bfree;
+	sv.f_ffree = sv.f_favail = sv.f_bfree;
+	sv.f_namemax = HIVEFS_NAME_MAX;
+	fuse_reply_statfs(req, &sv);
+}
+
+static void hivefs_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	struct hivefs *fs = fs_of(req);
+	struct node_info n;
+	bool live;
+
+	pthread_mutex_lock(&fs->lock);
+	live = inode_get(fs->inodes, ino, &n);
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_err(req, !live ? ESTALE : (mask & W_OK) ? EROFS : 0);
+}
+
+static void hivefs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct hivefs *fs = userdata;
+
+	/*
+	 * A read-only mount needs no snapshots: the kernel can open files
+	 * and directories by itself, keeping their pages and listings
+	 * cached, which saves four of the six round trips a directory costs
+	 * a walk and two of the three of a file.  Kernels without that
+	 * support, and -o handles, get open/opendir handles.
+	 */
+	if (!(conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) ||
+	    !(conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT))
+		fs->handles = true;
+	/* FILETIME counts 100 ns. */
+	conn->time_gran = 100;
+	/* Every listing is worth its attributes: tools stat what they list. */
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+}
+
+static void hivefs_destroy(void *userdata)
+{
+	struct hivefs *fs = userdata;
+
+	if (fs->big_read)
+		file_handle_put(fs->big_read);
+	fs->big_read = NULL;
+}
+
+/* ---- writes: not yet ---- */
+
+static void erofs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+			  int to_set, struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void erofs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+			mode_t mode, dev_t rdev)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void erofs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+			mode_t mode)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void erofs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void erofs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+			 fuse_ino_t newparent, const char *newname,
+			 unsigned int flags)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void erofs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+			 mode_t mode, struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void erofs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			   const char *value, size_t size, int flags)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void erofs_removexattr(fuse_req_t req, fuse_ino_t ino,
+			      const char *name)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+const struct fuse_lowlevel_ops hivefs_ops = {
+	.init = hivefs_init,
+	.destroy = hivefs_destroy,
+	.lookup = hivefs_lookup,
+	.forget = hivefs_forget,
+	.forget_multi = hivefs_forget_multi,
+	.getattr = hivefs_getattr,
+	.opendir = hivefs_opendir,
+	.readdir = hivefs_readdir,
+	.readdirplus = hivefs_readdirplus,
+	.releasedir = hivefs_releasedir,
+	.open = hivefs_open,
+	.read = hivefs_read,
+	.release = hivefs_release,
+	.getxattr = hivefs_getxattr,
+	.listxattr = hivefs_listxattr,
+	.statfs = hivefs_statfs,
+	.access = hivefs_access,
+	.setattr = erofs_setattr,
+	.mknod = erofs_mknod,
+	.mkdir = erofs_mkdir,
+	.unlink = erofs_unlink,
+	.rmdir = erofs_unlink,
+	.rename = erofs_rename,
+	.create = erofs_create,
+	.setxattr = erofs_setxattr,
+	.removexattr = erofs_removexattr,
+};

@@ -1,0 +1,213 @@
+/*
+ * view.c — a value's data as the content of its file.
+ *
+ * The text view exists for the types below.  It is used only where it is
+ * exact: data is "canonical" for its type when reading the text back under
+ * the rule in the right column gives the same bytes.  Anything else is
+ * shown raw (the data itself) and flagged with user.winreg.raw, so a file
+ * never hides or invents a byte.
+ *
+ *   type               canonical data            text     text -> data
+ *   SZ, EXPAND_SZ      UTF-16LE, one NUL unit    S "\n"   UTF-16LE(S) NUL
+ *                      at the end and no other
+ *                      empty (0 bytes)           ""       0 bytes
+ *   MULTI_SZ           S1 NUL ... Sn NUL NUL,    S1 "\n"  each line + NUL,
+ *                      n >= 1, no LF in any Si   ...      then one NUL
+ *                      (empty Si allowed)        Sn "\n"
+ *                      one NUL unit (no strings) ""       NUL
+ *   LINK               UTF-16LE without NUL      S        UTF-16LE(S)
+ *   DWORD              4 bytes, little endian    "%u\n"   decimal
+ *   DWORD_BIG_ENDIAN   4 bytes, big endian       "%u\n"   decimal
+ *   QWORD              8 bytes, little endian    "%llu\n" decimal
+ *
+ * Every string must be valid UTF-16 (no unpaired surrogate); it becomes
+ * UTF-8.  So an empty MULTI_SZ with its final NUL is one NUL unit (190
+ * such values in the corpus), a list of one empty string is two (53), and
+ * zero bytes of MULTI_SZ, which no corpus hive holds, is shown raw.  Data
+ * of an odd length, without the NUL, with bytes after it (346 SZ values
+ * in the corpus carry extra NULs), a MULTI_SZ lacking its final NUL, a
+ * DWORD of other than 4 bytes: all raw.
+ *
+ * With -o raw every value is raw, and those whose type has a text view
+ * carry user.winreg.raw.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hivefs.h"
+
+bool view_type_has_text(uint32_t type)
+{
+	switch (type) {
+	case HIVE_REG_SZ:
+	case HIVE_REG_EXPAND_SZ:
+	case HIVE_REG_MULTI_SZ:
+	case HIVE_REG_LINK:
+	case HIVE_REG_DWORD:
+	case HIVE_REG_DWORD_BIG_ENDIAN:
+	case HIVE_REG_QWORD:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static inline uint16_t unit_at(const uint8_t *p, size_t i)
+{
+	return (uint16_t)(p[2 * i] | p[2 * i + 1] << 8);
+}
+
+/*
+ * UTF-8 of units [from, to) of UTF-16LE data, written to out when out is
+ * not NULL.  Returns the byte count, or SIZE_MAX if the units hold an
+ * unpaired surrogate, a NUL, or (when no_lf is set) a line feed.
+ */
+static size_t utf16_to_utf8(const uint8_t *data, size_t from, size_t to,
+			    bool no_lf, char *out)
+{
+	size_t n = 0;
+
+	for (size_t i = from; i < to; i++) {
+		uint32_t c = unit_at(data, i);
+		size_t k;
+
+		if (c == 0 || (no_lf && c == '\n'))
+			return SIZE_MAX;
+		if (c >= 0xD800 && c <= 0xDBFF) {
+			uint16_t lo = i + 1 < to ? unit_at(data, i + 1) : 0;
+			if (lo < 0xDC00 || lo > 0xDFFF)
+				return SIZE_MAX;
+			c = 0x10000 + ((c - 0xD800) << 10) + (lo - 0xDC00);
+			i++;
+		} else if (c >= 0xDC00 && c <= 0xDFFF) {
+			return SIZE_MAX;
+		}
+		k = c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+		if (out) {
+			char *p = out + n;
+			if (k == 1) {
+				p[0] = (char)c;
+			} else if (k == 2) {
+				p[0] = (char)(0xC0 | (c >> 6));
+				p[1] = (char)(0x80 | (c & 0x3F));
+			} else if (k == 3) {
+				p[0] = (char)(0xE0 | (c >> 12));
+				p[1] = (char)(0x80 | ((c >> 6) & 0x3F));
+				p[2] = (char)(0x80 | (c & 0x3F));
+			} else {
+				p[0] = (char)(0xF0 | (c >> 18));
+				p[1] = (char)(0x80 | ((c >> 12) & 0x3F));
+				p[2] = (char)(0x80 | ((c >> 6) & 0x3F));
+				p[3] = (char)(0x80 | (c & 0x3F));
+			}
+		}
+		n += k;
+	}
+	return n;
+}
+
+/* The strings of a canonical MULTI_SZ as lines; SIZE_MAX if not canonical. */
+static size_t multi_sz_text(const uint8_t *data, size_t units, char *out)
+{
+	size_t n = 0, start = 0;
+
+	/* S1 NUL ... Sn NUL, then the final NUL. */
+	if (units == 0 || unit_at(data, units - 1) != 0)
+		return SIZE_MAX;
+	units--;
+	if (units > 0 && unit_at(data, units - 1) != 0)
+		return SIZE_MAX;
+	for (size_t i = 0; i < units; i++) {
+		size_t k;
+
+		if (unit_at(data, i) != 0)
+			continue;
+		k = utf16_to_utf8(data, start, i, true, out ? out + n : NULL);
+		if (k == SIZE_MAX)
+			return SIZE_MAX;
+		n += k;
+		if (out)
+			out[n] = '\n';
+		n++;
+		start = i + 1;
+	}
+	return n;
+}
+
+/* The text of canonical data, written to out if not NULL; SIZE_MAX if
+ * the data is not canonical for the type. */
+static size_t text_of(uint32_t type, const uint8_t *data, size_t len,
+		      char *out)
+{
+	char num[24];
+	size_t n, units = len / 2;
+
+	switch (type) {
+	case HIVE_REG_SZ:
+	case HIVE_REG_EXPAND_SZ:
+		if (len == 0)
+			return 0;
+		if (len % 2 || unit_at(data, units - 1) != 0)
+			return SIZE_MAX;
+		n = utf16_to_utf8(data, 0, units - 1, false, out);
+		if (n != SIZE_MAX && out)
+			out[n] = '\n';
+		return n == SIZE_MAX ? n : n + 1;
+	case HIVE_REG_MULTI_SZ:
+		return len % 2 ? SIZE_MAX : multi_sz_text(data, units, out);
+	case HIVE_REG_LINK:
+		return len % 2 ? SIZE_MAX
+			       : utf16_to_utf8(data, 0, units, false, out);
+	case HIVE_REG_DWORD:
+		if (len != 4)
+			return SIZE_MAX;
+		n = (size_t)snprintf(num, sizeof(num), "%" PRIu32 "\n",
+				     (uint32_t)data[0] | (uint32_t)data[1] << 8 |
+					     (uint32_t)data[2] << 16 |
+					     (uint32_t)data[3] << 24);
+		break;
+	case HIVE_REG_DWORD_BIG_ENDIAN:
+		if (len != 4)
+			return SIZE_MAX;
+		n = (size_t)snprintf(num, sizeof(num), "%" PRIu32 "\n",
+				     (uint32_t)data[3] | (uint32_t)data[2] << 8 |
+					     (uint32_t)data[1] << 16 |
+					     (uint32_t)data[0] << 24);
+		break;
+	case HIVE_REG_QWORD: {
+		uint64_t q = 0;
+
+		if (len != 8)
+			return SIZE_MAX;
+		for (int i = 7; i >= 0; i--)
+			q = q << 8 | data[i];
+		n = (size_t)snprintf(num, sizeof(num), "%" PRIu64 "\n", q);
+		break;
+	}
+	default:
+		return SIZE_MAX;
+	}
+	if (out)
+		memcpy(out, num, n);
+	return n;
+}
+
+void view_measure(uint32_t type, const uint8_t *data, size_t len,
+		  bool raw_mode, struct view *v)
+{
+	size_t n = raw_mode ? SIZE_MAX : text_of(type, data, len, NULL);
+
+	v->text = n != SIZE_MAX;
+	v->size = v->text ? n : len;
+	v->raw_flag = !v->text && view_type_has_text(type);
+}
+
+void view_render(const struct view *v, uint32_t type, const uint8_t *data,
+		 size_t len, char *out)
+{
+	if (v->text)
+		text_of(type, data, len, out);
+	else
+		memcpy(out, data, len);
+}
