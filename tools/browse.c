@@ -47,9 +47,8 @@ static int run_ls(const struct cmd *cmd, int argc, char **argv)
 		rc = c == OPT_HELP ? finish_stdout(0) : EXIT_USAGE;
 		goto done;
 	}
-	if (argc - optind < 1 || argc - optind > 2) {
-		rc = usage_error(cmd, argc - optind ? "too many arguments" :
-						      "missing HIVE");
+	if (!positional_ok(cmd, argc - optind, 1, 2, "HIVE")) {
+		rc = EXIT_USAGE;
 		goto done;
 	}
 	hive_path = argv[optind];
@@ -320,9 +319,8 @@ static int run_get(const struct cmd *cmd, int argc, char **argv)
 			goto done;
 		}
 	}
-	if (argc - optind < 2 || argc - optind > 3) {
-		rc = usage_error(cmd, argc - optind < 2 ?
-			"missing HIVE or KEY" : "too many arguments");
+	if (!positional_ok(cmd, argc - optind, 2, 3, "HIVE or KEY")) {
+		rc = EXIT_USAGE;
 		goto done;
 	}
 	hive_path = argv[optind];

@@ -426,9 +426,8 @@ static int run_export(const struct cmd *cmd, int argc, char **argv)
 			goto done;
 		}
 	}
-	if (argc - optind < 1 || argc - optind > 2) {
-		rc = usage_error(cmd, argc - optind ? "too many arguments" :
-						      "missing HIVE");
+	if (!positional_ok(cmd, argc - optind, 1, 2, "HIVE")) {
+		rc = EXIT_USAGE;
 		goto done;
 	}
 	if (hive_utf8_to_utf16(tmp, prefix, strlen(prefix), &prefix16,

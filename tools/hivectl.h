@@ -41,6 +41,12 @@ void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int usage_error(const struct cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void print_cmd_help(const struct cmd *cmd);
+/*
+ * Whether `count` operands lie in min..max (max < 0: no limit); if not,
+ * prints the usage error ("missing WHAT" or "too many arguments").
+ */
+bool positional_ok(const struct cmd *cmd, int count, int min, int max,
+		   const char *what);
 
 /*
  * getopt_long() for a command (argv[0] is the command name).  The tables

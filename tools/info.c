@@ -128,9 +128,8 @@ static int run_info(const struct cmd *cmd, int argc, char **argv)
 		rc = c == OPT_HELP ? finish_stdout(0) : EXIT_USAGE;
 		goto done;
 	}
-	if (argc - optind != 1) {
-		rc = usage_error(cmd, argc - optind ? "too many arguments" :
-						      "missing HIVE");
+	if (!positional_ok(cmd, argc - optind, 1, 1, "HIVE")) {
+		rc = EXIT_USAGE;
 		goto done;
 	}
 	iw.hive_path = argv[optind];

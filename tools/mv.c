@@ -40,9 +40,8 @@ static int run_mv(const struct cmd *cmd, int argc, char **argv)
 			goto done;
 		}
 	}
-	if (argc - optind != 3) {
-		rc = usage_error(cmd, argc - optind < 3 ?
-			"missing HIVE, KEY or NEWKEY" : "too many arguments");
+	if (!positional_ok(cmd, argc - optind, 3, 3, "HIVE, KEY or NEWKEY")) {
+		rc = EXIT_USAGE;
 		goto done;
 	}
 	hive_path = argv[optind];

@@ -41,9 +41,8 @@ static int run_recover(const struct cmd *cmd, int argc, char **argv)
 			goto done;
 		}
 	}
-	if (argc - optind != 1) {
-		rc = usage_error(cmd, argc - optind ? "too many arguments" :
-						      "missing HIVE");
+	if (!positional_ok(cmd, argc - optind, 1, 1, "HIVE")) {
+		rc = EXIT_USAGE;
 		goto done;
 	}
 	path = argv[optind];

@@ -103,9 +103,8 @@ static int run_rm(const struct cmd *cmd, int argc, char **argv)
 			goto done;
 		}
 	}
-	if (argc - optind < 2 || argc - optind > 3) {
-		rc = usage_error(cmd, argc - optind < 2 ?
-				 "missing HIVE or KEY" : "too many arguments");
+	if (!positional_ok(cmd, argc - optind, 2, 3, "HIVE or KEY")) {
+		rc = EXIT_USAGE;
 		goto done;
 	}
 	hive_path = argv[optind];

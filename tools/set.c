@@ -318,8 +318,8 @@ static int run_set(const struct cmd *cmd, int argc, char **argv)
 			goto done;
 		}
 	}
-	if (argc - optind < 3) {
-		rc = usage_error(cmd, "missing HIVE, KEY or VALUE");
+	if (!positional_ok(cmd, argc - optind, 3, -1, "HIVE, KEY or VALUE")) {
+		rc = EXIT_USAGE;
 		goto done;
 	}
 	hive_path = argv[optind];

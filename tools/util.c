@@ -38,6 +38,18 @@ int usage_error(const struct cmd *cmd, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+bool positional_ok(const struct cmd *cmd, int count, int min, int max,
+		   const char *what)
+{
+	if (count < min)
+		usage_error(cmd, "missing %s", what);
+	else if (max >= 0 && count > max)
+		usage_error(cmd, "too many arguments");
+	else
+		return true;
+	return false;
+}
+
 void print_cmd_help(const struct cmd *cmd)
 {
 	printf("Usage: hivectl %s %s\n%s\n\n%s", cmd->name, cmd->synopsis,
