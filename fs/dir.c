@@ -377,30 +377,39 @@ static int resolve_direct(void *tmp, struct hive *h, hive_key_t key,
 		const uint16_t *clash;
 		size_t clash_len;
 
-		/* Only a value that clashes with a subkey carries %v. */
-		if (name_decode(tmp, name, len - 2, NAME_VALUE, &u, &ulen))
-			return HIVE_E_NOT_FOUND;
-		if (ulen == 1 && u[0] == '@')
-			return HIVE_E_NOT_FOUND; /* "%40": never clashes */
-		clash = ulen ? u : at;
-		clash_len = ulen ? ulen : 1;
-		err = hive_key_lookup(h, key, clash, clash_len, &child);
-		if (err)
-			return err;
-	} else {
-		if (name_decode(tmp, name, len, NAME_KEY, &u, &ulen) == 0) {
-			err = hive_key_lookup(h, key, u, ulen, &child);
-			if (err == HIVE_OK) {
-				found->kind = ENTRY_KEY;
-				found->cell = child;
-				return HIVE_OK;
-			}
-			if (err != HIVE_E_NOT_FOUND)
-				return err;
+		/* Only a value that clashes with a subkey carries %v; any
+		 * other name ending so is a plain name ('%' for itself). */
+		err = name_decode(tmp, name, len - 2, NAME_VALUE, &u, &ulen)
+			      ? HIVE_E_NOT_FOUND
+			      : HIVE_OK;
+		if (!err && ulen == 1 && u[0] == '@')
+			err = HIVE_E_NOT_FOUND; /* "%40": never clashes */
+		if (!err) {
+			clash = ulen ? u : at;
+			clash_len = ulen ? ulen : 1;
+			err = hive_key_lookup(h, key, clash, clash_len, &child);
 		}
-		if (name_decode(tmp, name, len, NAME_VALUE, &u, &ulen))
-			return HIVE_E_NOT_FOUND;
+		if (err != HIVE_OK && err != HIVE_E_NOT_FOUND)
+			return err;
+		if (err == HIVE_OK) {
+			err = hive_value_lookup(h, key, u, ulen, &found->cell);
+			if (err == HIVE_OK)
+				found->kind = ENTRY_VALUE;
+			return err;
+		}
 	}
+	if (name_decode(tmp, name, len, NAME_KEY, &u, &ulen) == 0) {
+		err = hive_key_lookup(h, key, u, ulen, &child);
+		if (err == HIVE_OK) {
+			found->kind = ENTRY_KEY;
+			found->cell = child;
+			return HIVE_OK;
+		}
+		if (err != HIVE_E_NOT_FOUND)
+			return err;
+	}
+	if (name_decode(tmp, name, len, NAME_VALUE, &u, &ulen))
+		return HIVE_E_NOT_FOUND;
 	err = hive_value_lookup(h, key, u, ulen, &found->cell);
 	if (err == HIVE_OK)
 		found->kind = ENTRY_VALUE;
@@ -463,4 +472,27 @@ int dir_resolve(struct hive *h, hive_key_t key, const struct listing *l,
 	found->name = NULL;
 	talloc_free(tmp);
 	return err;
+}
+
+int dir_new_name(void *mem, struct hive *h, hive_key_t key, const char *name,
+		 enum name_ns ns, uint16_t **units, size_t *len)
+{
+	size_t n = strlen(name);
+	hive_key_t child;
+
+	/* "%~" forms stand for names the listing had to invent. */
+	if (name_is_synthetic(name, n))
+		return HIVE_E_INVALID;
+	if (ns == NAME_VALUE && ends_with_value_mark(name, n) &&
+	    name_decode(mem, name, n - 2, NAME_VALUE, units, len) == 0) {
+		static const uint16_t at[] = { '@' };
+		bool is_at = *len == 1 && (*units)[0] == '@';
+
+		if (!is_at && hive_key_lookup(h, key, *len ? *units : at,
+					      *len ? *len : 1, &child) == HIVE_OK)
+			return HIVE_OK;
+		talloc_free(*units);
+	}
+	return name_decode(mem, name, n, ns, units, len) ? HIVE_E_INVALID
+							 : HIVE_OK;
 }

@@ -2,8 +2,10 @@
  * hivefs.h — what the files of the FUSE driver share.
  *
  *   main.c   options, opening the hive, mounting, the session loop
- *   ops.c    the low-level FUSE operations (the one place engine errors
- *            become errno values)
+ *   ops.c    the low-level FUSE operations that read (the one place
+ *            engine errors become errno values)
+ *   write.c  the operations that change the hive, open files being
+ *            written, commits (ops.h is what the two share)
  *   inode.c  the inode table: FUSE node ids <-> keys and values
  *   dir.c    directory listings: the file names of a key's subkeys and
  *            values, and resolving a file name back to one of them
@@ -30,7 +32,22 @@
 #define HIVEFS_NAME_MAX 255
 
 struct inode_table;
-struct file_handle;
+struct open_file;
+struct fuse_session;
+
+/*
+ * The last content written to a value through a file, kept a while so
+ * that setting user.winreg.type or user.winreg.raw afterwards (cp -a,
+ * rsync -aX, tar --xattrs set them after the data) re-interprets exactly
+ * the bytes the program wrote, not their normalised text (write.c).
+ */
+#define RECENT_WRITES 16
+struct recent_write {
+	uint64_t ino;      /* 0 = unused */
+	uint32_t parent, cell;
+	char *bytes;       /* malloc'd */
+	size_t len;
+};
 
 /* The state of one mount. */
 struct hivefs {
@@ -57,8 +74,24 @@ struct hivefs {
 
 	/* Read-only mounts: the value being read in pieces, rendered once
 	 * (ops.c, read_without_handle; under lock). */
-	struct file_handle *big_read;
+	struct open_file *big_read;
 	uint32_t big_read_cell, big_read_parent;
+
+	/* Read-write mounts (write.c).  Constant once mounted: */
+	bool writable;
+	bool sync;                     /* -o sync: commit every change */
+	unsigned commit_interval;      /* -o commit=SECONDS; 0: none */
+	struct fuse_session *se;       /* for cache invalidation */
+	/* Under lock: */
+	struct open_file *writers;   /* open writable handles */
+	struct recent_write recent[RECENT_WRITES];
+	unsigned recent_next;
+	uint64_t changes;              /* entries created, deleted, renamed */
+	int commit_error;              /* first failed commit, or 0 */
+	/* The periodic committer (write.c). */
+	pthread_t committer;
+	pthread_cond_t wake;
+	bool committer_running, stopping;
 };
 
 /* ---- names.c: the file-name encoding ---- */
@@ -76,8 +109,12 @@ enum name_ns { NAME_KEY, NAME_VALUE };
 char *name_encode(void *mem, const uint16_t *units, size_t len,
 		  enum name_ns ns);
 /*
- * The inverse of name_encode(): 0 and the units (on mem), or -1 if `s` is
- * not a name that name_encode() produces (case of hex digits aside).
+ * The inverse of name_encode(): 0 and the units (on mem).  A '%' that
+ * starts no escape name_encode() makes stands for itself, so names other
+ * programs derive from listed ones (rsync's ".NAME%v.XXXXXX") can be
+ * created and found; they list in their encoded form.  -1 for a name no
+ * entry can have: empty, "." or "..", controls or '/' unescaped,
+ * malformed UTF-8, an escaped surrogate that would pair up.
  */
 int name_decode(void *mem, const char *s, size_t len, enum name_ns ns,
 		uint16_t **units, size_t *out_len);
@@ -127,6 +164,15 @@ int listing_build(void *mem, struct hive *h, hive_key_t key,
 int dir_resolve(struct hive *h, hive_key_t key, const struct listing *l,
 		const char *name, struct dir_entry *found);
 
+/*
+ * The stored name a new entry called `name` gets below `key` (on mem):
+ * the decoded name, or for a value NAME%v where a subkey NAME exists,
+ * NAME.  HIVE_E_INVALID for names no entry can be given ("%~" forms,
+ * names name_decode() refuses).
+ */
+int dir_new_name(void *mem, struct hive *h, hive_key_t key, const char *name,
+		 enum name_ns ns, uint16_t **units, size_t *len);
+
 /* ---- view.c: values as file contents ---- */
 
 struct view {
@@ -143,6 +189,13 @@ void view_measure(uint32_t type, const uint8_t *data, size_t len,
 /* Write the view measured by view_measure() to out (v->size bytes). */
 void view_render(const struct view *v, uint32_t type, const uint8_t *data,
 		 size_t len, char *out);
+/*
+ * Text written to a file back to data of `type` (the right column of the
+ * table in view.c): 0 and the data on mem, or HIVE_E_INVALID when the text
+ * does not parse for the type (or the type has no text form).
+ */
+int view_parse(void *mem, uint32_t type, const char *text, size_t len,
+	       uint8_t **data, size_t *data_len);
 
 /* ---- xattr.c ---- */
 
@@ -163,9 +216,15 @@ int xattr_get(void *mem, struct hivefs *fs, enum node_kind kind,
 /* ---- inode.c: the inode table (see the comment at its top) ---- */
 
 /* Per-node flags. */
-#define NODE_LISTED    0x1u /* key: aliases below is known */
-#define NODE_ALIASES   0x2u /* key: its listing renamed duplicates */
-#define NODE_SYNTHETIC 0x4u /* reached through a "%~" name */
+#define NODE_LISTED    0x1u  /* key: aliases below is known */
+#define NODE_ALIASES   0x2u  /* key: its listing renamed duplicates */
+#define NODE_SYNTHETIC 0x4u  /* reached through a "%~" name */
+#define NODE_DEAD      0x8u  /* deleted: known to the kernel only */
+#define NODE_VERBATIM  0x10u /* value: user.winreg.raw set; shown and
+				written raw */
+#define NODE_FRESH     0x20u /* value: made by create, type never set:
+				content that is not text makes it
+				REG_BINARY */
 
 struct node_info {
 	enum node_kind kind;
@@ -191,6 +250,16 @@ void inode_forget(struct inode_table *t, uint64_t ino, uint64_t n);
 /* A live node, or false. */
 bool inode_get(struct inode_table *t, uint64_t ino, struct node_info *out);
 void inode_set_flags(struct inode_table *t, uint64_t ino, unsigned flags);
+void inode_clear_flags(struct inode_table *t, uint64_t ino, unsigned flags);
+/* The entry was deleted: a new entry reusing its cell gets a new node. */
+void inode_unlink(struct inode_table *t, uint64_t ino);
+/* The node now stands for (its kind, parent, cell); no live node may
+ * have that identity. */
+void inode_rekey(struct inode_table *t, uint64_t ino, uint32_t parent,
+		 uint32_t cell);
+/* Every live node below key `old_parent` is now below `new_parent`. */
+void inode_reparent(struct inode_table *t, uint32_t old_parent,
+		    uint32_t new_parent);
 /* Live nodes (for statistics and tests). */
 size_t inode_count(const struct inode_table *t);
 

@@ -9,7 +9,13 @@
  * identity because damaged hives list one nk under two keys: as two
  * directories the kernel sees no aliased directory, and a key listed below
  * itself meets an ancestor's node, which the kernel refuses with ELOOP.
- * When writes move cells, the table is where the new offset is recorded.
+ * When writes move cells, the table is where the new offset is recorded:
+ * a renamed key whose nk moved is re-keyed and the nodes below it follow
+ * (inode_reparent, a scan of the table: renames are rare next to
+ * lookups); a value renamed by set-and-delete takes the target's vk.
+ * A deleted key or value is "dead": out of the hash, so a new entry that
+ * reuses its cell gets a new node, but alive for the kernel (and an open
+ * file's handle) until forgotten.
  *
  * Numbers.  The node id (and st_ino) is the node's slot in one array;
  * slot 1 is the root (FUSE_ROOT_ID) and lives as long as the mount.  Ids
@@ -40,15 +46,15 @@
 #define NO_SLOT 0u          /* slot 0 is never used: end of chains */
 #define MAX_SLOTS 0x7FFFFFFFu
 
-/* 20 bytes: the lookup count has 44 bits, the generation 16. */
+/* 20 bytes: the lookup count has 41 bits, the generation 16. */
 struct slot {
 	uint32_t cell;
 	uint32_t parent;
 	uint32_t next;             /* hash chain, or the free list */
 	uint32_t nlookup_lo;       /* kernel lookups not yet forgotten, */
-	uint32_t nlookup_hi : 12;  /* 0 = a free slot */
+	uint32_t nlookup_hi : 9;   /* 0 = a free slot */
 	uint32_t kind : 1;         /* enum node_kind */
-	uint32_t flags : 3;        /* NODE_* */
+	uint32_t flags : 6;        /* NODE_* */
 	uint32_t generation : 16;
 };
 
@@ -60,7 +66,7 @@ static uint64_t nlookup_of(const struct slot *s)
 static void set_nlookup(struct slot *s, uint64_t n)
 {
 	s->nlookup_lo = (uint32_t)n;
-	s->nlookup_hi = (uint32_t)(n >> 32) & 0xFFF;
+	s->nlookup_hi = (uint32_t)(n >> 32) & 0x1FF;
 }
 
 struct inode_table {
@@ -115,7 +121,8 @@ static int grow_buckets(struct inode_table *t)
 	t->buckets = b;
 	t->nbuckets = n;
 	for (uint32_t i = 1; i < t->used; i++)
-		if (nlookup_of(&t->slots[i]))
+		if (nlookup_of(&t->slots[i]) &&
+		    !(t->slots[i].flags & NODE_DEAD))
 			link_slot(t, i);
 	return HIVE_OK;
 }
@@ -224,10 +231,23 @@ static bool live_slot(const struct inode_table *t, uint64_t ino)
 	return ino != NO_SLOT && ino < t->used && nlookup_of(&t->slots[ino]);
 }
 
+/* Take a node out of its hash chain (a dead node is in none). */
+static void unchain(struct inode_table *t, uint32_t i)
+{
+	struct slot *s = &t->slots[i];
+	uint32_t *link;
+
+	if (s->flags & NODE_DEAD)
+		return;
+	for (link = bucket_of(t, s->kind, s->parent, s->cell); *link != i;
+	     link = &t->slots[*link].next)
+		;
+	*link = s->next;
+}
+
 void inode_forget(struct inode_table *t, uint64_t ino, uint64_t n)
 {
 	struct slot *s;
-	uint32_t *link;
 
 	if (!live_slot(t, ino) || ino == INODE_ROOT)
 		return;
@@ -236,11 +256,7 @@ void inode_forget(struct inode_table *t, uint64_t ino, uint64_t n)
 		set_nlookup(s, nlookup_of(s) - n);
 		return;
 	}
-	/* Unlink from its chain, then onto the free list. */
-	for (link = bucket_of(t, s->kind, s->parent, s->cell);
-	     *link != ino; link = &t->slots[*link].next)
-		;
-	*link = s->next;
+	unchain(t, (uint32_t)ino);
 	set_nlookup(s, 0);
 	s->next = t->free_head;
 	t->free_head = (uint32_t)ino;
@@ -265,6 +281,50 @@ void inode_set_flags(struct inode_table *t, uint64_t ino, unsigned flags)
 {
 	if (live_slot(t, ino))
 		t->slots[ino].flags |= flags;
+}
+
+void inode_clear_flags(struct inode_table *t, uint64_t ino, unsigned flags)
+{
+	if (live_slot(t, ino))
+		t->slots[ino].flags &= ~flags;
+}
+
+void inode_unlink(struct inode_table *t, uint64_t ino)
+{
+	if (!live_slot(t, ino) || ino == INODE_ROOT)
+		return;
+	unchain(t, (uint32_t)ino);
+	t->slots[ino].flags |= NODE_DEAD;
+}
+
+void inode_rekey(struct inode_table *t, uint64_t ino, uint32_t parent,
+		 uint32_t cell)
+{
+	struct slot *s;
+
+	if (!live_slot(t, ino))
+		return;
+	s = &t->slots[ino];
+	unchain(t, (uint32_t)ino);
+	s->flags &= ~NODE_DEAD;
+	s->parent = parent;
+	s->cell = cell;
+	link_slot(t, (uint32_t)ino);
+}
+
+void inode_reparent(struct inode_table *t, uint32_t old_parent,
+		    uint32_t new_parent)
+{
+	for (uint32_t i = 1; i < t->used; i++) {
+		struct slot *s = &t->slots[i];
+
+		if (!nlookup_of(s) || (s->flags & NODE_DEAD) ||
+		    s->parent != old_parent)
+			continue;
+		unchain(t, i);
+		s->parent = new_parent;
+		link_slot(t, i);
+	}
 }
 
 size_t inode_count(const struct inode_table *t)

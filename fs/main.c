@@ -12,11 +12,17 @@
  * they cannot be replayed, the file as stored, with a warning.  A hive with
  * damaged bins mounts with a warning; damaged entries give EIO.
  *
- * The mount is read-only for now (write support arrives with the next
- * stages): without `-o ro` a note says so, and `-o rw` is accepted.  The
- * hive file gets a shared flock() for as long as the mount lives, so a
- * writer that locks it exclusively (a read-write hivefs) is told it is in
- * use.
+ * A read-write mount (the default) opens the hive for writing: the
+ * engine locks it exclusively (a second hivefs or hivectl writer is told
+ * it is in use), writes the state recovered from transaction logs before
+ * accepting changes, and commits (write.c) on fsync, every -o commit=
+ * seconds, after every change with -o sync, and at unmount; a failed
+ * commit makes the exit status 1.  A hive that cannot take changes (on a
+ * read-only medium, dirty with logs that cannot be replayed, damaged
+ * bins) mounts read-only with the reason; -o force accepts changes to a
+ * dirty hive whose logs are unusable, giving up their pending entries.
+ * `-o ro` never writes any file: the hive gets a shared flock() for as
+ * long as the mount lives, so a writer is told it is in use.
  */
 #define _GNU_SOURCE /* asprintf */
 #include <errno.h>
@@ -38,8 +44,12 @@
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
 
-/* Entries and attributes change only through hivefs itself. */
+/* Read-only: entries and attributes never change. */
 #define CACHE_TIMEOUT 86400.0
+/* Read-write: hivefs tells the kernel what it changes, but a name looked
+ * up in one case stays cached under it; keep that short. */
+#define CACHE_TIMEOUT_RW 1.0
+#define DEFAULT_COMMIT_SECONDS 5
 
 /*
  * Worker threads unless -o max_threads says otherwise: the engine runs
@@ -52,6 +62,8 @@ struct options {
 	int raw;
 	int handles;
 	int ro, rw;
+	int sync, force;
+	unsigned commit;
 	char *hive;
 	int have_mountpoint;
 };
@@ -66,6 +78,9 @@ static const struct fuse_opt option_table[] = {
 	OPT("uid=%u", uid, 0),
 	OPT("gid=%u", gid, 0),
 	OPT("umask=%o", umask, 0),
+	OPT("commit=%u", commit, 0),
+	OPT("sync", sync, 1),
+	OPT("force", force, 1),
 	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("rw", KEY_RW),
 	/* Words that only mean something to mount(8) and fstab. */
@@ -86,8 +101,16 @@ static void usage(const char *prog)
 	       "Mount a Windows registry hive file: keys are directories, "
 	       "values are files.\n\n"
 	       "hivefs options:\n"
-	       "    -o ro                  mount read-only (for now, every "
-	       "mount is)\n"
+	       "    -o ro                  mount read-only; no file is ever "
+	       "written\n"
+	       "    -o commit=SECONDS      commit changes this often (default "
+	       "5; 0: only on\n"
+	       "                           fsync and unmount)\n"
+	       "    -o sync                commit after every change\n"
+	       "    -o force               accept changes to a dirty hive whose "
+	       "logs cannot be\n"
+	       "                           replayed (their pending changes are "
+	       "lost)\n"
 	       "    -o raw                 show every value's data raw, "
 	       "without the text view\n"
 	       "    -o handles             have open and opendir go through "
@@ -143,10 +166,11 @@ static void report_hive_error(const char *path, int err)
 
 /* Resolve, lock, read and validate the hive; warn about its state. */
 static int open_hive(void *mem, struct hivefs *fs, const char *arg,
-		     int *lock_fd)
+		     const struct options *o, int *lock_fd)
 {
 	char *path = realpath(arg, NULL);
-	const char *note;
+	const char *note, *why;
+	unsigned flags = o->ro ? HIVE_OPEN_READ_ONLY : 0;
 	int err;
 
 	if (!path) {
@@ -157,30 +181,38 @@ static int open_hive(void *mem, struct hivefs *fs, const char *arg,
 	free(path);
 	if (!fs->hive_path)
 		return -1;
-	*lock_fd = open(fs->hive_path, O_RDONLY | O_CLOEXEC);
-	if (*lock_fd < 0) {
-		fprintf(stderr, "hivefs: %s: %s\n", fs->hive_path,
-			strerror(errno));
-		return -1;
+	if (o->ro) {
+		/* The engine locks only writers; a reader says it is here. */
+		*lock_fd = open(fs->hive_path, O_RDONLY | O_CLOEXEC);
+		if (*lock_fd < 0) {
+			fprintf(stderr, "hivefs: %s: %s\n", fs->hive_path,
+				strerror(errno));
+			return -1;
+		}
+		if (flock(*lock_fd, LOCK_SH | LOCK_NB) < 0) {
+			fprintf(stderr, "hivefs: %s: %s\n", fs->hive_path,
+				errno == EWOULDBLOCK
+					? "in use: another program holds a write lock on it"
+					: strerror(errno));
+			return -1;
+		}
 	}
-	if (flock(*lock_fd, LOCK_SH | LOCK_NB) < 0) {
-		fprintf(stderr, "hivefs: %s: %s\n", fs->hive_path,
-			errno == EWOULDBLOCK
-				? "in use: another program holds a write lock on it"
-				: strerror(errno));
-		return -1;
-	}
-	err = hive_open(mem, fs->hive_path, HIVE_OPEN_READ_ONLY, &fs->hive);
+	if (o->force)
+		flags |= HIVE_OPEN_FORCE;
+	err = hive_open(mem, fs->hive_path, flags, &fs->hive);
 	if (err) {
 		report_hive_error(fs->hive_path, err);
 		return -1;
 	}
 	hive_get_info(fs->hive, &fs->info);
 	note = hive_recovery_note(fs->hive);
-	/* The engine replays the logs in memory; the file stays as it is. */
+	why = o->ro ? NULL : hive_read_only_reason(fs->hive);
+	fs->writable = !o->ro && !why;
 	if (fs->info.recovered)
-		fprintf(stderr, "hivefs: %s: %s (in memory; no file is written)\n",
-			fs->hive_path, note ? note : "transaction logs replayed");
+		fprintf(stderr, "hivefs: %s: %s (%s)\n", fs->hive_path,
+			note ? note : "transaction logs replayed",
+			fs->writable ? "the recovered state is written to the hive"
+				     : "in memory; no file is written");
 	if (fs->info.dirty)
 		fprintf(stderr,
 			"hivefs: warning: %s is dirty (sequence numbers %u and "
@@ -194,19 +226,27 @@ static int open_hive(void *mem, struct hivefs *fs, const char *arg,
 			"header(s)%s): entries in damaged parts give EIO\n",
 			fs->hive_path, fs->info.damaged_bins,
 			fs->info.truncated ? ", file truncated" : "");
+	if (why && !fs->info.dirty)
+		fprintf(stderr, "hivefs: %s: mounting read-only: %s\n",
+			fs->hive_path, why);
+	else if (why)
+		fprintf(stderr, "hivefs: %s: mounting read-only (-o force "
+			"accepts changes and gives up the pending log entries)\n",
+			fs->hive_path);
 	return 0;
 }
 
 /* -o ro, subtype and fsname, so that mount, findmnt and df show
  * "HIVE ... fuse.hivefs".  Given first: the user's fsname= wins. */
-static int add_mount_options(struct fuse_args *args, const char *hive_path)
+static int add_mount_options(struct fuse_args *args, const char *hive_path,
+			     bool writable)
 {
 	char *opts = NULL, *fsname = NULL;
 	int ret = -1;
 
 	if (asprintf(&fsname, "fsname=%s", hive_path) < 0)
 		return -1;
-	if (fuse_opt_add_opt(&opts, "ro") == 0 &&
+	if (fuse_opt_add_opt(&opts, writable ? "rw" : "ro") == 0 &&
 	    fuse_opt_add_opt(&opts, "subtype=hivefs") == 0 &&
 	    fuse_opt_add_opt_escaped(&opts, fsname) == 0 &&
 	    fuse_opt_insert_arg(args, 1, "-o") == 0 &&
@@ -226,6 +266,7 @@ static int run_session(struct hivefs *fs, struct fuse_args *args,
 	se = fuse_session_new(args, &hivefs_ops, sizeof(hivefs_ops), fs);
 	if (!se)
 		return EXIT_FAILED; /* libfuse said why */
+	fs->se = se;
 	if (fuse_set_signal_handlers(se) != 0)
 		goto destroy;
 	if (fuse_session_mount(se, cmd->mountpoint) != 0)
@@ -263,6 +304,7 @@ int main(int argc, char *argv[])
 	struct fuse_cmdline_opts cmd = { 0 };
 	struct options opts = {
 		.uid = getuid(), .gid = getgid(), .umask = 022,
+		.commit = DEFAULT_COMMIT_SECONDS,
 	};
 	void *mem = talloc_new(NULL);
 	struct hivefs fs = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -308,19 +350,25 @@ int main(int argc, char *argv[])
 	fs.uid = opts.uid;
 	fs.gid = opts.gid;
 	fs.umask = opts.umask & 0777;
-	fs.timeout = CACHE_TIMEOUT;
+	fs.sync = opts.sync;
+	fs.commit_interval = opts.commit;
 	fs.verbose = cmd.foreground || cmd.debug;
-	if (open_hive(mem, &fs, opts.hive, &lock_fd) != 0)
+	if (open_hive(mem, &fs, opts.hive, &opts, &lock_fd) != 0)
 		goto done;
+	fs.timeout = fs.writable ? CACHE_TIMEOUT_RW : CACHE_TIMEOUT;
 	if (inode_table_new(mem, hive_root(fs.hive), &fs.inodes) != HIVE_OK ||
-	    add_mount_options(&args, fs.hive_path) != 0) {
+	    add_mount_options(&args, fs.hive_path, fs.writable) != 0) {
 		fprintf(stderr, "hivefs: out of memory\n");
 		goto done;
 	}
-	if (!opts.ro)
-		fprintf(stderr, "hivefs: note: writing is not supported yet; "
-				"mounting read-only\n");
 	ret = run_session(&fs, &args, &cmd);
+	if (fs.commit_error) {
+		fprintf(stderr, "hivefs: %s: changes could not be committed "
+				"(%s); the hive's transaction log repairs it on "
+				"the next open\n",
+			fs.hive_path, hive_strerror(fs.commit_error));
+		ret = EXIT_FAILED;
+	}
 done:
 	if (lock_fd >= 0)
 		close(lock_fd);

@@ -240,18 +240,24 @@ plain:
 
 			if (i + 6 <= len && (p[i + 1] == 'u' || p[i + 1] == 'U')) {
 				v = hex_field(s + i + 2, 4);
-				if (v < 0xD800 || v > 0xDFFF)
-					goto bad;
-				esc[n_esc++] = n;
-				u[n++] = (uint16_t)v;
-				i += 6;
-				continue;
+				if (v >= 0xD800 && v <= 0xDFFF) {
+					esc[n_esc++] = n;
+					u[n++] = (uint16_t)v;
+					i += 6;
+					continue;
+				}
 			}
 			v = i + 3 <= len ? hex_field(s + i + 1, 2) : -1;
-			if (v < 0 || !(v < 0x20 || v == 0x7F || v == '%' || v == '/'))
-				goto bad;
-			u[n++] = (uint16_t)v;
-			i += 3;
+			if (v >= 0 && (v < 0x20 || v == 0x7F || v == '%' || v == '/')) {
+				u[n++] = (uint16_t)v;
+				i += 3;
+				continue;
+			}
+			/* Not an escape name_encode() makes: a plain '%'.
+			 * Programs make names of their own from listed ones
+			 * (rsync's ".NAME%v.XXXXXX"); those must work. */
+			u[n++] = '%';
+			i++;
 		} else {
 			size_t step;
 			long c = utf8_next(p + i, len - i, &step);

@@ -1,20 +1,24 @@
 /*
- * ops.c — the low-level FUSE operations.
+ * ops.c — the low-level FUSE operations that read: lookup, attributes,
+ * listings, file contents, extended attributes, statfs.  Those that
+ * change the hive are in write.c.
  *
  * Every operation takes fs->lock around its use of the engine and the
  * inode table, and answers the kernel after releasing it.  Engine errors
- * become errno values in one place, fail().  The mount is read-only for
- * now: the kernel refuses writes itself (MS_RDONLY), and the write
- * operations below answer EROFS should one arrive anyway.
+ * become errno values in one place, ops_fail().
  *
- * Kernel caching: the hive changes only through hivefs, so entries and
- * attributes are cached for fs->timeout, file pages are kept across opens
- * and directory listings are cached by the kernel.
+ * Kernel caching.  A read-only mount changes only through nothing, so
+ * entries (also negative ones) and attributes are cached for fs->timeout,
+ * file pages are kept across opens and listings are cached by the kernel.
+ * A read-write mount caches entries and attributes briefly (fs->timeout
+ * is short there), never negative entries (a cached "foo" would hide a
+ * "Foo" created later), keeps no pages or listings across opens, and
+ * write.c tells the kernel when a change makes its attributes stale.
  *
  * Handles.  With fs->handles, open renders a value's content once into a
  * file handle (reads are slices of that snapshot) and opendir takes the
- * key's listing (readdir offsets are positions in it); the kernel is told
- * keep_cache and cache_readdir.  This is what writing needs.  A read-only
+ * key's listing (readdir offsets are positions in it; entries deleted or
+ * renamed since are skipped).  Writable opens are write.c's.  A read-only
  * mount on a kernel that allows it answers open and opendir with ENOSYS
  * instead: the kernel then opens by itself, with the same caching, and
  * never sends OPEN, OPENDIR, RELEASE or RELEASEDIR; read renders and
@@ -22,21 +26,20 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
 
-#include <fuse_lowlevel.h>
 #include <talloc.h>
 
-#include "hivefs.h"
+#include "ops.h"
 
 /* d_ino of an entry the kernel has no node for yet (plain readdir). */
 #define UNKNOWN_INO 0xffffffffu
 
 struct dir_handle {
 	struct listing *listing;
+	uint64_t changes;         /* fs->changes when listed */
 	struct timespec key_time; /* the key's LastWriteTime, for its values */
 	uint32_t cell;
 	uint64_t ino, parent_ino;
@@ -47,26 +50,13 @@ struct dir_handle {
  * another thread, before fuse_reply_buf() has returned: read holds a
  * reference so the snapshot outlives the reply.
  */
-struct file_handle {
-	atomic_uint refs;
-	size_t size;
-	const char *data; /* the view, on the handle: rendered text, or the
-			     copy of the data itself when shown raw */
-};
-
-static void file_handle_put(struct file_handle *fh)
+static void open_file_put(struct open_file *fh)
 {
 	if (atomic_fetch_sub(&fh->refs, 1) == 1)
 		talloc_free(fh);
 }
 
-static struct hivefs *fs_of(fuse_req_t req)
-{
-	return fuse_req_userdata(req);
-}
-
-/* The one translation of engine errors to errno, with the reason logged. */
-static int fail(struct hivefs *fs, int err, const char *op, fuse_ino_t ino)
+int ops_fail(struct hivefs *fs, int err, const char *op, uint64_t ino)
 {
 	if (fs->verbose && err != HIVE_OK && err != HIVE_E_NOT_FOUND) {
 		const char *detail = hive_error_detail();
@@ -132,7 +122,7 @@ static int value_data(void *mem, struct hivefs *fs, uint32_t cell,
 }
 
 static int value_attr(struct hivefs *fs, uint32_t cell, struct timespec t,
-		      struct stat *st)
+		      bool raw, struct stat *st)
 {
 	void *tmp = talloc_new(NULL);
 	uint8_t *data;
@@ -143,7 +133,7 @@ static int value_attr(struct hivefs *fs, uint32_t cell, struct timespec t,
 		      : HIVE_E_NOMEM;
 
 	if (!err) {
-		view_measure(type, data, len, fs->raw, &v);
+		view_measure(type, data, len, raw, &v);
 		memset(st, 0, sizeof(*st));
 		common_attr(fs, t, st);
 		st->st_mode = S_IFREG | (0666 & ~fs->umask);
@@ -165,25 +155,71 @@ static struct timespec key_time(struct hivefs *fs, uint32_t key)
 	return filetime_to_timespec(ks.last_write);
 }
 
-static int node_attr(struct hivefs *fs, const struct node_info *n,
-		     fuse_ino_t ino, struct stat *st)
+static bool shown_raw(const struct hivefs *fs, unsigned node_flags)
 {
-	int err = n->kind == NODE_KEY
-			  ? key_attr(fs, n->cell, st)
-			  : value_attr(fs, n->cell, key_time(fs, n->parent), st);
+	return fs->raw || (node_flags & NODE_VERBATIM);
+}
 
+int ops_node_attr(struct hivefs *fs, const struct node_info *n, uint64_t ino,
+		  struct stat *st)
+{
+	size_t pending;
+	int err;
+
+	if (n->flags & NODE_DEAD) {
+		/* Deleted, still open: what the descriptor holds. */
+		memset(st, 0, sizeof(*st));
+		common_attr(fs, filetime_to_timespec(fs->info.last_written), st);
+		st->st_mode = (n->kind == NODE_KEY ? S_IFDIR | 0777 : S_IFREG | 0666) &
+			      ~fs->umask;
+		if (write_pending_size(fs, ino, &pending))
+			st->st_size = (off_t)pending;
+		st->st_ino = ino;
+		return HIVE_OK;
+	}
+	err = n->kind == NODE_KEY
+		      ? key_attr(fs, n->cell, st)
+		      : value_attr(fs, n->cell, key_time(fs, n->parent),
+				   shown_raw(fs, n->flags), st);
+	/* Written but not yet stored: the size the writer sees. */
+	if (!err && n->kind == NODE_VALUE && write_pending_size(fs, ino, &pending)) {
+		st->st_size = (off_t)pending;
+		st->st_blocks = (blkcnt_t)((pending + 511) / 512);
+	}
 	st->st_ino = ino;
 	return err;
 }
 
-static void fill_entry(struct hivefs *fs, struct fuse_entry_param *e,
-		       uint64_t ino, uint64_t generation)
+void ops_fill_entry(struct hivefs *fs, struct fuse_entry_param *e,
+		    uint64_t ino, uint64_t generation)
 {
 	e->ino = ino;
 	e->generation = generation;
 	e->attr.st_ino = ino;
 	e->attr_timeout = fs->timeout;
 	e->entry_timeout = fs->timeout;
+}
+
+int ops_entry(struct hivefs *fs, enum node_kind kind, uint32_t dir,
+	      uint32_t cell, unsigned flags, struct fuse_entry_param *e)
+{
+	struct node_info n;
+	uint64_t ino, gen;
+	int err = inode_lookup(fs->inodes, kind, dir, cell, &ino, &gen);
+
+	if (err)
+		return err;
+	if (flags)
+		inode_set_flags(fs->inodes, ino, flags);
+	inode_get(fs->inodes, ino, &n);
+	memset(e, 0, sizeof(*e));
+	err = ops_node_attr(fs, &n, ino, &e->attr);
+	if (err) {
+		inode_forget(fs->inodes, ino, 1);
+		return err;
+	}
+	ops_fill_entry(fs, e, ino, gen);
+	return HIVE_OK;
 }
 
 /* ---- lookup and forget ---- */
@@ -214,16 +250,28 @@ static int listing_for_lookup(void *mem, struct hivefs *fs, fuse_ino_t ino,
 	return HIVE_OK;
 }
 
+int ops_resolve(void *mem, struct hivefs *fs, uint64_t dir_ino,
+		const struct node_info *dir, const char *name,
+		struct dir_entry *found)
+{
+	struct listing *listing = NULL;
+	int err = listing_for_lookup(mem, fs, dir_ino, dir, name, &listing);
+
+	if (!err)
+		err = dir_resolve(fs->hive, dir->cell, listing, name, found);
+	if (!err && found->kind == ENTRY_DAMAGED)
+		err = HIVE_E_CORRUPT;
+	talloc_free(listing);
+	return err;
+}
+
 static void hivefs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct hivefs *fs = fs_of(req);
 	void *tmp = talloc_new(NULL);
 	struct fuse_entry_param e;
 	struct node_info dir;
-	struct listing *listing = NULL;
 	struct dir_entry found;
-	enum node_kind kind;
-	uint64_t ino, gen;
 	int err = 0, hive_err;
 
 	memset(&e, 0, sizeof(e));
@@ -235,42 +283,31 @@ static void hivefs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	pthread_mutex_lock(&fs->lock);
 	if (!tmp) {
 		err = ENOMEM;
-	} else if (!inode_get(fs->inodes, parent, &dir)) {
-		err = ESTALE;
+	} else if (!inode_get(fs->inodes, parent, &dir) ||
+		   (dir.flags & NODE_DEAD)) {
+		err = ENOENT;
 	} else if (dir.kind != NODE_KEY) {
 		err = ENOTDIR;
 	}
 	if (err)
 		goto done;
-	hive_err = listing_for_lookup(tmp, fs, parent, &dir, name, &listing);
-	if (!hive_err)
-		hive_err = dir_resolve(fs->hive, dir.cell, listing, name, &found);
+	hive_err = ops_resolve(tmp, fs, parent, &dir, name, &found);
 	if (hive_err == HIVE_E_NOT_FOUND) {
-		/* A negative entry, cached like a positive one. */
-		e.entry_timeout = fs->timeout;
+		/*
+		 * A negative entry, cached like a positive one where nothing
+		 * changes; never where it can, because a cached "foo" would
+		 * hide a "Foo" made later (lookups ignore case).
+		 */
+		e.entry_timeout = fs->writable ? 0 : fs->timeout;
 		goto done;
 	}
-	if (!hive_err && found.kind == ENTRY_DAMAGED)
-		hive_err = HIVE_E_CORRUPT;
-	if (hive_err) {
-		err = fail(fs, hive_err, "lookup", parent);
-		goto done;
-	}
-	kind = found.kind == ENTRY_KEY ? NODE_KEY : NODE_VALUE;
-	hive_err = kind == NODE_KEY
-			   ? key_attr(fs, found.cell, &e.attr)
-			   : value_attr(fs, found.cell, key_time(fs, dir.cell),
-					&e.attr);
 	if (!hive_err)
-		hive_err = inode_lookup(fs->inodes, kind, dir.cell, found.cell,
-					&ino, &gen);
-	if (hive_err) {
-		err = fail(fs, hive_err, "lookup", parent);
-		goto done;
-	}
-	if (found.synthetic)
-		inode_set_flags(fs->inodes, ino, NODE_SYNTHETIC);
-	fill_entry(fs, &e, ino, gen);
+		hive_err = ops_entry(fs,
+				     found.kind == ENTRY_KEY ? NODE_KEY : NODE_VALUE,
+				     dir.cell, found.cell,
+				     found.synthetic ? NODE_SYNTHETIC : 0, &e);
+	if (hive_err)
+		err = ops_fail(fs, hive_err, "lookup", parent);
 done:
 	pthread_mutex_unlock(&fs->lock);
 	talloc_free(tmp);
@@ -314,7 +351,7 @@ static void hivefs_getattr(fuse_req_t req, fuse_ino_t ino,
 	if (!inode_get(fs->inodes, ino, &n))
 		err = ESTALE;
 	else
-		err = fail(fs, node_attr(fs, &n, ino, &st), "getattr", ino);
+		err = ops_fail(fs, ops_node_attr(fs, &n, ino, &st), "getattr", ino);
 	pthread_mutex_unlock(&fs->lock);
 	if (err)
 		fuse_reply_err(req, err);
@@ -323,6 +360,17 @@ static void hivefs_getattr(fuse_req_t req, fuse_ino_t ino,
 }
 
 /* ---- directories ---- */
+
+uint64_t ops_key_ino(struct hivefs *fs, uint32_t cell)
+{
+	struct hive_key_stat ks;
+
+	if (cell == fs->info.root)
+		return INODE_ROOT;
+	if (hive_key_stat(fs->hive, cell, &ks) != HIVE_OK)
+		return 0;
+	return inode_peek(fs->inodes, NODE_KEY, ks.parent, cell);
+}
 
 /* The id of the directory above `dir`, if the kernel has it; else root. */
 static uint64_t parent_ino(struct hivefs *fs, const struct node_info *dir)
@@ -359,7 +407,7 @@ static int dir_handle_new(void *mem, struct hivefs *fs, fuse_ino_t ino,
 	} else if (n.kind != NODE_KEY) {
 		err = ENOTDIR;
 	} else {
-		err = fail(fs, listing_build(dh, fs->hive, n.cell, &dh->listing),
+		err = ops_fail(fs, listing_build(dh, fs->hive, n.cell, &dh->listing),
 			   "listing", ino);
 	}
 	if (!err) {
@@ -367,6 +415,7 @@ static int dir_handle_new(void *mem, struct hivefs *fs, fuse_ino_t ino,
 				NODE_LISTED |
 					(dh->listing->aliases ? NODE_ALIASES : 0));
 		dh->cell = n.cell;
+		dh->changes = fs->changes;
 		dh->ino = ino;
 		dh->parent_ino = parent_ino(fs, &n);
 		dh->key_time = key_time(fs, n.cell);
@@ -396,8 +445,9 @@ static void hivefs_opendir(fuse_req_t req, fuse_ino_t ino,
 		return;
 	}
 	fi->fh = (uintptr_t)dh;
-	fi->cache_readdir = 1;
-	fi->keep_cache = 1;
+	/* Listings stay right while nothing can change them. */
+	fi->cache_readdir = !fs->writable;
+	fi->keep_cache = !fs->writable;
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		talloc_free(dh); /* the opener was interrupted */
 }
@@ -411,6 +461,7 @@ static void plus_entry(struct hivefs *fs, const struct dir_handle *dh,
 		       const struct dir_entry *de, struct fuse_entry_param *e)
 {
 	enum node_kind kind = de->kind == ENTRY_KEY ? NODE_KEY : NODE_VALUE;
+	struct node_info n;
 	uint64_t ino, gen;
 	int err;
 
@@ -419,21 +470,26 @@ static void plus_entry(struct hivefs *fs, const struct dir_handle *dh,
 	if (de->kind == ENTRY_DAMAGED)
 		return;
 	e->attr.st_mode = kind == NODE_KEY ? S_IFDIR : S_IFREG;
-	err = kind == NODE_KEY ? key_attr(fs, de->cell, &e->attr)
-			       : value_attr(fs, de->cell, dh->key_time, &e->attr);
-	if (!err)
-		err = inode_lookup(fs->inodes, kind, dh->cell, de->cell, &ino,
-				   &gen);
+	err = inode_lookup(fs->inodes, kind, dh->cell, de->cell, &ino, &gen);
+	if (!err) {
+		if (de->synthetic)
+			inode_set_flags(fs->inodes, ino, NODE_SYNTHETIC);
+		inode_get(fs->inodes, ino, &n);
+		err = kind == NODE_KEY
+			      ? key_attr(fs, de->cell, &e->attr)
+			      : value_attr(fs, de->cell, dh->key_time,
+					   shown_raw(fs, n.flags), &e->attr);
+		if (err)
+			inode_forget(fs->inodes, ino, 1);
+	}
 	if (err) {
-		fail(fs, err, "readdirplus", dh->ino);
+		ops_fail(fs, err, "readdirplus", dh->ino);
 		memset(&e->attr, 0, sizeof(e->attr));
 		e->attr.st_ino = UNKNOWN_INO;
 		e->attr.st_mode = kind == NODE_KEY ? S_IFDIR : S_IFREG;
 		return;
 	}
-	if (de->synthetic)
-		inode_set_flags(fs->inodes, ino, NODE_SYNTHETIC);
-	fill_entry(fs, e, ino, gen);
+	ops_fill_entry(fs, e, ino, gen);
 }
 
 /* A plain readdir entry: the node's id if the kernel has one. */
@@ -449,6 +505,23 @@ static void plain_entry(struct hivefs *fs, const struct dir_handle *dh,
 	st->st_ino = ino ? ino : UNKNOWN_INO;
 	if (de->kind != ENTRY_DAMAGED)
 		st->st_mode = kind == NODE_KEY ? S_IFDIR : S_IFREG;
+}
+
+/*
+ * An entry of a listing taken before entries changed: is that name still
+ * this entry?  (Its cell may have been freed, or reused by another.)
+ */
+static bool still_listed(struct hivefs *fs, const struct dir_handle *dh,
+			 const struct dir_entry *de)
+{
+	struct dir_entry now;
+
+	if (de->kind == ENTRY_DAMAGED)
+		return true;
+	if (de->synthetic)
+		return true; /* only listings resolve "%~" names */
+	return dir_resolve(fs->hive, dh->cell, NULL, de->name, &now) == HIVE_OK &&
+	       now.kind == de->kind && now.cell == de->cell;
 }
 
 /*
@@ -495,6 +568,9 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 			name = pos == 0 ? "." : "..";
 			e.attr.st_ino = pos == 0 ? dh->ino : dh->parent_ino;
 			e.attr.st_mode = S_IFDIR;
+		} else if (dh->changes != fs->changes &&
+			   !still_listed(fs, dh, &dh->listing->ent[pos - 2])) {
+			continue; /* deleted or renamed since opendir */
 		} else if (plus) {
 			name = dh->listing->ent[pos - 2].name;
 			plus_entry(fs, dh, &dh->listing->ent[pos - 2], &e);
@@ -541,15 +617,44 @@ static void hivefs_releasedir(fuse_req_t req, fuse_ino_t ino,
 
 /* ---- files ---- */
 
+int ops_value_content(void *mem, struct hivefs *fs, uint32_t cell, bool raw,
+		      uint32_t *type, char **content, size_t *len)
+{
+	uint8_t *data;
+	size_t data_len;
+	struct view v;
+	char *text;
+	int err = value_data(mem, fs, cell, type, &data, &data_len);
+
+	if (err)
+		return err;
+	view_measure(*type, data, data_len, raw, &v);
+	if (!v.text) {
+		*content = (char *)data;
+		*len = data_len;
+		return HIVE_OK;
+	}
+	text = talloc_size(mem, v.size ? v.size : 1);
+	if (!text) {
+		talloc_free(data);
+		return HIVE_E_NOMEM;
+	}
+	view_render(&v, *type, data, data_len, text);
+	talloc_free(data);
+	*content = text;
+	*len = v.size;
+	return HIVE_OK;
+}
+
 /*
  * The content of a value's file, in a new handle.  The engine is needed
  * only for a copy of the data; rendering is done outside the lock, and a
  * raw view is that copy itself.
  */
 static int render_value(struct hivefs *fs, fuse_ino_t ino,
-			struct file_handle **out)
+			struct open_file **out)
 {
-	struct file_handle *fh = talloc_zero(NULL, struct file_handle);
+	struct open_file *fh = talloc_zero(NULL, struct open_file);
 	struct node_info n;
 	uint8_t *data = NULL;
 	size_t len = 0;
@@ -561,19 +666,19 @@ static int render_value(struct hivefs *fs, fuse_ino_t ino,
 	if (!fh)
 		return ENOMEM;
 	pthread_mutex_lock(&fs->lock);
-	if (!inode_get(fs->inodes, ino, &n))
-		err = ESTALE;
+	if (!inode_get(fs->inodes, ino, &n) || (n.flags & NODE_DEAD))
+		err = ENOENT;
 	else if (n.kind != NODE_VALUE)
 		err = EISDIR;
 	else
-		err = fail(fs, value_data(fh, fs, n.cell, &type, &data, &len),
-			   "open", ino);
+		err = ops_fail(fs, value_data(fh, fs, n.cell, &type, &data, &len),
+			       "open", ino);
 	pthread_mutex_unlock(&fs->lock);
 	if (err) {
 		talloc_free(fh);
 		return err;
 	}
-	view_measure(type, data, len, fs->raw, &v);
+	view_measure(type, data, len, shown_raw(fs, n.flags), &v);
 	atomic_init(&fh->refs, 1);
 	fh->size = v.size;
 	fh->data = (const char *)data;
@@ -595,7 +700,7 @@ static void hivefs_open(fuse_req_t req, fuse_ino_t ino,
 			struct fuse_file_info *fi)
 {
 	struct hivefs *fs = fs_of(req);
-	struct file_handle *fh;
+	struct open_file *fh;
 	int err;
 
 	if (!fs->handles) {
@@ -603,7 +708,10 @@ static void hivefs_open(fuse_req_t req, fuse_ino_t ino,
 		return;
 	}
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)) {
-		fuse_reply_err(req, EROFS);
+		if (fs->writable)
+			write_open(req, ino, fi);
+		else
+			fuse_reply_err(req, EROFS);
 		return;
 	}
 	err = render_value(fs, ino, &fh);
@@ -612,10 +720,11 @@ static void hivefs_open(fuse_req_t req, fuse_ino_t ino,
 		return;
 	}
 	fi->fh = (uintptr_t)fh;
-	fi->keep_cache = 1;
+	/* Pages stay valid across opens only while nothing changes. */
+	fi->keep_cache = !fs->writable;
 	fi->noflush = 1;
 	if (fuse_reply_open(req, fi) == -ENOENT)
-		file_handle_put(fh);
+		open_file_put(fh);
 }
 
 /*
@@ -625,9 +734,9 @@ static void hivefs_open(fuse_req_t req, fuse_ino_t ino,
  * until the piece at its end has been read.
  */
 static int read_without_handle(struct hivefs *fs, fuse_ino_t ino,
-			       size_t size, struct file_handle **out)
+			       size_t size, struct open_file **out)
 {
-	struct file_handle *fh = NULL;
+	struct open_file *fh = NULL;
 	struct node_info n;
 	int err;
 
@@ -648,7 +757,7 @@ static int read_without_handle(struct hivefs *fs, fuse_ino_t ino,
 	pthread_mutex_lock(&fs->lock);
 	if (fh->size > size && inode_get(fs->inodes, ino, &n)) {
 		if (fs->big_read)
-			file_handle_put(fs->big_read);
+			open_file_put(fs->big_read);
 		atomic_fetch_add(&fh->refs, 1);
 		fs->big_read = fh;
 		fs->big_read_cell = n.cell;
@@ -659,12 +768,12 @@ static int read_without_handle(struct hivefs *fs, fuse_ino_t ino,
 	return 0;
 }
 
-static void drop_big_read(struct hivefs *fs, struct file_handle *fh)
+static void drop_big_read(struct hivefs *fs, struct open_file *fh)
 {
 	pthread_mutex_lock(&fs->lock);
 	if (fs->big_read == fh) {
 		fs->big_read = NULL;
-		file_handle_put(fh);
+		open_file_put(fh);
 	}
 	pthread_mutex_unlock(&fs->lock);
 }
@@ -673,9 +782,13 @@ static void hivefs_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 			off_t off, struct fuse_file_info *fi)
 {
 	struct hivefs *fs = fs_of(req);
-	struct file_handle *fh = (struct file_handle *)(uintptr_t)fi->fh;
+	struct open_file *fh = (struct open_file *)(uintptr_t)fi->fh;
 	int err;
 
+	if (fh && fh->writable) {
+		write_read(req, fh, size, off);
+		return;
+	}
 	if (fh) {
 		atomic_fetch_add(&fh->refs, 1);
 	} else if ((err = read_without_handle(fs, ino, size, &fh)) != 0) {
@@ -689,13 +802,19 @@ static void hivefs_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 	fuse_reply_buf(req, size ? fh->data + off : NULL, size);
 	if (!fi->fh && (off < 0 || (size_t)off + size >= fh->size))
 		drop_big_read(fs, fh);
-	file_handle_put(fh);
+	open_file_put(fh);
 }
 
 static void hivefs_release(fuse_req_t req, fuse_ino_t ino,
 			   struct fuse_file_info *fi)
 {
-	file_handle_put((struct file_handle *)(uintptr_t)fi->fh);
+	struct open_file *fh = (struct open_file *)(uintptr_t)fi->fh;
+
+	if (fh && fh->writable) {
+		write_release(req, ino, fi);
+		return;
+	}
+	open_file_put((struct open_file *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
 
@@ -734,7 +853,7 @@ static void hivefs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 				     &len);
 		err = hive_err == HIVE_E_NOT_FOUND
 			      ? ENODATA
-			      : fail(fs, hive_err, "getxattr", ino);
+			      : ops_fail(fs, hive_err, "getxattr", ino);
 	}
 	pthread_mutex_unlock(&fs->lock);
 	if (err)
@@ -759,7 +878,7 @@ static void hivefs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	else if (!inode_get(fs->inodes, ino, &n))
 		err = ESTALE;
 	else
-		err = fail(fs,
+		err = ops_fail(fs,
 			   xattr_list(tmp, fs, n.kind, n.cell,
 				      n.flags & NODE_SYNTHETIC, &names, &len),
 			   "listxattr", ino);
@@ -784,7 +903,7 @@ static void hivefs_statfs(fuse_req_t req, fuse_ino_t ino)
 	/* One scan of the bins, the first time only. */
 	pthread_mutex_lock(&fs->lock);
 	if (!fs->space_known) {
-		err = fail(fs, hive_get_space(fs->hive, &fs->space), "statfs", ino);
+		err = ops_fail(fs, hive_get_space(fs->hive, &fs->space), "statfs", ino);
 		fs->space_known = err == 0;
 	}
 	pthread_mutex_unlock(&fs->lock);
@@ -817,7 +936,9 @@ static void hivefs_access(fuse_req_t req, fuse_ino_t ino, int mask)
 	pthread_mutex_lock(&fs->lock);
 	live = inode_get(fs->inodes, ino, &n);
 	pthread_mutex_unlock(&fs->lock);
-	fuse_reply_err(req, !live ? ESTALE : (mask & W_OK) ? EROFS : 0);
+	fuse_reply_err(req, !live				? ESTALE
+			    : (mask & W_OK) && !fs->writable ? EROFS
+							     : 0);
 }
 
 static void hivefs_init(void *userdata, struct fuse_conn_info *conn)
@@ -831,15 +952,21 @@ static void hivefs_init(void *userdata, struct fuse_conn_info *conn)
 	 * a walk and two of the three of a file.  Kernels without that
 	 * support, and -o handles, get open/opendir handles.
 	 */
-	if (!(conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) ||
+	if (fs->writable || !(conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) ||
 	    !(conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT))
 		fs->handles = true;
+	/* O_TRUNC comes with open, so a value is never stored empty first. */
+	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
+		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	/* FILETIME counts 100 ns. */
 	conn->time_gran = 100;
 	/* Every listing is worth its attributes: tools stat what they list. */
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+	if (write_start(fs) != 0)
+		fuse_log(FUSE_LOG_ERR, "hivefs: cannot start the periodic "
+			 "commits; changes are committed on fsync and unmount\n");
 }
 
 static void hivefs_destroy(void *userdata)
@@ -847,58 +974,9 @@ static void hivefs_destroy(void *userdata)
 	struct hivefs *fs = userdata;
 
 	if (fs->big_read)
-		file_handle_put(fs->big_read);
+		open_file_put(fs->big_read);
 	fs->big_read = NULL;
-}
-
-/* ---- writes: not yet ---- */
-
-static void erofs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
-			  int to_set, struct fuse_file_info *fi)
-{
-	fuse_reply_err(req, EROFS);
-}
-
-static void erofs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
-			mode_t mode, dev_t rdev)
-{
-	fuse_reply_err(req, EROFS);
-}
-
-static void erofs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
-			mode_t mode)
-{
-	fuse_reply_err(req, EROFS);
-}
-
-static void erofs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	fuse_reply_err(req, EROFS);
-}
-
-static void erofs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
-			 fuse_ino_t newparent, const char *newname,
-			 unsigned int flags)
-{
-	fuse_reply_err(req, EROFS);
-}
-
-static void erofs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
-			 mode_t mode, struct fuse_file_info *fi)
-{
-	fuse_reply_err(req, EROFS);
-}
-
-static void erofs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
-			   const char *value, size_t size, int flags)
-{
-	fuse_reply_err(req, EROFS);
-}
-
-static void erofs_removexattr(fuse_req_t req, fuse_ino_t ino,
-			      const char *name)
-{
-	fuse_reply_err(req, EROFS);
+	write_stop(fs);
 }
 
 const struct fuse_lowlevel_ops hivefs_ops = {
@@ -919,13 +997,19 @@ const struct fuse_lowlevel_ops hivefs_ops = {
 	.listxattr = hivefs_listxattr,
 	.statfs = hivefs_statfs,
 	.access = hivefs_access,
-	.setattr = erofs_setattr,
-	.mknod = erofs_mknod,
-	.mkdir = erofs_mkdir,
-	.unlink = erofs_unlink,
-	.rmdir = erofs_unlink,
-	.rename = erofs_rename,
-	.create = erofs_create,
-	.setxattr = erofs_setxattr,
-	.removexattr = erofs_removexattr,
+	.write = write_write,
+	.flush = write_flush,
+	.fsync = write_fsync,
+	.fsyncdir = write_fsyncdir,
+	.setattr = write_setattr,
+	.mknod = write_mknod,
+	.mkdir = write_mkdir,
+	.unlink = write_unlink,
+	.rmdir = write_rmdir,
+	.rename = write_rename,
+	.link = write_link,
+	.symlink = write_symlink,
+	.create = write_create,
+	.setxattr = write_setxattr,
+	.removexattr = write_removexattr,
 };

@@ -35,6 +35,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <talloc.h>
+
 #include "hivefs.h"
 
 bool view_type_has_text(uint32_t type)
@@ -210,4 +212,150 @@ void view_render(const struct view *v, uint32_t type, const uint8_t *data,
 		text_of(type, data, len, out);
 	else
 		memcpy(out, data, len);
+}
+
+/* ---- text back to data ---- */
+
+/* UTF-8 of a string to UTF-16LE units (with a NUL after if `nul`),
+ * appended to out at *pos.  Refuses NUL characters and anything that is
+ * not valid UTF-8 of Unicode scalar values (so no lone surrogates). */
+static int append_utf16(void *mem, const char *s, size_t len, bool nul,
+			uint8_t **out, size_t *pos)
+{
+	uint16_t *u;
+	size_t n;
+	uint8_t *grown;
+
+	if (memchr(s, '\0', len))
+		return HIVE_E_INVALID;
+	if (hive_utf8_to_utf16(mem, s, len, &u, &n))
+		return HIVE_E_INVALID;
+	for (size_t i = 0; i < n; i++) {
+		bool hi = u[i] >= 0xD800 && u[i] <= 0xDBFF;
+		bool lo = u[i] >= 0xDC00 && u[i] <= 0xDFFF;
+
+		if (lo || (hi && (i + 1 == n || u[i + 1] < 0xDC00 ||
+				  u[i + 1] > 0xDFFF))) {
+			talloc_free(u);
+			return HIVE_E_INVALID;
+		}
+		if (hi)
+			i++;
+	}
+	grown = talloc_realloc(mem, *out, uint8_t, *pos + 2 * (n + nul) + 1);
+	if (!grown) {
+		talloc_free(u);
+		return HIVE_E_NOMEM;
+	}
+	*out = grown;
+	for (size_t i = 0; i < n; i++) {
+		grown[*pos + 2 * i] = (uint8_t)u[i];
+		grown[*pos + 2 * i + 1] = (uint8_t)(u[i] >> 8);
+	}
+	*pos += 2 * n;
+	if (nul) {
+		grown[*pos] = grown[*pos + 1] = 0;
+		*pos += 2;
+	}
+	talloc_free(u);
+	return HIVE_OK;
+}
+
+/* Decimal, or hexadecimal after 0x: the whole text, at most `max`. */
+static int parse_number(const char *s, size_t len, uint64_t max,
+			uint64_t *out)
+{
+	bool hex = len > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+	uint64_t v = 0, base = hex ? 16 : 10;
+
+	if (hex) {
+		s += 2;
+		len -= 2;
+	}
+	if (len == 0)
+		return HIVE_E_INVALID;
+	for (size_t i = 0; i < len; i++) {
+		unsigned d;
+		char c = s[i];
+
+		if (c >= '0' && c <= '9')
+			d = (unsigned)(c - '0');
+		else if (hex && c >= 'a' && c <= 'f')
+			d = (unsigned)(c - 'a' + 10);
+		else if (hex && c >= 'A' && c <= 'F')
+			d = (unsigned)(c - 'A' + 10);
+		else
+			return HIVE_E_INVALID;
+		if (v > (max - d) / base)
+			return HIVE_E_INVALID;
+		v = v * base + d;
+	}
+	*out = v;
+	return HIVE_OK;
+}
+
+int view_parse(void *mem, uint32_t type, const char *text, size_t len,
+	       uint8_t **data, size_t *data_len)
+{
+	uint8_t *out = talloc_array(mem, uint8_t, 8);
+	size_t pos = 0;
+	uint64_t num;
+	int err = HIVE_OK;
+
+	if (!out)
+		return HIVE_E_NOMEM;
+	switch (type) {
+	case HIVE_REG_SZ:
+	case HIVE_REG_EXPAND_SZ:
+		/* "" is no data at all; otherwise one optional newline. */
+		if (len == 0)
+			break;
+		if (text[len - 1] == '\n')
+			len--;
+		err = append_utf16(mem, text, len, true, &out, &pos);
+		break;
+	case HIVE_REG_MULTI_SZ:
+		/* One string per line; the last line's newline is optional. */
+		for (size_t start = 0; start < len && !err;) {
+			const char *nl = memchr(text + start, '\n', len - start);
+			size_t end = nl ? (size_t)(nl - text) : len;
+
+			err = append_utf16(mem, text + start, end - start, true,
+					   &out, &pos);
+			start = end + 1;
+		}
+		if (!err) {
+			out[pos++] = 0;
+			out[pos++] = 0;
+		}
+		break;
+	case HIVE_REG_LINK:
+		err = append_utf16(mem, text, len, false, &out, &pos);
+		break;
+	case HIVE_REG_DWORD:
+	case HIVE_REG_DWORD_BIG_ENDIAN:
+	case HIVE_REG_QWORD:
+		if (len && text[len - 1] == '\n')
+			len--;
+		err = parse_number(text, len,
+				   type == HIVE_REG_QWORD ? UINT64_MAX : UINT32_MAX,
+				   &num);
+		if (err)
+			break;
+		pos = type == HIVE_REG_QWORD ? 8 : 4;
+		for (size_t i = 0; i < pos; i++) {
+			size_t at = type == HIVE_REG_DWORD_BIG_ENDIAN ? 3 - i : i;
+			out[at] = (uint8_t)(num >> (8 * i));
+		}
+		break;
+	default:
+		err = HIVE_E_INVALID;
+	}
+	if (err) {
+		talloc_free(out);
+		return err;
+	}
+	*data = out;
+	*data_len = pos;
+	return HIVE_OK;
 }

@@ -1,0 +1,106 @@
+/*
+ * ops.h — what the two files of FUSE operations share: ops.c (lookups,
+ * attributes, listings, reading) and write.c (everything that changes the
+ * hive).  Both hold struct hivefs.lock around every use of the engine.
+ */
+#ifndef HIVEFS_OPS_H
+#define HIVEFS_OPS_H
+
+#include <stdatomic.h>
+
+#include <fuse_lowlevel.h>
+
+#include "hivefs.h"
+
+/*
+ * An open file.  A read-only handle is a snapshot (data, size), immutable
+ * and shared with replies in flight through refs.  A writable handle
+ * (write.c) holds the file's content as this descriptor sees it in buf;
+ * it and the list links are guarded by fs->lock.
+ */
+struct open_file {
+	atomic_uint refs;
+	size_t size;
+	const char *data;
+	bool writable;
+	bool readable;               /* O_RDWR */
+	bool dirty;                  /* changed since the last store */
+	bool written;                /* written or resized since opened:
+					only then does a flush store (an
+					O_TRUNC alone waits for release,
+					so closing a dup of it early stores
+					no empty value) */
+	uint64_t ino;
+	char *buf;                   /* malloc'd content */
+	size_t len, cap;
+	struct open_file *prev, *next; /* fs->writers */
+};
+
+static inline struct hivefs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+/* The one translation of engine errors to errno, with the reason logged. */
+int ops_fail(struct hivefs *fs, int err, const char *op, uint64_t ino);
+/* Attributes of a node; st_ino set. */
+int ops_node_attr(struct hivefs *fs, const struct node_info *n, uint64_t ino,
+		  struct stat *st);
+void ops_fill_entry(struct hivefs *fs, struct fuse_entry_param *e,
+		    uint64_t ino, uint64_t generation);
+/* A counted lookup of (kind, dir, cell) and its entry for the kernel. */
+int ops_entry(struct hivefs *fs, enum node_kind kind, uint32_t dir,
+	      uint32_t cell, unsigned flags, struct fuse_entry_param *e);
+/* Resolve a file name in the directory `dir_ino` (node `dir`). */
+int ops_resolve(void *mem, struct hivefs *fs, uint64_t dir_ino,
+		const struct node_info *dir, const char *name,
+		struct dir_entry *found);
+/*
+ * A value's file content as shown (the text view, or the data itself when
+ * `raw` or not canonical), on mem; *type its type.
+ */
+int ops_value_content(void *mem, struct hivefs *fs, uint32_t cell, bool raw,
+		      uint32_t *type, char **content, size_t *len);
+/* The node id the kernel has for key `cell`, or 0. */
+uint64_t ops_key_ino(struct hivefs *fs, uint32_t cell);
+
+/* ---- write.c ---- */
+
+void write_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void write_read(fuse_req_t req, struct open_file *fh, size_t size,
+		off_t off);
+void write_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+/* The size of a value being written (a dirty handle), if any (locked). */
+bool write_pending_size(struct hivefs *fs, uint64_t ino, size_t *size);
+/* Start (after mounting) and stop (final commit) the periodic commits. */
+int write_start(struct hivefs *fs);
+void write_stop(struct hivefs *fs);
+
+void write_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
+		 off_t off, struct fuse_file_info *fi);
+void write_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void write_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+		 struct fuse_file_info *fi);
+void write_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+		    struct fuse_file_info *fi);
+void write_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		   int to_set, struct fuse_file_info *fi);
+void write_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		  mode_t mode, struct fuse_file_info *fi);
+void write_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		 mode_t mode, dev_t rdev);
+void write_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		 mode_t mode);
+void write_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void write_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void write_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		  fuse_ino_t newparent, const char *newname, unsigned int flags);
+void write_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		const char *newname);
+void write_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		   const char *name);
+void write_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		    const char *value, size_t size, int flags);
+void write_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+
+#endif /* HIVEFS_OPS_H */
