@@ -216,10 +216,13 @@ static int open_hive(void *mem, struct hivefs *fs, const char *arg,
 	if (fs->info.dirty)
 		fprintf(stderr,
 			"hivefs: warning: %s is dirty (sequence numbers %u and "
-			"%u)%s%s; showing the file as stored, read-only\n",
+			"%u)%s%s; showing the file as stored, %s\n",
 			fs->hive_path, fs->info.seq_primary,
 			fs->info.seq_secondary, note ? ": " : "",
-			note ? note : "");
+			note ? note : "",
+			fs->writable ? "and accepting changes (-o force: its "
+				       "pending log entries are given up)"
+				     : "read-only");
 	if (fs->info.damaged_bins || fs->info.truncated)
 		fprintf(stderr,
 			"hivefs: warning: %s is damaged (%u bad hive bin "

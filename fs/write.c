@@ -988,17 +988,57 @@ static int rename_value(void *tmp, struct hivefs *fs, const struct node_info *fr
 	hive_value_t cell;
 	int err;
 
+	struct node_info sn;
+
 	if (dir_new_name(tmp, fs->hive, to->cell, newname, NAME_VALUE, &units,
 			 &len))
 		return HIVE_E_INVALID;
-	err = hive_value_stat(fs->hive, src->cell, &vs);
-	if (!err)
-		err = hive_value_data(tmp, fs->hive, src->cell, &data, &data_len);
-	if (!err)
-		err = hive_value_set(fs->hive, to->cell, units, len, vs.type, data,
-				     data_len, &cell);
-	if (err)
-		return err;
+	if (dst && src_ino && inode_get(fs->inodes, src_ino, &sn) &&
+	    (sn.flags & NODE_FRESH)) {
+		/*
+		 * A new file renamed over a value is a new version of it (sed
+		 * -i, editors and rsync write a temporary file and rename
+		 * it): its content is read under the target's type.
+		 */
+		struct node_info dn = {
+			.kind = NODE_VALUE, .cell = dst->cell, .parent = to->cell,
+		};
+		struct recent_write *r = recent_find(fs, src_ino, &sn);
+		uint32_t type;
+		char *content;
+		size_t clen;
+
+		err = HIVE_OK;
+		if (r) {
+			clen = r->len;
+			content = talloc_memdup(tmp, r->bytes, clen ? clen : 1);
+			if (!content)
+				err = HIVE_E_NOMEM;
+		} else {
+			err = ops_value_content(tmp, fs, src->cell,
+						fs->raw || (sn.flags & NODE_VERBATIM),
+						&type, &content, &clen);
+		}
+		if (!err)
+			err = value_type(fs, dst->cell, &type);
+		if (!err)
+			err = store_content(tmp, fs, src_ino, &dn, type, content,
+					    clen, STORE_WRITE);
+		if (err)
+			return err;
+		cell = dn.cell;
+		inode_clear_flags(fs->inodes, src_ino, NODE_FRESH);
+	} else {
+		err = hive_value_stat(fs->hive, src->cell, &vs);
+		if (!err)
+			err = hive_value_data(tmp, fs->hive, src->cell, &data,
+					      &data_len);
+		if (!err)
+			err = hive_value_set(fs->hive, to->cell, units, len,
+					     vs.type, data, data_len, &cell);
+		if (err)
+			return err;
+	}
 	/* The target's node (if the kernel has one) is replaced. */
 	if (dst) {
 		inode_unlink(fs->inodes,
