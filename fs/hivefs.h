@@ -33,6 +33,7 @@
 
 struct inode_table;
 struct open_file;
+struct wbuf;
 struct fuse_session;
 
 /*
@@ -83,7 +84,7 @@ struct hivefs {
 	unsigned commit_interval;      /* -o commit=SECONDS; 0: none */
 	struct fuse_session *se;       /* for cache invalidation */
 	/* Under lock: */
-	struct open_file *writers;   /* open writable handles */
+	struct wbuf *writers;          /* values open for writing */
 	struct recent_write recent[RECENT_WRITES];
 	unsigned recent_next;
 	uint64_t changes;              /* entries created, deleted, renamed */

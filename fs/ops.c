@@ -283,8 +283,9 @@ static void hivefs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	pthread_mutex_lock(&fs->lock);
 	if (!tmp) {
 		err = ENOMEM;
-	} else if (!inode_get(fs->inodes, parent, &dir) ||
-		   (dir.flags & NODE_DEAD)) {
+	} else if (!inode_get(fs->inodes, parent, &dir)) {
+		err = ESTALE;
+	} else if (dir.flags & NODE_DEAD) {
 		err = ENOENT;
 	} else if (dir.kind != NODE_KEY) {
 		err = ENOTDIR;
@@ -348,6 +349,8 @@ static void hivefs_getattr(fuse_req_t req, fuse_ino_t ino,
 	int err = 0;
 
 	pthread_mutex_lock(&fs->lock);
+	/* (fstat of a deleted value's open file comes without a handle:
+	 * a deleted node still answers, see ops_node_attr.) */
 	if (!inode_get(fs->inodes, ino, &n))
 		err = ESTALE;
 	else
@@ -402,7 +405,7 @@ static int dir_handle_new(void *mem, struct hivefs *fs, fuse_ino_t ino,
 	if (!dh)
 		return ENOMEM;
 	pthread_mutex_lock(&fs->lock);
-	if (!inode_get(fs->inodes, ino, &n)) {
+	if (!inode_get(fs->inodes, ino, &n) || (n.flags & NODE_DEAD)) {
 		err = ESTALE;
 	} else if (n.kind != NODE_KEY) {
 		err = ENOTDIR;
@@ -666,13 +669,16 @@ static int render_value(struct hivefs *fs, fuse_ino_t ino,
 	if (!fh)
 		return ENOMEM;
 	pthread_mutex_lock(&fs->lock);
-	if (!inode_get(fs->inodes, ino, &n) || (n.flags & NODE_DEAD))
+	if (!inode_get(fs->inodes, ino, &n))
 		err = ENOENT;
+	else if (n.flags & NODE_DEAD)
+		err = ESTALE;
 	else if (n.kind != NODE_VALUE)
 		err = EISDIR;
 	else
 		err = ops_fail(fs, value_data(fh, fs, n.cell, &type, &data, &len),
 			       "open", ino);
+	fh->version = fs->changes;
 	pthread_mutex_unlock(&fs->lock);
 	if (err) {
 		talloc_free(fh);
@@ -778,16 +784,38 @@ static void drop_big_read(struct hivefs *fs, struct open_file *fh)
 	pthread_mutex_unlock(&fs->lock);
 }
 
+/*
+ * Has the hive changed since a reader's snapshot was taken, and does its
+ * value still exist (else the snapshot is all an unlinked file has)?
+ */
+static bool snapshot_stale(struct hivefs *fs, fuse_ino_t ino,
+			   const struct open_file *fh)
+{
+	struct node_info n;
+	bool stale;
+
+	pthread_mutex_lock(&fs->lock);
+	stale = fh->version != fs->changes && inode_get(fs->inodes, ino, &n) &&
+		!(n.flags & NODE_DEAD);
+	pthread_mutex_unlock(&fs->lock);
+	return stale;
+}
+
 static void hivefs_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 			off_t off, struct fuse_file_info *fi)
 {
 	struct hivefs *fs = fs_of(req);
 	struct open_file *fh = (struct open_file *)(uintptr_t)fi->fh;
+	bool live = !fh;
 	int err;
 
 	if (fh && fh->writable) {
 		write_read(req, fh, size, off);
 		return;
+	}
+	if (fh && fs->writable && snapshot_stale(fs, ino, fh)) {
+		fh = NULL; /* a writer stored since: read the value as it is */
+		live = true;
 	}
 	if (fh) {
 		atomic_fetch_add(&fh->refs, 1);
@@ -800,7 +828,7 @@ static void hivefs_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 	else if (size > fh->size - (size_t)off)
 		size = fh->size - (size_t)off;
 	fuse_reply_buf(req, size ? fh->data + off : NULL, size);
-	if (!fi->fh && (off < 0 || (size_t)off + size >= fh->size))
+	if (live && (off < 0 || (size_t)off + size >= fh->size))
 		drop_big_read(fs, fh);
 	open_file_put(fh);
 }
@@ -814,7 +842,8 @@ static void hivefs_release(fuse_req_t req, fuse_ino_t ino,
 		write_release(req, ino, fi);
 		return;
 	}
-	open_file_put((struct open_file *)(uintptr_t)fi->fh);
+	if (fh)
+		open_file_put((struct open_file *)(uintptr_t)fi->fh);
 	fuse_reply_err(req, 0);
 }
 
@@ -845,7 +874,7 @@ static void hivefs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	pthread_mutex_lock(&fs->lock);
 	if (!tmp) {
 		err = ENOMEM;
-	} else if (!inode_get(fs->inodes, ino, &n)) {
+	} else if (!inode_get(fs->inodes, ino, &n) || (n.flags & NODE_DEAD)) {
 		err = ESTALE;
 	} else {
 		hive_err = xattr_get(tmp, fs, n.kind, n.cell,
@@ -875,7 +904,7 @@ static void hivefs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	pthread_mutex_lock(&fs->lock);
 	if (!tmp)
 		err = ENOMEM;
-	else if (!inode_get(fs->inodes, ino, &n))
+	else if (!inode_get(fs->inodes, ino, &n) || (n.flags & NODE_DEAD))
 		err = ESTALE;
 	else
 		err = ops_fail(fs,

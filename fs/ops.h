@@ -13,27 +13,35 @@
 #include "hivefs.h"
 
 /*
- * An open file.  A read-only handle is a snapshot (data, size), immutable
- * and shared with replies in flight through refs.  A writable handle
- * (write.c) holds the file's content as this descriptor sees it in buf;
- * it and the list links are guarded by fs->lock.
+ * The content of a value being written, shared by all its writable
+ * descriptors (what one writes, the others read, as on any file system);
+ * stored when one of them is flushed.  Guarded by fs->lock.
+ */
+struct wbuf {
+	uint64_t ino;
+	char *buf;                   /* malloc'd */
+	size_t len, cap;
+	bool dirty;                  /* changed since the last store */
+	unsigned users;              /* writable descriptors */
+	struct wbuf *prev, *next;    /* fs->writers */
+};
+
+/*
+ * An open file.  A read-only handle on a read-only mount is a snapshot
+ * (data, size), immutable and shared with replies in flight through refs.
+ * A writable handle (write.c) points at its value's wbuf.  On a
+ * read-write mount a read-only handle's snapshot serves reads only until
+ * something changes; then reads render the value as it is (the snapshot
+ * stays for a value that was deleted while open).
  */
 struct open_file {
 	atomic_uint refs;
 	size_t size;
 	const char *data;
+	uint64_t version;            /* fs->changes when rendered */
 	bool writable;
-	bool readable;               /* O_RDWR */
-	bool dirty;                  /* changed since the last store */
-	bool written;                /* written or resized since opened:
-					only then does a flush store (an
-					O_TRUNC alone waits for release,
-					so closing a dup of it early stores
-					no empty value) */
-	uint64_t ino;
-	char *buf;                   /* malloc'd content */
-	size_t len, cap;
-	struct open_file *prev, *next; /* fs->writers */
+	bool readable;               /* writable and O_RDWR */
+	struct wbuf *w;
 };
 
 static inline struct hivefs *fs_of(fuse_req_t req)

@@ -242,7 +242,8 @@ static int append_utf16(void *mem, const char *s, size_t len, bool nul,
 		if (hi)
 			i++;
 	}
-	grown = talloc_realloc(mem, *out, uint8_t, *pos + 2 * (n + nul) + 1);
+	/* Room for a MULTI_SZ's final NUL after this string, too. */
+	grown = talloc_realloc(mem, *out, uint8_t, *pos + 2 * (n + nul) + 2);
 	if (!grown) {
 		talloc_free(u);
 		return HIVE_E_NOMEM;

@@ -70,24 +70,32 @@
 #define XATTR_SECURITY "user.winreg.security"
 #define XATTR_NAME "user.winreg.name"
 
-/* Kernel attribute caches made stale by a change, told after the reply. */
+/*
+ * Kernel caches made stale by a change: the pages and attributes of the
+ * value, the attributes of its key.  Told before the reply (outside the
+ * lock), so that once close() returns, every reader sees the new content.
+ * Without writeback caching there are no dirty pages, so this never
+ * waits (fuse_lowlevel.h).
+ */
 struct stale {
 	uint64_t ino[3];
+	bool pages[3];
 	int n;
 };
 
 static void stale_add(struct stale *s, uint64_t ino)
 {
-	if (ino && s->n < 3)
+	if (ino && s->n < 3) {
+		s->pages[s->n] = s->n == 0;
 		s->ino[s->n++] = ino;
+	}
 }
 
 static void stale_send(struct hivefs *fs, const struct stale *s)
 {
-	/* A negative offset: attributes only, no page is locked, so this
-	 * cannot wait on a request in flight. */
 	for (int i = 0; i < s->n; i++)
-		fuse_lowlevel_notify_inval_inode(fs->se, s->ino[i], -1, 0);
+		fuse_lowlevel_notify_inval_inode(fs->se, s->ino[i],
+						 s->pages[i] ? 0 : -1, 0);
 }
 
 /* ---- commits ---- */
@@ -114,6 +122,14 @@ static int commit_now(struct hivefs *fs)
 static int changed(struct hivefs *fs)
 {
 	fs->changes++;
+	/* The rendering kept for a value read in pieces may be stale. */
+	if (fs->big_read) {
+		struct open_file *old = fs->big_read;
+
+		fs->big_read = NULL;
+		if (atomic_fetch_sub(&old->refs, 1) == 1)
+			talloc_free(old);
+	}
 	return fs->sync ? commit_now(fs) : HIVE_OK;
 }
 
@@ -159,8 +175,8 @@ int write_start(struct hivefs *fs)
 	return 0;
 }
 
-static int store_handle(void *tmp, struct hivefs *fs, struct open_file *fh,
-			struct stale *st);
+static int store_wbuf(void *tmp, struct hivefs *fs, struct wbuf *w,
+		      struct stale *st);
 
 void write_stop(struct hivefs *fs)
 {
@@ -179,8 +195,8 @@ void write_stop(struct hivefs *fs)
 	pthread_mutex_lock(&fs->lock);
 	/* Descriptors the kernel never closed (a lazy unmount, a crash of
 	 * the process using them): what they wrote is kept. */
-	for (struct open_file *fh = fs->writers; fh && tmp; fh = fh->next)
-		store_handle(tmp, fs, fh, &st);
+	for (struct wbuf *w = fs->writers; w && tmp; w = w->next)
+		store_wbuf(tmp, fs, w, &st);
 	commit_now(fs);
 	pthread_mutex_unlock(&fs->lock);
 	talloc_free(tmp);
@@ -314,20 +330,20 @@ static int value_type(struct hivefs *fs, uint32_t cell, uint32_t *type)
 	return err;
 }
 
-/* Store what a descriptor wrote, if anything (under lock). */
-static int store_handle(void *tmp, struct hivefs *fs, struct open_file *fh,
-			struct stale *st)
+/* Store what the descriptors of a value wrote, if anything (under lock). */
+static int store_wbuf(void *tmp, struct hivefs *fs, struct wbuf *w,
+		      struct stale *st)
 {
 	struct node_info n;
 	uint32_t type;
 	int err;
 
-	if (!fh->dirty)
+	if (!w->dirty)
 		return HIVE_OK;
-	fh->dirty = false; /* a failure is reported once, by this close */
+	w->dirty = false; /* a failure is reported once, by this close */
 	/* A deleted value's descriptor writes into nothing, as on any
 	 * file system. */
-	if (!inode_get(fs->inodes, fh->ino, &n) || (n.flags & NODE_DEAD))
+	if (!inode_get(fs->inodes, w->ino, &n) || (n.flags & NODE_DEAD))
 		return HIVE_OK;
 	err = refuse_change(fs) ? HIVE_E_READ_ONLY : HIVE_OK;
 	if (hive_is_poisoned(fs->hive))
@@ -335,10 +351,10 @@ static int store_handle(void *tmp, struct hivefs *fs, struct open_file *fh,
 	if (!err)
 		err = value_type(fs, n.cell, &type);
 	if (!err)
-		err = store_content(tmp, fs, fh->ino, &n, type, fh->buf, fh->len,
+		err = store_content(tmp, fs, w->ino, &n, type, w->buf, w->len,
 				    STORE_WRITE);
 	if (!err) {
-		stale_add(st, fh->ino);
+		stale_add(st, w->ino);
 		stale_add(st, ops_key_ino(fs, n.parent));
 	}
 	return err;
@@ -346,121 +362,143 @@ static int store_handle(void *tmp, struct hivefs *fs, struct open_file *fh,
 
 /* ---- open files ---- */
 
-static void writer_link(struct hivefs *fs, struct open_file *fh)
+/* The shared content of ino, if it is open for writing. */
+static struct wbuf *wbuf_of(struct hivefs *fs, uint64_t ino)
 {
-	fh->prev = NULL;
-	fh->next = fs->writers;
-	if (fs->writers)
-		fs->writers->prev = fh;
-	fs->writers = fh;
-}
-
-static void writer_unlink(struct hivefs *fs, struct open_file *fh)
-{
-	if (fh->prev)
-		fh->prev->next = fh->next;
-	else
-		fs->writers = fh->next;
-	if (fh->next)
-		fh->next->prev = fh->prev;
-}
-
-/* The descriptor of ino with unstored writes, the most recent first. */
-static struct open_file *dirty_writer(struct hivefs *fs, uint64_t ino)
-{
-	for (struct open_file *fh = fs->writers; fh; fh = fh->next)
-		if (fh->ino == ino && fh->dirty)
-			return fh;
+	for (struct wbuf *w = fs->writers; w; w = w->next)
+		if (w->ino == ino)
+			return w;
 	return NULL;
+}
+
+/* The content of ino with unstored writes, if any. */
+static struct wbuf *dirty_wbuf(struct hivefs *fs, uint64_t ino)
+{
+	struct wbuf *w = wbuf_of(fs, ino);
+
+	return w && w->dirty ? w : NULL;
 }
 
 bool write_pending_size(struct hivefs *fs, uint64_t ino, size_t *size)
 {
-	struct open_file *fh = dirty_writer(fs, ino);
+	struct wbuf *w = dirty_wbuf(fs, ino);
 
-	if (fh)
-		*size = fh->len;
-	return fh != NULL;
+	if (w)
+		*size = w->len;
+	return w != NULL;
 }
 
-static int reserve(struct open_file *fh, size_t need)
+static int reserve(struct wbuf *w, size_t need)
 {
 	size_t cap;
 	char *buf;
 
 	if (need > MAX_FILE_SIZE)
 		return EFBIG;
-	if (need <= fh->cap)
+	if (need <= w->cap)
 		return 0;
-	cap = fh->cap < 4096 ? 4096 : fh->cap;
+	cap = w->cap < 4096 ? 4096 : w->cap;
 	while (cap < need)
 		cap = cap > MAX_FILE_SIZE / 2 ? MAX_FILE_SIZE : cap * 2;
-	buf = realloc(fh->buf, cap);
+	buf = realloc(w->buf, cap);
 	if (!buf)
 		return ENOMEM;
-	fh->buf = buf;
-	fh->cap = cap;
+	w->buf = buf;
+	w->cap = cap;
 	return 0;
 }
 
-/* Set the length of a descriptor's content; new bytes are zeros. */
-static int resize(struct open_file *fh, size_t len)
+/* Set the length of the content; new bytes are zeros. */
+static int resize(struct wbuf *w, size_t len)
 {
-	int err = reserve(fh, len);
+	int err = reserve(w, len);
 
 	if (err)
 		return err;
-	if (len > fh->len)
-		memset(fh->buf + fh->len, 0, len - fh->len);
-	fh->len = len;
-	fh->dirty = fh->written = true;
+	if (len > w->len)
+		memset(w->buf + w->len, 0, len - w->len);
+	w->len = len;
+	w->dirty = true;
 	return 0;
 }
 
-static void handle_free(struct open_file *fh)
+/* A descriptor goes (under lock); the content with its last one. */
+static void handle_free(struct hivefs *fs, struct open_file *fh)
 {
-	free(fh->buf);
+	struct wbuf *w = fh->w;
+
+	if (w && --w->users == 0) {
+		if (w->prev)
+			w->prev->next = w->next;
+		else
+			fs->writers = w->next;
+		if (w->next)
+			w->next->prev = w->prev;
+		free(w->buf);
+		free(w);
+	}
 	talloc_free(fh);
 }
 
 /*
- * A writable handle on node ino (under lock): empty when truncating,
- * else holding the value's content as a read would show it.
+ * A writable handle on node ino (under lock), sharing the content of any
+ * other writable descriptor of it; else holding the value's content as a
+ * read shows it.  O_TRUNC empties it.
  */
 static int handle_new(struct hivefs *fs, uint64_t ino, const struct node_info *n,
 		      int flags, struct open_file **out)
 {
 	struct open_file *fh = talloc_zero(NULL, struct open_file);
-	void *tmp = fh ? talloc_new(fh) : NULL;
+	struct wbuf *w = wbuf_of(fs, ino);
+	void *tmp = NULL;
 	uint32_t type;
 	char *content;
 	size_t len;
-	int err = fh && tmp ? 0 : ENOMEM;
+	int err = 0;
 
-	if (!err && !(flags & O_TRUNC)) {
-		err = ops_fail(fs,
-			       ops_value_content(tmp, fs, n->cell,
-						 fs->raw || (n->flags & NODE_VERBATIM),
-						 &type, &content, &len),
-			       "open", ino);
-		if (!err)
-			err = reserve(fh, len);
-		if (!err && len)
-			memcpy(fh->buf, content, len);
-		fh->len = len;
+	if (!fh)
+		return ENOMEM;
+	if (!w) {
+		w = calloc(1, sizeof(*w));
+		tmp = talloc_new(fh);
+		if (!w || !tmp)
+			err = ENOMEM;
+		if (!err && !(flags & O_TRUNC))
+			err = ops_fail(fs,
+				       ops_value_content(tmp, fs, n->cell,
+							 fs->raw || (n->flags &
+								     NODE_VERBATIM),
+							 &type, &content, &len),
+				       "open", ino);
+		if (!err && !(flags & O_TRUNC)) {
+			err = reserve(w, len);
+			if (!err && len)
+				memcpy(w->buf, content, len);
+			w->len = len;
+		}
+		if (err) {
+			if (w)
+				free(w->buf);
+			free(w);
+			talloc_free(fh);
+			return err;
+		}
+		talloc_free(tmp);
+		w->ino = ino;
+		w->next = fs->writers;
+		if (fs->writers)
+			fs->writers->prev = w;
+		fs->writers = w;
 	}
-	if (err) {
-		if (fh)
-			handle_free(fh);
-		return err;
+	w->users++;
+	if (flags & O_TRUNC) {
+		w->len = 0;
+		w->dirty = true;
 	}
-	talloc_free(tmp);
 	atomic_init(&fh->refs, 1);
 	fh->writable = true;
 	fh->readable = (flags & O_ACCMODE) == O_RDWR;
-	fh->dirty = (flags & O_TRUNC) != 0;
-	fh->ino = ino;
-	writer_link(fs, fh);
+	fh->w = w;
 	*out = fh;
 	return 0;
 }
@@ -477,9 +515,8 @@ static void reply_handle(fuse_req_t req, struct hivefs *fs,
 	ret = e ? fuse_reply_create(req, e, fi) : fuse_reply_open(req, fi);
 	if (ret == -ENOENT) {
 		pthread_mutex_lock(&fs->lock);
-		writer_unlink(fs, fh);
+		handle_free(fs, fh);
 		pthread_mutex_unlock(&fs->lock);
-		handle_free(fh);
 	}
 }
 
@@ -511,17 +548,19 @@ void write_read(fuse_req_t req, struct open_file *fh, size_t size, off_t off)
 	char *copy = NULL;
 	int err = 0;
 
+	struct wbuf *w = fh->w;
+
 	pthread_mutex_lock(&fs->lock);
 	if (!fh->readable)
 		err = EBADF;
-	else if (off < 0 || (size_t)off >= fh->len)
+	else if (off < 0 || (size_t)off >= w->len)
 		size = 0;
-	else if (size > fh->len - (size_t)off)
-		size = fh->len - (size_t)off;
+	else if (size > w->len - (size_t)off)
+		size = w->len - (size_t)off;
 	if (!err && size) {
 		copy = malloc(size);
 		if (copy)
-			memcpy(copy, fh->buf + off, size);
+			memcpy(copy, w->buf + off, size);
 		else
 			err = ENOMEM;
 	}
@@ -548,14 +587,16 @@ void write_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 	if (off < 0 || size > MAX_FILE_SIZE || (size_t)off > MAX_FILE_SIZE - size)
 		err = EFBIG;
 	if (!err)
-		err = reserve(fh, (size_t)off + size);
+		err = reserve(fh->w, (size_t)off + size);
 	if (!err) {
-		if ((size_t)off > fh->len)
-			memset(fh->buf + fh->len, 0, (size_t)off - fh->len);
-		memcpy(fh->buf + off, buf, size);
-		if ((size_t)off + size > fh->len)
-			fh->len = (size_t)off + size;
-		fh->dirty = fh->written = true;
+		struct wbuf *w = fh->w;
+
+		if ((size_t)off > w->len)
+			memset(w->buf + w->len, 0, (size_t)off - w->len);
+		memcpy(w->buf + off, buf, size);
+		if ((size_t)off + size > w->len)
+			w->len = (size_t)off + size;
+		w->dirty = true;
 	}
 	pthread_mutex_unlock(&fs->lock);
 	if (err)
@@ -576,14 +617,14 @@ static void store_and_reply(fuse_req_t req, fuse_ino_t ino,
 	pthread_mutex_lock(&fs->lock);
 	if (!tmp)
 		err = HIVE_E_NOMEM;
-	if (!err && fh && fh->writable && (fh->written || commit))
-		err = store_handle(tmp, fs, fh, &st);
+	if (!err && fh && fh->writable)
+		err = store_wbuf(tmp, fs, fh->w, &st);
 	if (!err && commit)
 		err = commit_now(fs);
 	err = ops_fail(fs, err, commit ? "fsync" : "close", ino);
 	pthread_mutex_unlock(&fs->lock);
-	fuse_reply_err(req, err);
 	stale_send(fs, &st);
+	fuse_reply_err(req, err);
 	talloc_free(tmp);
 }
 
@@ -614,14 +655,13 @@ void write_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	pthread_mutex_lock(&fs->lock);
 	/* Written through mmap, or never flushed: store it now; there is
 	 * no one left to tell of a failure but the log. */
-	if (tmp && fh->dirty)
-		ops_fail(fs, store_handle(tmp, fs, fh, &st), "release", ino);
-	writer_unlink(fs, fh);
+	if (tmp && fh->w->users == 1 && fh->w->dirty)
+		ops_fail(fs, store_wbuf(tmp, fs, fh->w, &st), "release", ino);
+	handle_free(fs, fh);
 	pthread_mutex_unlock(&fs->lock);
-	handle_free(fh);
 	talloc_free(tmp);
-	fuse_reply_err(req, 0);
 	stale_send(fs, &st);
+	fuse_reply_err(req, 0);
 }
 
 /* ---- attributes ---- */
@@ -679,7 +719,7 @@ void write_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			     (uint64_t)attr->st_size > MAX_FILE_SIZE))
 			err = EFBIG;
 		if (!err && fh && fh->writable)
-			err = resize(fh, (size_t)attr->st_size);
+			err = resize(fh->w, (size_t)attr->st_size);
 		else if (!err && !(n.flags & NODE_DEAD))
 			hive_err = truncate_value(tmp, fs, ino, &n,
 						  (size_t)attr->st_size);
@@ -707,15 +747,17 @@ void write_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		err = ops_fail(fs, ops_node_attr(fs, &n, ino, &out), "setattr",
 			       ino);
 	}
-	if (!err && (to_set & FUSE_SET_ATTR_SIZE) && !(fh && fh->writable))
+	if (!err && (to_set & FUSE_SET_ATTR_SIZE) && !(fh && fh->writable)) {
+		stale_add(&st, ino);
 		stale_add(&st, ops_key_ino(fs, n.parent));
+	}
 	pthread_mutex_unlock(&fs->lock);
 	talloc_free(tmp);
+	stale_send(fs, &st);
 	if (err)
 		fuse_reply_err(req, err);
 	else
 		fuse_reply_attr(req, &out, fs->timeout);
-	stale_send(fs, &st);
 }
 
 /* ---- names ---- */
@@ -864,7 +906,9 @@ void write_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 			hive_err = changed(fs);
 		if (!hive_err)
 			hive_err = ops_entry(fs, NODE_KEY, dir.cell, key, 0, &e);
-		err = ops_fail(fs, hive_err, "mkdir", parent);
+		/* Too deep (512 levels) or too many subkeys. */
+		err = hive_err == HIVE_E_TOO_BIG ? EMLINK
+						 : ops_fail(fs, hive_err, "mkdir", parent);
 	}
 	pthread_mutex_unlock(&fs->lock);
 	talloc_free(tmp);
@@ -1191,19 +1235,19 @@ static int parse_type(const char *s, size_t len, uint32_t *type)
  */
 static int current_content(void *tmp, struct hivefs *fs, uint64_t ino,
 			   const struct node_info *n, char **content,
-			   size_t *len, struct open_file **from)
+			   size_t *len, struct wbuf **from)
 {
-	struct open_file *fh = dirty_writer(fs, ino);
-	struct recent_write *r = fh ? NULL : recent_find(fs, ino, n);
+	struct wbuf *w = dirty_wbuf(fs, ino);
+	struct recent_write *r = w ? NULL : recent_find(fs, ino, n);
 	uint32_t type;
 
-	*from = fh;
-	if (fh || r) {
-		*len = fh ? fh->len : r->len;
+	*from = w;
+	if (w || r) {
+		*len = w ? w->len : r->len;
 		*content = talloc_size(tmp, *len ? *len : 1);
 		if (!*content)
 			return HIVE_E_NOMEM;
-		memcpy(*content, fh ? fh->buf : r->bytes, *len);
+		memcpy(*content, w ? w->buf : r->bytes, *len);
 		return HIVE_OK;
 	}
 	return ops_value_content(tmp, fs, n->cell,
@@ -1216,7 +1260,7 @@ static int set_value_attr(void *tmp, struct hivefs *fs, uint64_t ino,
 			  struct node_info *n, const char *name,
 			  const char *value, size_t size, int flags)
 {
-	struct open_file *from;
+	struct wbuf *from;
 	uint32_t type = 0;
 	char *content;
 	size_t len;
@@ -1355,8 +1399,8 @@ void write_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 done:
 	pthread_mutex_unlock(&fs->lock);
 	talloc_free(tmp);
-	fuse_reply_err(req, err);
 	stale_send(fs, &st);
+	fuse_reply_err(req, err);
 }
 
 void write_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)

@@ -647,6 +647,7 @@ int hive_key_delete(struct hive *h, hive_key_t key)
 		return HIVE_FAIL(HIVE_E_NOT_EMPTY, "key has %u subkeys",
 				 le32(nk + NK_SUBKEY_COUNT));
 	hive_key_t parent = le32(nk + NK_PARENT);
+	hive_vindex_forget(h, key);
 	ret = edit_subkeys(h, parent, key, HIVE_NO_CELL);
 	if (ret != HIVE_OK)
 		return ret;
@@ -787,6 +788,7 @@ int hive_key_rename(struct hive *h, hive_key_t key, hive_key_t new_parent,
 					put_le32(hive_nk_w(h, kids[i]) + NK_PARENT, target);
 			talloc_free(kids);
 		}
+		hive_vindex_forget(h, key);
 		hive_free(h, key);
 	}
 	ret = edit_subkeys(h, new_parent, HIVE_NO_CELL, target);

@@ -203,6 +203,9 @@ struct hive {
 	/* Subkey lists found sorted or not (key.c), direct-mapped. */
 	struct { uint32_t list; uint8_t state; } order_cache[ORDER_CACHE_SIZE];
 
+	/* The value-name index of one key (value.c). */
+	struct value_index *vindex;
+
 	/* Log replay at open (log.c). */
 	bool recovered;
 	char *recovery_note;
@@ -301,5 +304,16 @@ int hive_key_record(const struct hive *h, hive_key_t key,
 		    const uint8_t **nk, uint32_t *len);
 int hive_key_stored_name(const struct hive *h, hive_key_t key,
 			 struct stored_name *name);
+
+/* value.c: a key's value list, validated (no list when count is 0). */
+int hive_value_list(const struct hive *h, hive_key_t key,
+		    const uint8_t **list, uint32_t *count);
+/* Keeping the value-name index right: a value was appended to or removed
+ * from a key's list that had old_count entries at old_list; a key went. */
+void hive_vindex_added(struct hive *h, hive_key_t key, uint32_t old_count,
+		       uint32_t old_list, hive_value_t val);
+void hive_vindex_removed(struct hive *h, hive_key_t key, uint32_t old_count,
+			 uint32_t old_list, hive_value_t val);
+void hive_vindex_forget(struct hive *h, hive_key_t key);
 
 #endif /* HIVE_LAYOUT_H */

@@ -187,8 +187,8 @@ int hive_value_data(void *mem, struct hive *h, hive_value_t val,
 	return HIVE_OK;
 }
 
-static int value_list(const struct hive *h, hive_key_t key,
-		      const uint8_t **list, uint32_t *count)
+int hive_value_list(const struct hive *h, hive_key_t key,
+		    const uint8_t **list, uint32_t *count)
 {
 	const uint8_t *nk;
 	uint32_t nk_len, list_len;
@@ -218,7 +218,7 @@ int hive_key_values(void *mem, struct hive *h, hive_key_t key,
 	const uint8_t *list = NULL;
 	uint32_t n;
 	hive_value_t *out;
-	int ret = value_list(h, key, &list, &n);
+	int ret = hive_value_list(h, key, &list, &n);
 
 	if (ret != HIVE_OK)
 		return ret;
@@ -232,15 +232,203 @@ int hive_key_values(void *mem, struct hive *h, hive_key_t key,
 	return HIVE_OK;
 }
 
+/* ---- the value-name index ----
+ *
+ * Value lists are unsorted and Windows scans them, which makes filling a
+ * key with n values cost n^2/2 name comparisons.  For one key at a time
+ * (the last one looked up with many values) the engine keeps a hash
+ * index of its value names: open addressing, linear probing, entries in
+ * list order (so of two equal names in a damaged list the first is found,
+ * as a scan finds it).  It is known to be right while the key's list
+ * offset and count are what they were when it was last built or kept up
+ * to date by hive_value_set/delete; anything else rebuilds it.
+ */
+#define VINDEX_MIN_VALUES 32
+
+struct value_index {
+	hive_key_t key;      /* HIVE_NO_CELL: no index */
+	uint32_t list, count;
+	uint32_t cap;        /* a power of two, > 2 * count */
+	uint32_t *vk;        /* 0 = an empty slot (no cell is at offset 0) */
+	uint32_t *hash;
+};
+
+static void vindex_put(struct value_index *x, uint32_t hash, uint32_t vk)
+{
+	uint32_t i = hash & (x->cap - 1);
+
+	while (x->vk[i])
+		i = (i + 1) & (x->cap - 1);
+	x->vk[i] = vk;
+	x->hash[i] = hash;
+}
+
+static uint32_t list_offset(const struct hive *h, hive_key_t key)
+{
+	const uint8_t *nk;
+	uint32_t nk_len;
+
+	return hive_key_record(h, key, &nk, &nk_len) == HIVE_OK
+		       ? le32(nk + NK_VALUE_LIST)
+		       : HIVE_NO_CELL;
+}
+
+static int vindex_build(struct hive *h, hive_key_t key, const uint8_t *list,
+			uint32_t n)
+{
+	struct value_index *x = h->vindex;
+	uint32_t cap = 64;
+
+	while (cap <= 2 * n + 2)
+		cap *= 2;
+	if (!x) {
+		x = talloc_zero(h, struct value_index);
+		if (!x)
+			return HIVE_FAIL(HIVE_E_NOMEM, "value index");
+		h->vindex = x;
+	}
+	x->key = HIVE_NO_CELL;
+	if (x->cap < cap || x->cap > 4 * cap) {
+		talloc_free(x->vk);
+		talloc_free(x->hash);
+		x->vk = talloc_zero_array(x, uint32_t, cap);
+		x->hash = talloc_array(x, uint32_t, cap);
+		x->cap = cap;
+		if (!x->vk || !x->hash) {
+			x->cap = 0;
+			return HIVE_FAIL(HIVE_E_NOMEM, "value index");
+		}
+	} else {
+		memset(x->vk, 0, sizeof(uint32_t) * x->cap);
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		const uint8_t *vk;
+		uint32_t vk_len;
+		struct stored_name sn;
+
+		if (value_record(h, le32(list + 4 * i), &vk, &vk_len) != HIVE_OK)
+			continue;
+		value_stored_name(vk, &sn);
+		vindex_put(x, stored_name_hash(&sn), le32(list + 4 * i));
+	}
+	x->key = key;
+	x->list = list_offset(h, key);
+	x->count = n;
+	return HIVE_OK;
+}
+
+/* The index of `key` if it is right for its list now, else NULL. */
+static struct value_index *vindex_of(const struct hive *h, hive_key_t key,
+				     uint32_t count)
+{
+	struct value_index *x = h->vindex;
+
+	if (x && x->key == key && x->key != HIVE_NO_CELL && x->count == count &&
+	    x->list == list_offset(h, key))
+		return x;
+	return NULL;
+}
+
+void hive_vindex_added(struct hive *h, hive_key_t key, uint32_t old_count,
+		       uint32_t old_list, hive_value_t val)
+{
+	struct value_index *x = h->vindex;
+	const uint8_t *vk;
+	uint32_t vk_len;
+	struct stored_name sn;
+
+	if (!x || x->key != key)
+		return;
+	if (x->count != old_count || x->list != old_list ||
+	    2 * (old_count + 1) + 2 >= x->cap ||
+	    value_record(h, val, &vk, &vk_len) != HIVE_OK) {
+		x->key = HIVE_NO_CELL;
+		return;
+	}
+	value_stored_name(vk, &sn);
+	vindex_put(x, stored_name_hash(&sn), val);
+	x->count = old_count + 1;
+	x->list = list_offset(h, key);
+}
+
+void hive_vindex_removed(struct hive *h, hive_key_t key, uint32_t old_count,
+			 uint32_t old_list, hive_value_t val)
+{
+	struct value_index *x = h->vindex;
+	const uint8_t *vk;
+	uint32_t vk_len, i, j, mask;
+	struct stored_name sn;
+
+	if (!x || x->key != key)
+		return;
+	if (x->count != old_count || x->list != old_list ||
+	    value_record(h, val, &vk, &vk_len) != HIVE_OK) {
+		x->key = HIVE_NO_CELL;
+		return;
+	}
+	value_stored_name(vk, &sn);
+	mask = x->cap - 1;
+	for (i = stored_name_hash(&sn) & mask; x->vk[i] != val;
+	     i = (i + 1) & mask) {
+		if (!x->vk[i]) {
+			x->key = HIVE_NO_CELL;
+			return;
+		}
+	}
+	/* Backward-shift deletion keeps every probe sequence unbroken. */
+	x->vk[i] = 0;
+	for (j = (i + 1) & mask; x->vk[j]; j = (j + 1) & mask) {
+		uint32_t home = x->hash[j] & mask;
+
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			x->vk[i] = x->vk[j];
+			x->hash[i] = x->hash[j];
+			x->vk[j] = 0;
+			i = j;
+		}
+	}
+	x->count = old_count - 1;
+	x->list = list_offset(h, key);
+}
+
+void hive_vindex_forget(struct hive *h, hive_key_t key)
+{
+	if (h->vindex && h->vindex->key == key)
+		h->vindex->key = HIVE_NO_CELL;
+}
+
 int hive_value_lookup(struct hive *h, hive_key_t key,
 		      const uint16_t *name, size_t len, hive_value_t *val)
 {
 	const uint8_t *list = NULL;
-	uint32_t n;
-	int ret = value_list(h, key, &list, &n);
+	struct value_index *x;
+	uint32_t n, hash;
+	int ret = hive_value_list(h, key, &list, &n);
 
 	if (ret != HIVE_OK)
 		return ret;
+	x = n >= VINDEX_MIN_VALUES ? vindex_of(h, key, n) : NULL;
+	if (!x && n >= VINDEX_MIN_VALUES && vindex_build(h, key, list, n) == HIVE_OK)
+		x = h->vindex;
+	if (x) {
+		hash = hive_name_hash(name, len);
+		for (uint32_t i = hash & (x->cap - 1); x->vk[i];
+		     i = (i + 1) & (x->cap - 1)) {
+			const uint8_t *vk;
+			uint32_t vk_len;
+			struct stored_name sn;
+
+			if (x->hash[i] != hash ||
+			    value_record(h, x->vk[i], &vk, &vk_len) != HIVE_OK)
+				continue;
+			value_stored_name(vk, &sn);
+			if (stored_name_compare(&sn, name, len) == 0) {
+				*val = x->vk[i];
+				return HIVE_OK;
+			}
+		}
+		return HIVE_E_NOT_FOUND;
+	}
 	/* Value lists are unsorted: Windows scans them too. */
 	for (uint32_t i = 0; i < n; i++) {
 		const uint8_t *vk;

@@ -171,40 +171,30 @@ uint32_t cell_capacity(const struct hive *h, uint32_t off)
 static int value_list_of(struct hive *h, hive_key_t key, uint32_t *list,
 			 uint32_t *count)
 {
-	hive_value_t *vals;
-	size_t n;
-	int ret = hive_key_values(NULL, h, key, &vals, &n);
+	const uint8_t *entries;
+	int ret = hive_value_list(h, key, &entries, count);
 
 	if (ret != HIVE_OK)
 		return ret;
-	talloc_free(vals);
-	*count = (uint32_t)n;
 	*list = le32(hive_nk_w(h, key) + NK_VALUE_LIST);
 	return HIVE_OK;
 }
 
-/* Recompute the maximum value name and data lengths of a key exactly. */
-static void update_value_maxima(struct hive *h, hive_key_t key)
+/*
+ * The key's maximum value name and data lengths after a value was set.
+ * They only grow, as Windows keeps them: a maximum above every value is
+ * harmless to readers (it sizes buffers), and exact ones would cost a
+ * scan of the whole list per change.
+ */
+static void update_value_maxima(struct hive *h, hive_key_t key, size_t name_len,
+				 size_t data_len)
 {
-	hive_value_t *vals;
-	size_t n;
-	uint32_t max_name = 0, max_data = 0;
-
-	if (hive_key_values(NULL, h, key, &vals, &n) != HIVE_OK)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		struct hive_value_stat st;
-		if (hive_value_stat(h, vals[i], &st) != HIVE_OK)
-			continue;
-		if (st.name_len * 2 > max_name)
-			max_name = (uint32_t)st.name_len * 2;
-		if (st.data_len > max_data)
-			max_data = st.data_len;
-	}
-	talloc_free(vals);
 	uint8_t *nk = hive_nk_w(h, key);
-	put_le32(nk + NK_MAX_VALUE_NAME, max_name);
-	put_le32(nk + NK_MAX_VALUE_DATA, max_data);
+
+	if (2 * name_len > le32(nk + NK_MAX_VALUE_NAME))
+		put_le32(nk + NK_MAX_VALUE_NAME, (uint32_t)(2 * name_len));
+	if (data_len > le32(nk + NK_MAX_VALUE_DATA))
+		put_le32(nk + NK_MAX_VALUE_DATA, (uint32_t)data_len);
 }
 
 int hive_value_set(struct hive *h, hive_key_t key, const uint16_t *name,
@@ -276,14 +266,16 @@ int hive_value_set(struct hive *h, hive_key_t key, const uint16_t *name,
 		hive_store_name(vk + VK_NAME, name, len, latin1);
 		put_le32(hive_cell_w(h, list) + 4 * count, val);
 		uint8_t *nk = hive_nk_w(h, key);
+		uint32_t old_list = le32(nk + NK_VALUE_LIST);
 		put_le32(nk + NK_VALUE_LIST, list);
 		put_le32(nk + NK_VALUE_COUNT, count + 1);
+		hive_vindex_added(h, key, count, old_list, val);
 	}
 	uint8_t *vk = hive_cell_w(h, val);
 	put_le32(vk + VK_DATA_SIZE, raw_size);
 	put_le32(vk + VK_DATA, data_field);
 	put_le32(vk + VK_TYPE, type);
-	update_value_maxima(h, key);
+	update_value_maxima(h, key, len, data_len);
 	hive_touch_key(h, key);
 	if (out)
 		*out = val;
@@ -298,6 +290,7 @@ static void remove_value(struct hive *h, hive_key_t key, uint32_t list,
 	const uint8_t *vk;
 	uint32_t vk_len;
 
+	hive_vindex_removed(h, key, count, list, val);
 	if (hive_cell(h, val, &vk, &vk_len) == HIVE_OK) {
 		free_data(h, NULL, le32(vk + VK_DATA_SIZE), le32(vk + VK_DATA));
 		hive_free(h, val);
@@ -332,7 +325,6 @@ int hive_value_delete(struct hive *h, hive_key_t key, const uint16_t *name,
 			break;
 		}
 	}
-	update_value_maxima(h, key);
 	hive_touch_key(h, key);
 	return HIVE_OK;
 }
