@@ -226,7 +226,7 @@ static int append_utf16(void *mem, const char *s, size_t len, bool nul,
 	size_t n;
 	uint8_t *grown;
 
-	if (memchr(s, '\0', len))
+	if (len && memchr(s, '\0', len))
 		return HIVE_E_INVALID;
 	if (hive_utf8_to_utf16(mem, s, len, &u, &n))
 		return HIVE_E_INVALID;

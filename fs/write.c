@@ -177,6 +177,7 @@ int write_start(struct hivefs *fs)
 
 static int store_wbuf(void *tmp, struct hivefs *fs, struct wbuf *w,
 		      struct stale *st);
+static void recent_clear(struct recent_write *r);
 
 void write_stop(struct hivefs *fs)
 {
@@ -198,6 +199,8 @@ void write_stop(struct hivefs *fs)
 	for (struct wbuf *w = fs->writers; w && tmp; w = w->next)
 		store_wbuf(tmp, fs, w, &st);
 	commit_now(fs);
+	for (unsigned i = 0; i < RECENT_WRITES; i++)
+		recent_clear(&fs->recent[i]);
 	pthread_mutex_unlock(&fs->lock);
 	talloc_free(tmp);
 }
@@ -226,7 +229,7 @@ static void remember(struct hivefs *fs, uint64_t ino, const struct node_info *n,
 		     const char *bytes, size_t len)
 {
 	struct recent_write *r = recent_find(fs, ino, n);
-	char *copy = len <= RECENT_MAX_BYTES ? malloc(len ? len : 1) : NULL;
+	char *copy;
 
 	if (!r) {
 		r = &fs->recent[fs->recent_next];
@@ -234,10 +237,12 @@ static void remember(struct hivefs *fs, uint64_t ino, const struct node_info *n,
 	}
 	if (r->bytes == bytes) /* re-storing what is remembered */
 		return;
+	copy = len <= RECENT_MAX_BYTES ? malloc(len ? len : 1) : NULL;
 	recent_clear(r);
 	if (!copy)
 		return; /* too large to keep: the stored view stands in */
-	memcpy(copy, bytes, len);
+	if (len)
+		memcpy(copy, bytes, len);
 	*r = (struct recent_write){
 		.ino = ino, .parent = n->parent, .cell = n->cell,
 		.bytes = copy, .len = len,
@@ -470,12 +475,14 @@ static int handle_new(struct hivefs *fs, uint64_t ino, const struct node_info *n
 								     NODE_VERBATIM),
 							 &type, &content, &len),
 				       "open", ino);
-		if (!err && !(flags & O_TRUNC)) {
-			err = reserve(w, len);
-			if (!err && len)
-				memcpy(w->buf, content, len);
-			w->len = len;
-		}
+		if (flags & O_TRUNC)
+			len = 0;
+		/* Never a NULL buffer, even for empty content. */
+		if (!err)
+			err = reserve(w, len ? len : 1);
+		if (!err && len)
+			memcpy(w->buf, content, len);
+		w->len = len;
 		if (err) {
 			if (w)
 				free(w->buf);

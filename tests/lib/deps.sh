@@ -31,7 +31,7 @@ HIVEFS_PKGS_TEST=(
 	clang libclang-rt-14-dev valgrind
 	libhivex-bin libwin-hivex-perl python3-hivex
 	libregf-utils reglookup winregfs
-	rsync stress-ng time
+	rsync stress-ng time vim tar
 )
 
 # Print the packages of "$@" that are not installed, one per line.
