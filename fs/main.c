@@ -46,8 +46,7 @@
 
 /* Read-only: entries and attributes never change. */
 #define CACHE_TIMEOUT 86400.0
-/* Read-write: hivefs tells the kernel what it changes, but a name looked
- * up in one case stays cached under it; keep that short. */
+/* Read-write: hivefs tells the kernel what it changes (see ops.c). */
 #define CACHE_TIMEOUT_RW 1.0
 #define DEFAULT_COMMIT_SECONDS 5
 

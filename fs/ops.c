@@ -197,7 +197,15 @@ void ops_fill_entry(struct hivefs *fs, struct fuse_entry_param *e,
 	e->generation = generation;
 	e->attr.st_ino = ino;
 	e->attr_timeout = fs->timeout;
-	e->entry_timeout = fs->timeout;
+	/*
+	 * Lookups ignore case, so one entry can have several names in the
+	 * kernel's cache ("val013", "VAL013").  A rename or unlink moves or
+	 * drops only the name it was given; a cached other spelling would
+	 * still lead to the entry that moved, and a write through it would
+	 * land in the wrong value.  So a read-write mount has every name
+	 * checked again on each use.
+	 */
+	e->entry_timeout = fs->writable ? 0 : fs->timeout;
 }
 
 int ops_entry(struct hivefs *fs, enum node_kind kind, uint32_t dir,

@@ -321,7 +321,7 @@ static int store_content(void *tmp, struct hivefs *fs, uint64_t ino,
 		n->cell = cell;
 	}
 	remember(fs, ino, n, content, len);
-	return changed(fs);
+	return HIVE_OK; /* the caller calls changed(), once per operation */
 }
 
 /* The type a value has now. */
@@ -358,6 +358,8 @@ static int store_wbuf(void *tmp, struct hivefs *fs, struct wbuf *w,
 	if (!err)
 		err = store_content(tmp, fs, w->ino, &n, type, w->buf, w->len,
 				    STORE_WRITE);
+	if (!err)
+		err = changed(fs);
 	if (!err) {
 		stale_add(st, w->ino);
 		stale_add(st, ops_key_ino(fs, n.parent));
@@ -699,7 +701,8 @@ static int truncate_value(void *tmp, struct hivefs *fs, uint64_t ino,
 	if (!cut)
 		return HIVE_E_NOMEM;
 	memcpy(cut, content, len < size ? len : size);
-	return store_content(tmp, fs, ino, n, type, cut, size, STORE_WRITE);
+	err = store_content(tmp, fs, ino, n, type, cut, size, STORE_WRITE);
+	return err ? err : changed(fs);
 }
 
 void write_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
@@ -1318,6 +1321,8 @@ static int set_value_attr(void *tmp, struct hivefs *fs, uint64_t ino,
 		     recent_find(fs, ino, n)))
 		err = store_content(tmp, fs, ino, n, type, content, len,
 				    STORE_RETYPE);
+	if (!err)
+		err = changed(fs);
 	if (!err && from)
 		from->dirty = false;
 	if (!err && strcmp(name, XATTR_TYPE) == 0)

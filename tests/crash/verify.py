@@ -289,13 +289,13 @@ if dv is not None:
     res = compare("hivectl dump", dv, dk)
     if args.baseline:
         with open(args.baseline, encoding="utf-8", errors="surrogateescape") as f:
-            want = [l.rstrip("\n") for l in f if l.strip()]
-        want = [l for l in want if rel_of(l.split("\t")[1]) is None]
-        if want != outside:
-            diff = [l for l in want if l not in set(outside)][:2] + \
-                   ["+" + l for l in outside if l not in set(want)][:2]
+            before = [l.rstrip("\n") for l in f if l.strip()]
+        before = [l for l in before if rel_of(l.split("\t")[1]) is None]
+        if before != outside:
+            diff = [l for l in before if l not in set(outside)][:2] + \
+                   ["+" + l for l in outside if l not in set(before)][:2]
             fail("hivectl dump: the hive outside %s changed (%d lines before, %d now; e.g. %s)"
-                 % (base, len(want), len(outside), [d[:100] for d in diff]))
+                 % (base, len(before), len(outside), [d[:100] for d in diff]))
 
 hv, hk = hivex_state()
 if hv is not None:
