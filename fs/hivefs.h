@@ -205,13 +205,14 @@ enum node_kind { NODE_KEY, NODE_VALUE };
 /*
  * The user.winreg.* attributes of a key or value.  xattr_list() puts the
  * NUL-separated names on mem; xattr_get() the value of one (HIVE_E_NOT_FOUND
- * if the entry has no such attribute).  `synthetic`: the entry's file name
- * is a "%~" form, so user.winreg.name is present.  Called under the lock.
+ * if the entry has no such attribute).  node_flags: NODE_SYNTHETIC (the
+ * file name is a "%~" form, so user.winreg.name is present) and
+ * NODE_VERBATIM (shown raw, so user.winreg.raw is).  Called under the lock.
  */
 int xattr_list(void *mem, struct hivefs *fs, enum node_kind kind,
-	       uint32_t cell, bool synthetic, char **names, size_t *len);
+	       uint32_t cell, unsigned node_flags, char **names, size_t *len);
 int xattr_get(void *mem, struct hivefs *fs, enum node_kind kind,
-	      uint32_t cell, bool synthetic, const char *name, char **value,
+	      uint32_t cell, unsigned node_flags, const char *name, char **value,
 	      size_t *len);
 
 /* ---- inode.c: the inode table (see the comment at its top) ---- */

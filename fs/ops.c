@@ -886,7 +886,7 @@ static void hivefs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		err = ESTALE;
 	} else {
 		hive_err = xattr_get(tmp, fs, n.kind, n.cell,
-				     n.flags & NODE_SYNTHETIC, name, &value,
+				     n.flags, name, &value,
 				     &len);
 		err = hive_err == HIVE_E_NOT_FOUND
 			      ? ENODATA
@@ -917,7 +917,7 @@ static void hivefs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	else
 		err = ops_fail(fs,
 			   xattr_list(tmp, fs, n.kind, n.cell,
-				      n.flags & NODE_SYNTHETIC, &names, &len),
+				      n.flags, &names, &len),
 			   "listxattr", ino);
 	pthread_mutex_unlock(&fs->lock);
 	if (err)

@@ -143,6 +143,16 @@ static int refuse_change(struct hivefs *fs)
 	return 0;
 }
 
+/* A live node to change (under lock): 0, or the errno. */
+static int node_for_change(struct hivefs *fs, uint64_t ino, struct node_info *n)
+{
+	int err = refuse_change(fs);
+
+	if (!err && (!inode_get(fs->inodes, ino, n) || (n->flags & NODE_DEAD)))
+		err = ENOENT;
+	return err;
+}
+
 static void *committer(void *arg)
 {
 	struct hivefs *fs = arg;
@@ -350,9 +360,9 @@ static int store_wbuf(void *tmp, struct hivefs *fs, struct wbuf *w,
 	 * file system. */
 	if (!inode_get(fs->inodes, w->ino, &n) || (n.flags & NODE_DEAD))
 		return HIVE_OK;
-	err = refuse_change(fs) ? HIVE_E_READ_ONLY : HIVE_OK;
-	if (hive_is_poisoned(fs->hive))
-		err = HIVE_E_POISONED;
+	err = !refuse_change(fs)	      ? HIVE_OK
+	      : hive_is_poisoned(fs->hive) ? HIVE_E_POISONED
+					   : HIVE_E_READ_ONLY;
 	if (!err)
 		err = value_type(fs, n.cell, &type);
 	if (!err)
@@ -537,9 +547,7 @@ void write_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int err;
 
 	pthread_mutex_lock(&fs->lock);
-	err = refuse_change(fs);
-	if (!err && (!inode_get(fs->inodes, ino, &n) || (n.flags & NODE_DEAD)))
-		err = ENOENT;
+	err = node_for_change(fs, ino, &n);
 	if (!err && n.kind != NODE_VALUE)
 		err = EISDIR;
 	if (!err)
@@ -1388,9 +1396,7 @@ void write_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	int err;
 
 	pthread_mutex_lock(&fs->lock);
-	err = tmp ? refuse_change(fs) : ENOMEM;
-	if (!err && (!inode_get(fs->inodes, ino, &n) || (n.flags & NODE_DEAD)))
-		err = ENOENT;
+	err = tmp ? node_for_change(fs, ino, &n) : ENOMEM;
 	if (err)
 		goto done;
 	if (strcmp(name, XATTR_NAME) == 0)
@@ -1425,9 +1431,7 @@ void write_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	int err;
 
 	pthread_mutex_lock(&fs->lock);
-	err = tmp ? refuse_change(fs) : ENOMEM;
-	if (!err && (!inode_get(fs->inodes, ino, &n) || (n.flags & NODE_DEAD)))
-		err = ENOENT;
+	err = tmp ? node_for_change(fs, ino, &n) : ENOMEM;
 	if (err)
 		goto done;
 	if (n.kind == NODE_VALUE && strcmp(name, XATTR_RAW) == 0) {

@@ -30,7 +30,7 @@
 #define XATTR_NAME "user.winreg.name"
 
 static int value_view(void *mem, struct hivefs *fs, uint32_t cell,
-		      uint32_t *type, struct view *v)
+		      unsigned node_flags, uint32_t *type, struct view *v)
 {
 	struct hive_value_stat st;
 	uint8_t *data;
@@ -42,7 +42,8 @@ static int value_view(void *mem, struct hivefs *fs, uint32_t cell,
 	if (err)
 		return err;
 	*type = st.type;
-	view_measure(st.type, data, len, fs->raw, v);
+	view_measure(st.type, data, len,
+		     fs->raw || (node_flags & NODE_VERBATIM), v);
 	talloc_free(data);
 	return HIVE_OK;
 }
@@ -72,7 +73,7 @@ static int full_name(void *mem, struct hivefs *fs, enum node_kind kind,
 }
 
 int xattr_list(void *mem, struct hivefs *fs, enum node_kind kind,
-	       uint32_t cell, bool synthetic, char **names, size_t *len)
+	       uint32_t cell, unsigned node_flags, char **names, size_t *len)
 {
 	void *tmp = talloc_new(NULL);
 	const char *present[3];
@@ -98,13 +99,13 @@ int xattr_list(void *mem, struct hivefs *fs, enum node_kind kind,
 		uint32_t type;
 		struct view v;
 
-		err = value_view(tmp, fs, cell, &type, &v);
+		err = value_view(tmp, fs, cell, node_flags, &type, &v);
 		if (!err)
 			present[n++] = XATTR_TYPE;
 		if (!err && v.raw_flag)
 			present[n++] = XATTR_RAW;
 	}
-	if (!err && synthetic)
+	if (!err && (node_flags & NODE_SYNTHETIC))
 		present[n++] = XATTR_NAME;
 	for (size_t i = 0; i < n; i++)
 		total += strlen(present[i]) + 1;
@@ -147,7 +148,8 @@ static int key_attr(void *mem, struct hivefs *fs, uint32_t cell,
 }
 
 static int value_attr(void *mem, struct hivefs *fs, uint32_t cell,
-		      const char *name, char **value, size_t *len)
+		      unsigned node_flags, const char *name, char **value,
+		      size_t *len)
 {
 	uint32_t type;
 	struct view v;
@@ -155,7 +157,7 @@ static int value_attr(void *mem, struct hivefs *fs, uint32_t cell,
 
 	if (strcmp(name, XATTR_TYPE) != 0 && strcmp(name, XATTR_RAW) != 0)
 		return HIVE_E_NOT_FOUND;
-	err = value_view(mem, fs, cell, &type, &v);
+	err = value_view(mem, fs, cell, node_flags, &type, &v);
 	if (err)
 		return err;
 	if (strcmp(name, XATTR_RAW) == 0) {
@@ -172,13 +174,13 @@ static int value_attr(void *mem, struct hivefs *fs, uint32_t cell,
 }
 
 int xattr_get(void *mem, struct hivefs *fs, enum node_kind kind,
-	      uint32_t cell, bool synthetic, const char *name, char **value,
+	      uint32_t cell, unsigned node_flags, const char *name, char **value,
 	      size_t *len)
 {
 	int err;
 
 	if (strcmp(name, XATTR_NAME) == 0) {
-		if (!synthetic)
+		if (!(node_flags & NODE_SYNTHETIC))
 			return HIVE_E_NOT_FOUND;
 		err = full_name(mem, fs, kind, cell, value);
 		if (!err)
@@ -186,5 +188,6 @@ int xattr_get(void *mem, struct hivefs *fs, enum node_kind kind,
 		return err;
 	}
 	return kind == NODE_KEY ? key_attr(mem, fs, cell, name, value, len)
-				: value_attr(mem, fs, cell, name, value, len);
+				: value_attr(mem, fs, cell, node_flags, name, value,
+					     len);
 }
