@@ -20,6 +20,7 @@
 #define HIVEFS_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -77,12 +78,18 @@ struct hivefs {
 	 * (ops.c, read_without_handle; under lock). */
 	struct open_file *big_read;
 	uint32_t big_read_cell, big_read_parent;
+	/* Read-only mounts: the value prefetcher (prefetch.c), unless
+	 * -o noprefetch. */
+	bool prefetch_values;
+	struct prefetch *prefetch;
 
 	/* Read-write mounts (write.c).  Constant once mounted: */
 	bool writable;
 	bool sync;                     /* -o sync: commit every change */
 	unsigned commit_interval;      /* -o commit=SECONDS; 0: none */
 	struct fuse_session *se;       /* for cache invalidation */
+	struct stale_worker *stale_worker; /* stale.c */
+	atomic_uint readers;           /* readable descriptors open */
 	/* Under lock: */
 	struct wbuf *writers;          /* values open for writing */
 	struct recent_write recent[RECENT_WRITES];
@@ -197,6 +204,16 @@ void view_render(const struct view *v, uint32_t type, const uint8_t *data,
  */
 int view_parse(void *mem, uint32_t type, const char *text, size_t len,
 	       uint8_t **data, size_t *data_len);
+
+/* ---- loop.c ---- */
+
+/*
+ * Serve requests on one thread that polls for spin_us after each request
+ * before sleeping (read-only mounts only: see loop.c).  0 when the
+ * session ended by unmount or signal, -1 on error.
+ */
+struct fuse_session;
+int loop_spin(struct fuse_session *se, unsigned spin_us);
 
 /* ---- xattr.c ---- */
 

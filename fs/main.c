@@ -49,6 +49,8 @@
 /* Read-write: hivefs tells the kernel what it changes (see ops.c). */
 #define CACHE_TIMEOUT_RW 1.0
 #define DEFAULT_COMMIT_SECONDS 5
+/* Microseconds the request loop polls for the next request (loop.c). */
+#define DEFAULT_SPIN_US 50
 
 /*
  * Worker threads unless -o max_threads says otherwise: the engine runs
@@ -63,6 +65,8 @@ struct options {
 	int ro, rw;
 	int sync, force;
 	unsigned commit;
+	unsigned spin;
+	int noprefetch;
 	char *hive;
 	int have_mountpoint;
 };
@@ -79,6 +83,8 @@ static const struct fuse_opt option_table[] = {
 	OPT("umask=%o", umask, 0),
 	OPT("commit=%u", commit, 0),
 	OPT("sync", sync, 1),
+	OPT("spin=%u", spin, 0),
+	OPT("noprefetch", noprefetch, 1),
 	OPT("force", force, 1),
 	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("rw", KEY_RW),
@@ -110,6 +116,15 @@ static void usage(const char *prog)
 	       "logs cannot be\n"
 	       "                           replayed (their pending changes are "
 	       "lost)\n"
+	       "    -o spin=USEC           poll this long for the next request "
+	       "before sleeping\n"
+	       "                           (default 50; 0: sleep at once, "
+	       "several threads)\n"
+	       "    -o noprefetch          read-only: read values only when "
+	       "asked (by default\n"
+	       "                           listing or reading a key brings its "
+	       "values into the\n"
+	       "                           page cache)\n"
 	       "    -o raw                 show every value's data raw, "
 	       "without the text view\n"
 	       "    -o handles             have open and opendir go through "
@@ -260,7 +275,7 @@ static int add_mount_options(struct fuse_args *args, const char *hive_path,
 }
 
 static int run_session(struct hivefs *fs, struct fuse_args *args,
-		       const struct fuse_cmdline_opts *cmd)
+		       const struct fuse_cmdline_opts *cmd, unsigned spin_us)
 {
 	struct fuse_session *se;
 	int ret = EXIT_FAILED;
@@ -277,6 +292,8 @@ static int run_session(struct hivefs *fs, struct fuse_args *args,
 		goto unmount;
 	if (cmd->singlethread) {
 		ret = fuse_session_loop(se);
+	} else if (spin_us > 0) {
+		ret = loop_spin(se, spin_us);
 	} else {
 		struct fuse_loop_config *cfg = fuse_loop_cfg_create();
 
@@ -306,7 +323,7 @@ int main(int argc, char *argv[])
 	struct fuse_cmdline_opts cmd = { 0 };
 	struct options opts = {
 		.uid = getuid(), .gid = getgid(), .umask = 022,
-		.commit = DEFAULT_COMMIT_SECONDS,
+		.commit = DEFAULT_COMMIT_SECONDS, .spin = DEFAULT_SPIN_US,
 	};
 	void *mem = talloc_new(NULL);
 	struct hivefs fs = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -353,6 +370,7 @@ int main(int argc, char *argv[])
 	fs.gid = opts.gid;
 	fs.umask = opts.umask & 0777;
 	fs.sync = opts.sync;
+	fs.prefetch_values = !opts.noprefetch;
 	fs.commit_interval = opts.commit;
 	fs.verbose = cmd.foreground || cmd.debug;
 	if (open_hive(mem, &fs, opts.hive, &opts, &lock_fd) != 0)
@@ -363,7 +381,7 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "hivefs: out of memory\n");
 		goto done;
 	}
-	ret = run_session(&fs, &args, &cmd);
+	ret = run_session(&fs, &args, &cmd, opts.spin);
 	if (fs.commit_error) {
 		fprintf(stderr, "hivefs: %s: changes could not be committed "
 				"(%s); the hive's transaction log repairs it on "

@@ -50,7 +50,7 @@ struct dir_handle {
  * another thread, before fuse_reply_buf() has returned: read holds a
  * reference so the snapshot outlives the reply.
  */
-static void open_file_put(struct open_file *fh)
+void ops_open_file_put(struct open_file *fh)
 {
 	if (atomic_fetch_sub(&fh->refs, 1) == 1)
 		talloc_free(fh);
@@ -603,6 +603,10 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	}
 	pthread_mutex_unlock(&fs->lock);
 	fuse_reply_buf(req, buf, used);
+	/* A listing of values is about to be read, most likely. */
+	if (fs->prefetch && plus && off == 0 && dh->listing->count > 0 &&
+	    dh->listing->ent[dh->listing->count - 1].kind == ENTRY_VALUE)
+		prefetch_key(fs, dh->cell, 0);
 	free(buf);
 	talloc_free(own);
 }
@@ -662,8 +666,7 @@ int ops_value_content(void *mem, struct hivefs *fs, uint32_t cell, bool raw,
  * only for a copy of the data; rendering is done outside the lock, and a
  * raw view is that copy itself.
  */
-static int render_value(struct hivefs *fs, fuse_ino_t ino,
-			struct open_file **out)
+int ops_render_value(struct hivefs *fs, uint64_t ino, struct open_file **out)
 {
 	struct open_file *fh = talloc_zero(NULL, struct open_file);
 	struct node_info n;
@@ -728,7 +731,7 @@ static void hivefs_open(fuse_req_t req, fuse_ino_t ino,
 			fuse_reply_err(req, EROFS);
 		return;
 	}
-	err = render_value(fs, ino, &fh);
+	err = ops_render_value(fs, ino, &fh);
 	if (err) {
 		fuse_reply_err(req, err);
 		return;
@@ -737,8 +740,13 @@ static void hivefs_open(fuse_req_t req, fuse_ino_t ino,
 	/* Pages stay valid across opens only while nothing changes. */
 	fi->keep_cache = !fs->writable;
 	fi->noflush = 1;
-	if (fuse_reply_open(req, fi) == -ENOENT)
-		open_file_put(fh);
+	if (fs->writable)
+		atomic_fetch_add(&fs->readers, 1); /* see stale.c */
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		if (fs->writable)
+			atomic_fetch_sub(&fs->readers, 1);
+		ops_open_file_put(fh);
+	}
 }
 
 /*
@@ -765,13 +773,13 @@ static int read_without_handle(struct hivefs *fs, fuse_ino_t ino,
 		*out = fh;
 		return 0;
 	}
-	err = render_value(fs, ino, &fh);
+	err = ops_render_value(fs, ino, &fh);
 	if (err)
 		return err;
 	pthread_mutex_lock(&fs->lock);
 	if (fh->size > size && inode_get(fs->inodes, ino, &n)) {
 		if (fs->big_read)
-			open_file_put(fs->big_read);
+			ops_open_file_put(fs->big_read);
 		atomic_fetch_add(&fh->refs, 1);
 		fs->big_read = fh;
 		fs->big_read_cell = n.cell;
@@ -787,7 +795,7 @@ static void drop_big_read(struct hivefs *fs, struct open_file *fh)
 	pthread_mutex_lock(&fs->lock);
 	if (fs->big_read == fh) {
 		fs->big_read = NULL;
-		open_file_put(fh);
+		ops_open_file_put(fh);
 	}
 	pthread_mutex_unlock(&fs->lock);
 }
@@ -838,7 +846,17 @@ static void hivefs_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 	fuse_reply_buf(req, size ? fh->data + off : NULL, size);
 	if (live && (off < 0 || (size_t)off + size >= fh->size))
 		drop_big_read(fs, fh);
-	open_file_put(fh);
+	ops_open_file_put(fh);
+	if (fs->prefetch && off == 0) {
+		struct node_info n;
+		bool known;
+
+		pthread_mutex_lock(&fs->lock);
+		known = inode_get(fs->inodes, ino, &n);
+		pthread_mutex_unlock(&fs->lock);
+		if (known)
+			prefetch_key(fs, n.parent, ino);
+	}
 }
 
 static void hivefs_release(fuse_req_t req, fuse_ino_t ino,
@@ -850,8 +868,11 @@ static void hivefs_release(fuse_req_t req, fuse_ino_t ino,
 		write_release(req, ino, fi);
 		return;
 	}
-	if (fh)
-		open_file_put((struct open_file *)(uintptr_t)fi->fh);
+	if (fh) {
+		if (fs_of(req)->writable)
+			atomic_fetch_sub(&fs_of(req)->readers, 1);
+		ops_open_file_put(fh);
+	}
 	fuse_reply_err(req, 0);
 }
 
@@ -1001,6 +1022,12 @@ static void hivefs_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+	if (!fs->writable && fs->prefetch_values && prefetch_start(fs) != 0)
+		fuse_log(FUSE_LOG_ERR, "hivefs: cannot start prefetching; "
+			 "every value is read on demand\n");
+	if (stale_start(fs) != 0)
+		fuse_log(FUSE_LOG_ERR, "hivefs: cannot start the invalidation "
+			 "thread; caches are invalidated by the request loop\n");
 	if (write_start(fs) != 0)
 		fuse_log(FUSE_LOG_ERR, "hivefs: cannot start the periodic "
 			 "commits; changes are committed on fsync and unmount\n");
@@ -1010,8 +1037,10 @@ static void hivefs_destroy(void *userdata)
 {
 	struct hivefs *fs = userdata;
 
+	prefetch_stop(fs);
+	stale_stop(fs);
 	if (fs->big_read)
-		open_file_put(fs->big_read);
+		ops_open_file_put(fs->big_read);
 	fs->big_read = NULL;
 	write_stop(fs);
 }

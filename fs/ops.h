@@ -44,6 +44,38 @@ struct open_file {
 	struct wbuf *w;
 };
 
+/*
+ * Kernel caches made stale by a change: the pages and attributes of the
+ * value (first), the attributes of its key and of others.  stale_reply()
+ * tells the kernel (outside the lock), then answers req with err, or with
+ * attr when given and err is 0 (see stale.c for which thread does it).
+ */
+#define STALE_MAX 3
+struct stale {
+	uint64_t ino[STALE_MAX];
+	bool pages[STALE_MAX];
+	int n;
+};
+void stale_add(struct stale *s, uint64_t ino);
+void stale_reply(struct hivefs *fs, fuse_req_t req, const struct stale *s,
+		 int err, const struct stat *attr);
+int stale_start(struct hivefs *fs);
+void stale_stop(struct hivefs *fs);
+
+/* Drop a reference to an open file's snapshot. */
+void ops_open_file_put(struct open_file *fh);
+/*
+ * A snapshot of value `ino` as its file shows it (one reference), or an
+ * errno: ENOENT, ESTALE (deleted), EISDIR, EIO (damaged), ENOMEM.
+ */
+int ops_render_value(struct hivefs *fs, uint64_t ino, struct open_file **out);
+
+/* prefetch.c: read-only mounts bring a key's values into the page cache. */
+int prefetch_start(struct hivefs *fs);
+void prefetch_stop(struct hivefs *fs);
+/* Value `read_ino` of `key` was just read: prefetch the others. */
+void prefetch_key(struct hivefs *fs, uint32_t key, uint64_t read_ino);
+
 static inline struct hivefs *fs_of(fuse_req_t req)
 {
 	return fuse_req_userdata(req);

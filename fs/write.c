@@ -70,34 +70,6 @@
 #define XATTR_SECURITY "user.winreg.security"
 #define XATTR_NAME "user.winreg.name"
 
-/*
- * Kernel caches made stale by a change: the pages and attributes of the
- * value, the attributes of its key.  Told before the reply (outside the
- * lock), so that once close() returns, every reader sees the new content.
- * Without writeback caching there are no dirty pages, so this never
- * waits (fuse_lowlevel.h).
- */
-struct stale {
-	uint64_t ino[3];
-	bool pages[3];
-	int n;
-};
-
-static void stale_add(struct stale *s, uint64_t ino)
-{
-	if (ino && s->n < 3) {
-		s->pages[s->n] = s->n == 0;
-		s->ino[s->n++] = ino;
-	}
-}
-
-static void stale_send(struct hivefs *fs, const struct stale *s)
-{
-	for (int i = 0; i < s->n; i++)
-		fuse_lowlevel_notify_inval_inode(fs->se, s->ino[i],
-						 s->pages[i] ? 0 : -1, 0);
-}
-
 /* ---- commits ---- */
 
 /* Commit what changed (under lock); the first failure is remembered. */
@@ -444,6 +416,9 @@ static void handle_free(struct hivefs *fs, struct open_file *fh)
 {
 	struct wbuf *w = fh->w;
 
+	if (fh->readable)
+		atomic_fetch_sub(&fs->readers, 1);
+
 	if (w && --w->users == 0) {
 		if (w->prev)
 			w->prev->next = w->next;
@@ -517,6 +492,8 @@ static int handle_new(struct hivefs *fs, uint64_t ino, const struct node_info *n
 	atomic_init(&fh->refs, 1);
 	fh->writable = true;
 	fh->readable = (flags & O_ACCMODE) == O_RDWR;
+	if (fh->readable)
+		atomic_fetch_add(&fs->readers, 1);
 	fh->w = w;
 	*out = fh;
 	return 0;
@@ -640,13 +617,21 @@ static void store_and_reply(fuse_req_t req, fuse_ino_t ino,
 		err = commit_now(fs);
 	err = ops_fail(fs, err, commit ? "fsync" : "close", ino);
 	pthread_mutex_unlock(&fs->lock);
-	stale_send(fs, &st);
-	fuse_reply_err(req, err);
+	stale_reply(fs, req, &st, err, NULL);
 	talloc_free(tmp);
 }
 
 void write_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	/*
+	 * Files a read-only mount lets the kernel open itself have nothing
+	 * to store; ENOSYS stops the kernel asking at every close, which
+	 * would otherwise cost a walk one round trip per file.
+	 */
+	if (!fs_of(req)->writable) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
 	store_and_reply(req, ino, (struct open_file *)(uintptr_t)fi->fh, false);
 }
 
@@ -677,8 +662,7 @@ void write_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	handle_free(fs, fh);
 	pthread_mutex_unlock(&fs->lock);
 	talloc_free(tmp);
-	stale_send(fs, &st);
-	fuse_reply_err(req, 0);
+	stale_reply(fs, req, &st, 0, NULL);
 }
 
 /* ---- attributes ---- */
@@ -771,11 +755,7 @@ void write_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	}
 	pthread_mutex_unlock(&fs->lock);
 	talloc_free(tmp);
-	stale_send(fs, &st);
-	if (err)
-		fuse_reply_err(req, err);
-	else
-		fuse_reply_attr(req, &out, fs->timeout);
+	stale_reply(fs, req, &st, err, &out);
 }
 
 /* ---- names ---- */
@@ -1417,8 +1397,7 @@ void write_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 done:
 	pthread_mutex_unlock(&fs->lock);
 	talloc_free(tmp);
-	stale_send(fs, &st);
-	fuse_reply_err(req, err);
+	stale_reply(fs, req, &st, err, NULL);
 }
 
 void write_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
