@@ -209,8 +209,8 @@ int view_parse(void *mem, uint32_t type, const char *text, size_t len,
 
 /*
  * Serve requests on one thread that polls for spin_us after each request
- * before sleeping (read-only mounts only: see loop.c).  0 when the
- * session ended by unmount or signal, -1 on error.
+ * before sleeping (see loop.c).  0 when the session ended by unmount or
+ * signal, -1 on error.
  */
 struct fuse_session;
 int loop_spin(struct fuse_session *se, unsigned spin_us);

@@ -418,7 +418,6 @@ static void handle_free(struct hivefs *fs, struct open_file *fh)
 
 	if (fh->readable)
 		atomic_fetch_sub(&fs->readers, 1);
-
 	if (w && --w->users == 0) {
 		if (w->prev)
 			w->prev->next = w->next;
