@@ -89,7 +89,8 @@ struct hivefs {
 	unsigned commit_interval;      /* -o commit=SECONDS; 0: none */
 	struct fuse_session *se;       /* for cache invalidation */
 	struct stale_worker *stale_worker; /* stale.c */
-	atomic_uint readers;           /* readable descriptors open */
+	atomic_uint readers;           /* descriptors open for reading
+					  (read-write mounts; stale.c) */
 	/* Under lock: */
 	struct wbuf *writers;          /* values open for writing */
 	struct recent_write recent[RECENT_WRITES];

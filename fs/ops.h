@@ -70,6 +70,19 @@ void ops_open_file_put(struct open_file *fh);
  */
 int ops_render_value(struct hivefs *fs, uint64_t ino, struct open_file **out);
 
+/*
+ * worker.c: a helper thread.  Its loop waits on wake under lock until it
+ * has work or stopping is set; worker_stop() sets it and joins.
+ */
+struct worker {
+	pthread_t thread;
+	pthread_mutex_t lock; /* guards stopping and the owner's queue */
+	pthread_cond_t wake;
+	bool stopping;
+};
+int worker_start(struct worker *w, void *(*run)(void *), void *arg);
+void worker_stop(struct worker *w);
+
 /* prefetch.c: read-only mounts bring a key's values into the page cache. */
 int prefetch_start(struct hivefs *fs);
 void prefetch_stop(struct hivefs *fs);

@@ -55,14 +55,13 @@ struct prefetch_request {
 };
 
 struct prefetch {
-	pthread_t thread;
-	pthread_mutex_t lock; /* guards what follows; never held with fs->lock */
-	pthread_cond_t wake;
-	bool stopping;
+	struct worker w; /* w.lock guards what follows; never held with
+			    fs->lock */
 	struct prefetch_request queue[PREFETCH_QUEUE];
 	unsigned head, count;
 	uint32_t recent[PREFETCH_RECENT]; /* key cells; 0: none */
 	uint64_t listing_pages, listing_budget;
+	size_t page_size;
 	uint64_t inos[PREFETCH_VALUES];   /* the prefetch thread's own */
 };
 
@@ -92,12 +91,13 @@ static size_t known_values(struct hivefs *fs, uint32_t key, uint64_t skip,
 }
 
 /*
- * Store each value's rendering; inos[] keeps those the kernel did not
- * have yet.  Returns how many are left, and adds the pages stored.
+ * Store the rendering of each of p->inos[0..n); they then hold those the
+ * kernel did not have yet.  Returns how many are left, and adds the pages stored.
  */
-static size_t store_values(struct hivefs *fs, uint64_t *inos, size_t n,
+static size_t store_values(struct hivefs *fs, struct prefetch *p, size_t n,
 			   size_t *bytes, uint64_t *pages)
 {
+	uint64_t *inos = p->inos;
 	size_t left = 0;
 
 	for (size_t i = 0; i < n && *bytes < PREFETCH_BYTES; i++) {
@@ -108,7 +108,6 @@ static size_t store_values(struct hivefs *fs, uint64_t *inos, size_t n,
 			continue; /* damaged: its own READ reports it */
 		if (fh->size > 0 && fh->size <= PREFETCH_VALUE_MAX) {
 			struct fuse_bufvec bv = FUSE_BUFVEC_INIT(fh->size);
-			long page = sysconf(_SC_PAGESIZE);
 
 			bv.buf[0].mem = (void *)fh->data;
 			ret = fuse_lowlevel_notify_store(fs->se, inos[i], 0,
@@ -117,7 +116,8 @@ static size_t store_values(struct hivefs *fs, uint64_t *inos, size_t n,
 				inos[left++] = inos[i];
 			} else if (ret == 0) {
 				*bytes += fh->size;
-				*pages += (fh->size + page - 1) / page;
+				*pages += (fh->size + p->page_size - 1) /
+					  p->page_size;
 			}
 		}
 		ops_open_file_put(fh);
@@ -134,15 +134,15 @@ static void prefetch_run(struct hivefs *fs, struct prefetch *p,
 	for (int attempt = 1; n > 0; attempt++) {
 		struct timespec pause = { 0, PREFETCH_RETRY_NS };
 
-		n = store_values(fs, p->inos, n, &bytes, &pages);
+		n = store_values(fs, p, n, &bytes, &pages);
 		if (n == 0 || attempt == PREFETCH_ATTEMPTS)
 			break;
 		nanosleep(&pause, NULL);
 	}
 	if (r->listing) {
-		pthread_mutex_lock(&p->lock);
+		pthread_mutex_lock(&p->w.lock);
 		p->listing_pages += pages;
-		pthread_mutex_unlock(&p->lock);
+		pthread_mutex_unlock(&p->w.lock);
 	}
 }
 
@@ -156,22 +156,22 @@ static void *prefetch_thread(void *arg)
 	struct hivefs *fs = arg;
 	struct prefetch *p = fs->prefetch;
 
-	pthread_mutex_lock(&p->lock);
+	pthread_mutex_lock(&p->w.lock);
 	for (;;) {
 		struct prefetch_request r;
 
-		while (!p->stopping && p->count == 0)
-			pthread_cond_wait(&p->wake, &p->lock);
-		if (p->stopping)
+		while (!p->w.stopping && p->count == 0)
+			pthread_cond_wait(&p->w.wake, &p->w.lock);
+		if (p->w.stopping)
 			break;
 		r = p->queue[p->head];
 		p->head = (p->head + 1) % PREFETCH_QUEUE;
 		p->count--;
-		pthread_mutex_unlock(&p->lock);
+		pthread_mutex_unlock(&p->w.lock);
 		prefetch_run(fs, p, &r);
-		pthread_mutex_lock(&p->lock);
+		pthread_mutex_lock(&p->w.lock);
 	}
-	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_unlock(&p->w.lock);
 	return NULL;
 }
 
@@ -180,13 +180,14 @@ int prefetch_start(struct hivefs *fs)
 	struct prefetch *p = calloc(1, sizeof(*p));
 	long pages = sysconf(_SC_PHYS_PAGES);
 
+	long page = sysconf(_SC_PAGESIZE);
+
 	if (!p)
 		return ENOMEM;
-	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->wake, NULL);
 	p->listing_budget = pages > 0 ? (uint64_t)pages / 16 : 16384;
+	p->page_size = page > 0 ? (size_t)page : 4096;
 	fs->prefetch = p;
-	if (pthread_create(&p->thread, NULL, prefetch_thread, fs) != 0) {
+	if (worker_start(&p->w, prefetch_thread, fs) != 0) {
 		fs->prefetch = NULL;
 		free(p);
 		return EAGAIN;
@@ -200,11 +201,7 @@ void prefetch_stop(struct hivefs *fs)
 
 	if (!p)
 		return;
-	pthread_mutex_lock(&p->lock);
-	p->stopping = true;
-	pthread_cond_signal(&p->wake);
-	pthread_mutex_unlock(&p->lock);
-	pthread_join(p->thread, NULL);
+	worker_stop(&p->w);
 	fs->prefetch = NULL;
 	free(p);
 }
@@ -216,7 +213,7 @@ void prefetch_key(struct hivefs *fs, uint32_t key, uint64_t read_ino)
 
 	if (!p)
 		return;
-	pthread_mutex_lock(&p->lock);
+	pthread_mutex_lock(&p->w.lock);
 	if (p->recent[slot] != key && p->count < PREFETCH_QUEUE &&
 	    (read_ino || p->listing_pages < p->listing_budget)) {
 		unsigned tail = (p->head + p->count) % PREFETCH_QUEUE;
@@ -226,7 +223,7 @@ void prefetch_key(struct hivefs *fs, uint32_t key, uint64_t read_ino)
 			.key = key, .read_ino = read_ino, .listing = !read_ino,
 		};
 		p->count++;
-		pthread_cond_signal(&p->wake);
+		pthread_cond_signal(&p->w.wake);
 	}
-	pthread_mutex_unlock(&p->lock);
+	pthread_mutex_unlock(&p->w.lock);
 }

@@ -39,10 +39,7 @@ struct stale_job {
 };
 
 struct stale_worker {
-	pthread_t thread;
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	bool stopping;
+	struct worker w; /* w.lock guards the queue */
 	struct stale_job *head, *tail;
 };
 
@@ -72,25 +69,25 @@ static void *stale_thread(void *arg)
 	struct hivefs *fs = arg;
 	struct stale_worker *w = fs->stale_worker;
 
-	pthread_mutex_lock(&w->lock);
+	pthread_mutex_lock(&w->w.lock);
 	for (;;) {
 		struct stale_job *job;
 
-		while (!w->stopping && !w->head)
-			pthread_cond_wait(&w->wake, &w->lock);
+		while (!w->w.stopping && !w->head)
+			pthread_cond_wait(&w->w.wake, &w->w.lock);
 		job = w->head;
 		if (!job)
 			break; /* stopping, and nothing left */
 		w->head = job->next;
 		if (!w->head)
 			w->tail = NULL;
-		pthread_mutex_unlock(&w->lock);
+		pthread_mutex_unlock(&w->w.lock);
 		send_and_reply(fs, job->req, &job->st, job->err,
 			       job->with_attr ? &job->attr : NULL);
 		free(job);
-		pthread_mutex_lock(&w->lock);
+		pthread_mutex_lock(&w->w.lock);
 	}
-	pthread_mutex_unlock(&w->lock);
+	pthread_mutex_unlock(&w->w.lock);
 	return NULL;
 }
 
@@ -103,10 +100,8 @@ int stale_start(struct hivefs *fs)
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return ENOMEM;
-	pthread_mutex_init(&w->lock, NULL);
-	pthread_cond_init(&w->wake, NULL);
 	fs->stale_worker = w;
-	if (pthread_create(&w->thread, NULL, stale_thread, fs) != 0) {
+	if (worker_start(&w->w, stale_thread, fs) != 0) {
 		fs->stale_worker = NULL;
 		free(w);
 		return EAGAIN;
@@ -120,11 +115,7 @@ void stale_stop(struct hivefs *fs)
 
 	if (!w)
 		return;
-	pthread_mutex_lock(&w->lock);
-	w->stopping = true;
-	pthread_cond_signal(&w->wake);
-	pthread_mutex_unlock(&w->lock);
-	pthread_join(w->thread, NULL);
+	worker_stop(&w->w);
 	fs->stale_worker = NULL;
 	free(w);
 }
@@ -153,12 +144,12 @@ void stale_reply(struct hivefs *fs, fuse_req_t req, const struct stale *s,
 	job->with_attr = attr != NULL;
 	if (attr)
 		job->attr = *attr;
-	pthread_mutex_lock(&w->lock);
+	pthread_mutex_lock(&w->w.lock);
 	if (w->tail)
 		w->tail->next = job;
 	else
 		w->head = job;
 	w->tail = job;
-	pthread_cond_signal(&w->wake);
-	pthread_mutex_unlock(&w->lock);
+	pthread_cond_signal(&w->w.wake);
+	pthread_mutex_unlock(&w->w.lock);
 }
