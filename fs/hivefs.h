@@ -68,6 +68,7 @@ struct hivefs {
 	gid_t gid;
 	mode_t umask;
 	double timeout;                /* entry and attribute cache, seconds */
+	struct uring *uring;           /* uring.c; NULL: plain /dev/fuse */
 	struct hive_info info;
 
 	/* Cell usage for statfs, counted at the first statfs (under lock). */
@@ -214,7 +215,27 @@ int view_parse(void *mem, uint32_t type, const char *text, size_t len,
  * signal, -1 on error.
  */
 struct fuse_session;
-int loop_spin(struct fuse_session *se, unsigned spin_us);
+struct uring;
+int loop_spin(struct fuse_session *se, unsigned spin_us,
+	      const struct uring *u);
+
+/* ---- uring.c ---- */
+
+/*
+ * Give the session hivefs's own I/O so that, when the kernel offers FUSE
+ * over io_uring and `wanted`, requests are served by a thread per CPU
+ * (see uring.c), each polling spin_us after small answers; sets
+ * fs->uring.  False if libfuse refused.
+ */
+struct hivefs;
+bool uring_attach(struct hivefs *fs, struct fuse_session *se, bool wanted,
+		  unsigned spin_us);
+/* Are requests arriving over io_uring (not /dev/fuse)? */
+bool uring_serving(const struct uring *u);
+/* Stop the queue threads (the session's loop has ended). */
+void uring_stop(struct uring *u);
+/* After fuse_session_destroy(): answers may come until then. */
+void uring_free(struct uring *u);
 
 /* ---- xattr.c ---- */
 

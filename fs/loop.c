@@ -18,6 +18,9 @@
  * The one thing a handler may wait for is the kernel dropping a value's
  * pages after a change, which waits for any READ of that page in flight;
  * stale.c hands that to a thread of its own when a READ could be.
+ *
+ * When requests come over io_uring instead (uring.c), this loop only sees
+ * FORGET and INTERRUPT, and sleeps at once.
  */
 #define _GNU_SOURCE /* ppoll */
 #include <errno.h>
@@ -75,7 +78,7 @@ static int wait_for_request(struct fuse_session *se, int fd)
 	return ret;
 }
 
-int loop_spin(struct fuse_session *se, unsigned spin_us)
+int loop_spin(struct fuse_session *se, unsigned spin_us, const struct uring *u)
 {
 	struct fuse_buf buf = { .mem = NULL };
 	int fd = fuse_session_fd(se);
@@ -89,7 +92,8 @@ int loop_spin(struct fuse_session *se, unsigned spin_us)
 	while (!fuse_session_exited(se)) {
 		res = fuse_session_receive_buf(se, &buf);
 		if (res == -EAGAIN) {
-			if (now_ns() - last < spin_ns) {
+			/* Over io_uring only FORGETs come this way. */
+			if (now_ns() - last < spin_ns && !uring_serving(u)) {
 				cpu_relax();
 				continue;
 			}

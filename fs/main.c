@@ -67,6 +67,7 @@ struct options {
 	unsigned commit;
 	unsigned spin;
 	int noprefetch;
+	int nouring;
 	char *hive;
 	int have_mountpoint;
 };
@@ -85,6 +86,7 @@ static const struct fuse_opt option_table[] = {
 	OPT("sync", sync, 1),
 	OPT("spin=%u", spin, 0),
 	OPT("noprefetch", noprefetch, 1),
+	OPT("nouring", nouring, 1),
 	OPT("force", force, 1),
 	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("rw", KEY_RW),
@@ -120,6 +122,11 @@ static void usage(const char *prog)
 	       "before sleeping\n"
 	       "                           (default 50; 0: sleep at once, "
 	       "several threads)\n"
+	       "    -o nouring             never use FUSE over io_uring (by "
+	       "default used when\n"
+	       "                           the kernel offers it: "
+	       "/sys/module/fuse/parameters/\n"
+	       "                           enable_uring is Y)\n"
 	       "    -o noprefetch          read-only: read values only when "
 	       "asked (by default\n"
 	       "                           listing or reading a key brings its "
@@ -275,7 +282,8 @@ static int add_mount_options(struct fuse_args *args, const char *hive_path,
 }
 
 static int run_session(struct hivefs *fs, struct fuse_args *args,
-		       const struct fuse_cmdline_opts *cmd, unsigned spin_us)
+		       const struct fuse_cmdline_opts *cmd,
+		       const struct options *opts)
 {
 	struct fuse_session *se;
 	int ret = EXIT_FAILED;
@@ -288,12 +296,16 @@ static int run_session(struct hivefs *fs, struct fuse_args *args,
 		goto destroy;
 	if (fuse_session_mount(se, cmd->mountpoint) != 0)
 		goto remove_handlers;
+	/* -s: one thread, as asked (the queues would add one per CPU).  If
+	 * libfuse refuses hivefs's I/O, /dev/fuse serves as it would anyway. */
+	(void)uring_attach(fs, se, !opts->nouring && !cmd->singlethread,
+			   opts->spin);
 	if (fuse_daemonize(cmd->foreground) != 0)
 		goto unmount;
 	if (cmd->singlethread) {
 		ret = fuse_session_loop(se);
-	} else if (spin_us > 0) {
-		ret = loop_spin(se, spin_us);
+	} else if (opts->spin > 0) {
+		ret = loop_spin(se, opts->spin, fs->uring);
 	} else {
 		struct fuse_loop_config *cfg = fuse_loop_cfg_create();
 
@@ -309,11 +321,14 @@ static int run_session(struct hivefs *fs, struct fuse_args *args,
 	}
 	ret = ret == 0 ? 0 : EXIT_FAILED;
 unmount:
+	uring_stop(fs->uring);
 	fuse_session_unmount(se);
 remove_handlers:
 	fuse_remove_signal_handlers(se);
 destroy:
 	fuse_session_destroy(se);
+	uring_free(fs->uring);
+	fs->uring = NULL;
 	return ret;
 }
 
@@ -381,7 +396,7 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "hivefs: out of memory\n");
 		goto done;
 	}
-	ret = run_session(&fs, &args, &cmd, opts.spin);
+	ret = run_session(&fs, &args, &cmd, &opts);
 	if (fs.commit_error) {
 		fprintf(stderr, "hivefs: %s: changes could not be committed "
 				"(%s); the hive's transaction log repairs it on "
