@@ -223,13 +223,13 @@ int loop_spin(struct fuse_session *se, unsigned spin_us,
 
 /*
  * Give the session hivefs's own I/O so that, when the kernel offers FUSE
- * over io_uring and `wanted`, requests are served by a thread per CPU
- * (see uring.c), each polling spin_us after small answers; sets
- * fs->uring.  False if libfuse refused.
+ * over io_uring, requests are served by a thread per CPU (see uring.c),
+ * each polling spin_us after small answers; sets fs->uring.  False if
+ * libfuse refused.  Not called, nothing stands between libfuse and
+ * /dev/fuse.
  */
 struct hivefs;
-bool uring_attach(struct hivefs *fs, struct fuse_session *se, bool wanted,
-		  unsigned spin_us);
+bool uring_attach(struct hivefs *fs, struct fuse_session *se, unsigned spin_us);
 /* Are requests arriving over io_uring (not /dev/fuse)? */
 bool uring_serving(const struct uring *u);
 /* Stop the queue threads (the session's loop has ended). */

@@ -298,8 +298,8 @@ static int run_session(struct hivefs *fs, struct fuse_args *args,
 		goto remove_handlers;
 	/* -s: one thread, as asked (the queues would add one per CPU).  If
 	 * libfuse refuses hivefs's I/O, /dev/fuse serves as it would anyway. */
-	(void)uring_attach(fs, se, !opts->nouring && !cmd->singlethread,
-			   opts->spin);
+	if (!opts->nouring && !cmd->singlethread)
+		(void)uring_attach(fs, se, opts->spin);
 	if (fuse_daemonize(cmd->foreground) != 0)
 		goto unmount;
 	if (cmd->singlethread) {

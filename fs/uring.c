@@ -160,7 +160,7 @@ enum phase { PHASE_WAIT, PHASE_GO, PHASE_QUIT };
 struct uring {
 	struct fuse_session *se;
 	int fuse_fd;
-	bool wanted, verbose;
+	bool verbose;
 	uint64_t spin_ns;              /* -o spin, see queue_wait */
 	/* Seen on /dev/fuse; only the loop reading it touches these before
 	 * the INIT answer, which libfuse sends from that same thread. */
@@ -727,7 +727,7 @@ static ssize_t answer_init(struct uring *u, int fd, struct iovec *iov,
 	size_t pages;
 	ssize_t n;
 
-	if (!u->wanted || !u->offered || count != 2 || oh->error != 0 ||
+	if (!u->offered || count != 2 || oh->error != 0 ||
 	    iov[1].iov_len < offsetof(struct fuse_init_out, flags2) +
 				     sizeof(init.flags2))
 		return writev(fd, iov, count);
@@ -808,7 +808,7 @@ static ssize_t io_read(int fd, void *buf, size_t len, void *data)
 		u->offered = (size_t)n >= sizeof(*in) + sizeof(*init) &&
 			     (init->flags & FUSE_INIT_EXT) &&
 			     (init->flags2 & (uint32_t)(FUSE_OVER_IO_URING >> 32));
-		if (!u->offered && u->wanted && u->verbose &&
+		if (!u->offered && u->verbose &&
 		    access(URING_PARAM, F_OK) == 0)
 			fprintf(stderr, "hivefs: note: FUSE over io_uring is "
 					"off (%s is N); walks are faster with "
@@ -817,8 +817,7 @@ static ssize_t io_read(int fd, void *buf, size_t len, void *data)
 	return n;
 }
 
-bool uring_attach(struct hivefs *fs, struct fuse_session *se, bool wanted,
-		  unsigned spin_us)
+bool uring_attach(struct hivefs *fs, struct fuse_session *se, unsigned spin_us)
 {
 	static const struct fuse_custom_io io = {
 		.read = io_read,
@@ -830,7 +829,6 @@ bool uring_attach(struct hivefs *fs, struct fuse_session *se, bool wanted,
 		return false;
 	u->se = se;
 	u->fuse_fd = fuse_session_fd(se);
-	u->wanted = wanted;
 	u->verbose = fs->verbose;
 	u->spin_ns = (uint64_t)spin_us * 1000u;
 	pthread_mutex_init(&u->lock, NULL);
