@@ -33,43 +33,6 @@
 #define LOG_SECTOR 512u
 #define HVLE_HEADER 40u
 
-static long default_pwrite(void *ctx, int fd, const void *buf, size_t len,
-			   int64_t off)
-{
-	ssize_t n;
-
-	(void)ctx;
-	do
-		n = pwrite(fd, buf, len, (off_t)off);
-	while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : (long)n;
-}
-
-static int default_fsync(void *ctx, int fd)
-{
-	(void)ctx;
-	return fsync(fd) < 0 ? -errno : 0;
-}
-
-static int default_ftruncate(void *ctx, int fd, int64_t len)
-{
-	(void)ctx;
-	return ftruncate(fd, (off_t)len) < 0 ? -errno : 0;
-}
-
-void hive_io_default(struct hive_io *io)
-{
-	io->pwrite = default_pwrite;
-	io->fsync = default_fsync;
-	io->ftruncate = default_ftruncate;
-	io->ctx = NULL;
-}
-
-void hive_set_io(struct hive *h, const struct hive_io *io)
-{
-	h->io = *io;
-}
-
 bool hive_is_poisoned(const struct hive *h)
 {
 	return h->poisoned;
@@ -81,7 +44,8 @@ static int write_fully(struct hive *h, int fd, const uint8_t *buf, size_t len,
 	while (len) {
 		long n = h->io.pwrite(h->io.ctx, fd, buf, len, (int64_t)off);
 		if (n <= 0)
-			return HIVE_FAIL(HIVE_E_IO, "writing %s: %s", what,
+			return HIVE_FAIL(n < 0 ? hive_io_error((int)-n) : HIVE_E_IO,
+					 "writing %s: %s", what,
 					 n < 0 ? strerror((int)-n) : "no progress");
 		buf += n;
 		len -= (size_t)n;
@@ -94,7 +58,8 @@ static int flush(struct hive *h, int fd, const char *what)
 {
 	int err = h->io.fsync(h->io.ctx, fd);
 
-	return err ? HIVE_FAIL(HIVE_E_IO, "flushing %s: %s", what, strerror(-err))
+	return err ? HIVE_FAIL(hive_io_error(-err), "flushing %s: %s", what,
+			       strerror(-err))
 		   : HIVE_OK;
 }
 
@@ -128,24 +93,55 @@ static void log_base_block(const struct hive *h, uint8_t *out, uint32_t seq)
 	put_le32(out + REGF_CHECKSUM, hive_header_checksum(out));
 }
 
+/* The folder of the hive, for flushing a log's new name. */
+static int flush_folder(struct hive *h)
+{
+	char *dir = talloc_strdup(NULL, h->path), *slash;
+	int fd, err, ret;
+
+	if (!dir)
+		return HIVE_FAIL(HIVE_E_NOMEM, "path");
+	slash = strrchr(dir, '/');
+	if (slash)
+		slash[slash == dir ? 1 : 0] = '\0';
+	ret = hive_file_open(&h->io, dir, HIVE_FILE_DIR, NULL, &fd, NULL);
+	if (ret == HIVE_OK) {
+		err = h->io.fsync(h->io.ctx, fd);
+		hive_file_close(&h->io, fd);
+		if (err)
+			ret = HIVE_FAIL(hive_io_error(-err), "flushing the folder %s: %s",
+					dir, strerror(-err));
+	}
+	talloc_free(dir);
+	return ret;
+}
+
+/*
+ * The active log, through the engine's door (file.c): never a link, a
+ * FIFO, a device, a hard-linked or someone else's file; a missing one is
+ * created with the hive's mode and owner, and its name made durable
+ * before the hive can come to depend on it.
+ */
 static int open_log(struct hive *h, unsigned which, int *fd)
 {
-	struct stat st;
-	mode_t mode = 0600;
+	bool existed = h->log_names[which] != NULL;
+	int ret;
 
-	if (!h->log_names[which]) {
+	if (!existed) {
 		h->log_names[which] = talloc_asprintf(h, "%s.LOG%u", h->path,
 						      which + 1);
 		if (!h->log_names[which])
 			return HIVE_FAIL(HIVE_E_NOMEM, "log name");
 	}
-	if (fstat(h->lock_fd, &st) == 0)
-		mode = st.st_mode & 0666;
-	*fd = open(h->log_names[which], O_RDWR | O_CREAT | O_CLOEXEC, mode);
-	if (*fd < 0)
-		return HIVE_FAIL(HIVE_E_IO, "opening %s: %s", h->log_names[which],
-				 strerror(errno));
-	return HIVE_OK;
+	ret = hive_file_open(&h->io, h->log_names[which], HIVE_FILE_LOG_WRITE,
+			     &h->file, fd, NULL);
+	if (ret == HIVE_OK && !existed)
+		ret = flush_folder(h);
+	if (ret != HIVE_OK && *fd >= 0) {
+		hive_file_close(&h->io, *fd);
+		*fd = -1;
+	}
+	return ret;
 }
 
 static int write_log_entry(struct hive *h, uint32_t seq)
@@ -194,17 +190,23 @@ static int write_log_entry(struct hive *h, uint32_t seq)
 	 * taken as continuing the sequence started here.
 	 */
 	if (!h->logs_reset && h->log_names[h->active_log ^ 1]) {
-		int other = open(h->log_names[h->active_log ^ 1], O_RDWR | O_CLOEXEC);
+		const char *name = h->log_names[h->active_log ^ 1];
+		int other;
+		ret = hive_file_open(&h->io, name, HIVE_FILE_LOG_EMPTY, &h->file,
+				     &other, NULL);
+		if (ret != HIVE_OK) {
+			talloc_free(runs);
+			return ret;
+		}
 		if (other >= 0) {
 			int err = h->io.ftruncate(h->io.ctx, other, 0);
 			if (!err)
 				err = h->io.fsync(h->io.ctx, other);
-			close(other);
+			hive_file_close(&h->io, other);
 			if (err) {
 				talloc_free(runs);
-				return HIVE_FAIL(HIVE_E_IO, "emptying %s: %s",
-						 h->log_names[h->active_log ^ 1],
-						 strerror(-err));
+				return HIVE_FAIL(hive_io_error(-err), "emptying %s: %s",
+						 name, strerror(-err));
 			}
 		}
 	}
@@ -215,12 +217,12 @@ static int write_log_entry(struct hive *h, uint32_t seq)
 	if (ret == HIVE_OK) {
 		int err = h->io.ftruncate(h->io.ctx, fd, (int64_t)(LOG_SECTOR + size));
 		if (err)
-			ret = HIVE_FAIL(HIVE_E_IO, "cutting the log: %s", strerror(-err));
+			ret = HIVE_FAIL(hive_io_error(-err), "cutting the log: %s",
+					strerror(-err));
 	}
 	if (ret == HIVE_OK)
 		ret = flush(h, fd, "the log");
-	if (fd >= 0)
-		close(fd);
+	hive_file_close(&h->io, fd);
 	talloc_free(runs);
 	return ret;
 }
@@ -251,7 +253,10 @@ int hive_commit(struct hive *h)
 	if (!h->modified)
 		return HIVE_OK;
 	seq = le32(h->image + REGF_SEQ2);
-	ret = write_log_entry(h, seq);
+	/* Nothing at all is written for a file that is no longer the hive. */
+	ret = hive_file_still_named(h);
+	if (ret == HIVE_OK)
+		ret = write_log_entry(h, seq);
 	if (ret == HIVE_OK)
 		ret = write_base_block(h, seq + 1, seq);
 	for (uint32_t p = 0; ret == HIVE_OK && p < pages; p++) {
@@ -297,8 +302,11 @@ int hive_save(struct hive *h)
 int hive_write_recovered(struct hive *h)
 {
 	uint32_t seq = le32(h->image + REGF_SEQ1);
-	int ret = write_fully(h, h->lock_fd, h->bins, h->bins_len, REGF_BLOCK_SIZE,
-			      "recovered pages");
+	int ret = hive_file_still_named(h);
+
+	if (ret == HIVE_OK)
+		ret = write_fully(h, h->lock_fd, h->bins, h->bins_len,
+				  REGF_BLOCK_SIZE, "recovered pages");
 
 	if (ret == HIVE_OK)
 		ret = flush(h, h->lock_fd, "the hive");

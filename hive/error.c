@@ -31,6 +31,7 @@ static const char *const messages[HIVE_E__COUNT] = {
 	[HIVE_E_INVALID] = "invalid argument",
 	[HIVE_E_NOT_EMPTY] = "key has subkeys",
 	[HIVE_E_POISONED] = "hive handle unusable after a failed write",
+	[HIVE_E_NOSPC] = "no space left on the file system",
 };
 
 const char *hive_strerror(int err)
@@ -52,6 +53,7 @@ int hive_error_to_errno(int err)
 	case HIVE_E_NOT_EMPTY: return ENOTEMPTY;
 	case HIVE_E_TOO_BIG: return EFBIG;
 	case HIVE_E_CYCLE: return ELOOP;
+	case HIVE_E_NOSPC: return ENOSPC;
 	/* Damage in the hive, or a failed I/O: the caller can do nothing. */
 	default: return EIO;
 	}

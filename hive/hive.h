@@ -49,6 +49,7 @@ enum hive_error {
 	HIVE_E_INVALID,   /* an argument is not acceptable */
 	HIVE_E_NOT_EMPTY, /* the key still has subkeys */
 	HIVE_E_POISONED,  /* an earlier failed write left the handle unusable */
+	HIVE_E_NOSPC,     /* no space left on the file system (or quota) */
 	HIVE_E__COUNT
 };
 
@@ -87,6 +88,7 @@ const char *hive_type_name(uint32_t type);
 #define HIVE_MAX_DEPTH 512         /* key nesting below the root */
 
 struct hive;
+struct hive_io;
 
 /* Flags of hive_open(). */
 #define HIVE_OPEN_READ_ONLY 0x1u
@@ -95,6 +97,11 @@ struct hive;
 /* Accept changes to a dirty hive whose logs cannot be replayed: the
  * pending log entries are given up (the user said so). */
 #define HIVE_OPEN_FORCE 0x4u
+/* With HIVE_OPEN_READ_ONLY: hold a shared lock on the file while the
+ * handle lives, so that no writer (which locks it exclusively) changes the
+ * file under a reader that keeps showing it (the read-only mount).  A
+ * writer holding it already makes the open fail with HIVE_E_READ_ONLY. */
+#define HIVE_OPEN_SHARED_LOCK 0x8u
 
 /*
  * Open the hive file at `path`: reads it into memory once and validates the
@@ -106,6 +113,23 @@ struct hive;
  * hive_recovery_note() tells what happened.
  */
 int hive_open(void *mem, const char *path, unsigned flags, struct hive **out);
+/*
+ * The same with the file operations `io` (see struct hive_io; NULL or NULL
+ * members are the system calls) used from the first open on: reading the
+ * hive and its logs, replay, and every later commit and save.
+ *
+ * Files beside a hive are untrusted (the folder may be someone else's):
+ * `path` is resolved once to a canonical absolute path (the user chose
+ * it; hive_open follows a symbolic link given as the hive), and from then
+ * on no symbolic link is followed, only regular files are read or written,
+ * a file to be written must have exactly one link (a hive with more opens
+ * read-only, saying so), and a log must belong to the hive's owner or
+ * root.  A log refused for reading counts as absent and the recovery note
+ * says why; one refused for writing makes the hive read-only at open, and
+ * fails a commit (nothing written) if it appears later.
+ */
+int hive_open_io(void *mem, const char *path, unsigned flags,
+		 const struct hive_io *io, struct hive **out);
 /* The same on a copy of an in-memory image (fuzzing, tests). */
 int hive_open_memory(void *mem, const void *image, size_t len, unsigned flags,
 		     struct hive **out);
@@ -272,15 +296,22 @@ int hive_save(struct hive *h);
 int hive_save_as(struct hive *h, const char *path);
 
 /*
- * The file operations a commit uses, replaceable so tests can tear writes,
- * fail flushes or run out of space at any step.  Each returns 0 or -errno
- * (pwrite: bytes written, or -errno).
+ * The file operations of the engine — opening the hive, its logs, a save's
+ * temporary file and folder, reading them, and every write, flush, cut and
+ * close — replaceable so tests can fail or tear any of them: open at
+ * hive_open_io(), replay, commits, hive_save_as().  Each returns 0 or
+ * -errno (open: a descriptor; pread/pwrite: bytes moved).  `flags` of open
+ * are open(2)'s.  A NULL member means the system call.  A commit that runs
+ * out of space (ENOSPC, EDQUOT) fails with HIVE_E_NOSPC.
  */
 struct hive_io {
 	long (*pwrite)(void *ctx, int fd, const void *buf, size_t len, int64_t off);
 	int (*fsync)(void *ctx, int fd);
 	int (*ftruncate)(void *ctx, int fd, int64_t len);
 	void *ctx;
+	int (*open)(void *ctx, const char *path, int flags, unsigned mode);
+	long (*pread)(void *ctx, int fd, void *buf, size_t len, int64_t off);
+	int (*close)(void *ctx, int fd);
 };
 void hive_set_io(struct hive *h, const struct hive_io *io);
 bool hive_is_poisoned(const struct hive *h);

@@ -172,8 +172,15 @@ struct free_index {
 	uint32_t slot_mask, slots_used;
 };
 
+/* file.c: who a file is, as fstat() saw it when it was opened. */
+struct hive_file_id {
+	uint64_t dev, ino, nlink;
+	uint32_t uid, gid, mode;
+	bool known;
+};
+
 struct hive {
-	char *path;             /* NULL for memory images */
+	char *path;             /* canonical absolute path; NULL for memory images */
 	unsigned flags;         /* HIVE_OPEN_* */
 	uint8_t *image;         /* the whole file as read */
 	size_t image_len;
@@ -195,6 +202,7 @@ struct hive {
 	bool base_dirty;
 	int lock_fd;            /* the writer's file: locked, read-write; or -1 */
 	struct hive_io io;
+	struct hive_file_id file; /* the hive file as opened (owner of its logs) */
 	bool poisoned;
 	char *log_names[2];     /* LOG1, LOG2 as found beside the hive */
 	unsigned active_log;    /* 0 or 1: where the next entry goes */
@@ -296,8 +304,41 @@ int hive_lock(struct hive *h, const char *path);
  * found[0] = .LOG, found[1] = .LOG1, found[2] = .LOG2. */
 int hive_find_log_names(void *mem, const char *path, char *found[3]);
 /* commit.c */
-void hive_io_default(struct hive_io *io);
 int hive_write_recovered(struct hive *h);
+
+/*
+ * file.c: the only way the engine opens a file beside a hive (see the
+ * comment there for what it refuses and why).  `owner` is the hive file's
+ * identity: a log must belong to its owner or root, and a new log gets its
+ * mode and owner.  HIVE_FILE_LOG_EMPTY gives *fd = -1 for a missing log;
+ * HIVE_FILE_NEW creates `path` exclusively (HIVE_E_EXISTS if taken).
+ * *id (may be NULL) receives what fstat() saw.
+ */
+enum hive_file_use {
+	HIVE_FILE_HIVE_READ,    /* the hive, to read */
+	HIVE_FILE_HIVE_WRITE,   /* the hive, to lock and write */
+	HIVE_FILE_LOG_READ,     /* a log, to replay or describe */
+	HIVE_FILE_LOG_WRITE,    /* a log, to write (created if missing) */
+	HIVE_FILE_LOG_EMPTY,    /* a log, to empty (never created) */
+	HIVE_FILE_NEW,          /* a save's temporary file */
+	HIVE_FILE_DIR,          /* the hive's folder, to flush */
+};
+int hive_file_open(const struct hive_io *io, const char *path,
+		   enum hive_file_use use, const struct hive_file_id *owner,
+		   int *fd, struct hive_file_id *id);
+void hive_file_close(const struct hive_io *io, int fd);
+/* Read up to len bytes from offset 0 (fewer if the file is shorter). */
+int hive_file_read(const struct hive_io *io, int fd, const char *path,
+		   uint8_t *buf, size_t len, size_t *got);
+/* Keep fd open until `mem` is freed (a reader's shared lock). */
+int hive_file_hold(void *mem, int fd);
+/* HIVE_OK if h->path still names the open, singly linked file. */
+int hive_file_still_named(const struct hive *h);
+void hive_io_default(struct hive_io *io);
+/* *io = the defaults with given's non-NULL members (given may be NULL). */
+void hive_io_fill(struct hive_io *io, const struct hive_io *given);
+/* HIVE_E_NOSPC for ENOSPC and EDQUOT, HIVE_E_IO for any other errno. */
+int hive_io_error(int err);
 
 /* key.c */
 int hive_key_record(const struct hive *h, hive_key_t key,

@@ -77,6 +77,7 @@ uint64_t hive_marvin32(const uint8_t *data, size_t len)
 
 struct log_file {
 	char *name;
+	char *refused;      /* why it was not read (then len is 0), or NULL */
 	uint8_t *data;
 	size_t len;
 	bool base_ok;       /* signature, checksum and a log file type */
@@ -98,35 +99,38 @@ static bool base_block_valid(const uint8_t *b, size_t len)
 	       le32(b + REGF_CHECKSUM) == hive_header_checksum(b);
 }
 
-static int read_log(void *mem, const char *path, struct log_file *log)
+/*
+ * Read one log whole, through the engine's door (file.c): a log that is a
+ * symbolic link, not a regular file, or someone else's is never read; it
+ * is kept with the reason in log->refused and counts as unusable, so the
+ * recovery note can say why.  Only a failure to allocate is an error.
+ */
+static int read_log(void *mem, const struct hive_io *io,
+		    const struct hive_file_id *owner, const char *path,
+		    struct log_file *log)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
-	size_t got = 0;
+	int fd, ret;
 
-	if (fd < 0)
-		return HIVE_FAIL(HIVE_E_IO, "%s: %s", path, strerror(errno));
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size > (off_t)0x7FFFFFFF) {
-		close(fd);
-		return HIVE_FAIL(HIVE_E_IO, "%s: not a usable log file", path);
+	ret = hive_file_open(io, path, HIVE_FILE_LOG_READ, owner, &fd, NULL);
+	if (ret == HIVE_OK && (fstat(fd, &st) < 0 || st.st_size > (off_t)0x7FFFFFFF))
+		ret = HIVE_FAIL(HIVE_E_IO, "%s: not a usable log file", path);
+	if (ret == HIVE_OK) {
+		log->data = hive_big_alloc(mem, (size_t)st.st_size + 1);
+		if (!log->data) {
+			hive_file_close(io, fd);
+			return HIVE_FAIL(HIVE_E_NOMEM, "log %s", path);
+		}
+		ret = hive_file_read(io, fd, path, log->data, (size_t)st.st_size,
+				     &log->len);
 	}
-	log->data = hive_big_alloc(mem, (size_t)st.st_size + 1);
-	if (!log->data) {
-		close(fd);
-		return HIVE_FAIL(HIVE_E_NOMEM, "log %s", path);
+	hive_file_close(io, fd);
+	if (ret != HIVE_OK) {
+		log->len = 0;
+		log->base_ok = false;
+		log->refused = talloc_strdup(mem, hive_error_detail());
+		return log->refused ? HIVE_OK : HIVE_FAIL(HIVE_E_NOMEM, "log %s", path);
 	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = pread(fd, log->data + got, (size_t)st.st_size - got,
-				  (off_t)got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	log->len = got;
 	log->base_ok = base_block_valid(log->data, log->len);
 	if (log->base_ok) {
 		log->type = le32(log->data + REGF_TYPE);
@@ -142,42 +146,57 @@ int hive_find_log_names(void *mem, const char *path, char *found[3])
 {
 	char *copy1 = talloc_strdup(mem, path), *copy2 = talloc_strdup(mem, path);
 	static const char *const suffixes[] = { ".LOG", ".LOG1", ".LOG2" };
-	const char *dir, *base;
+	const char *base;
+	char *dir;
 	size_t blen;
+	int fd;
 	DIR *d;
 	struct dirent *e;
 
 	found[0] = found[1] = found[2] = NULL;
 	if (!copy1 || !copy2)
 		return HIVE_FAIL(HIVE_E_NOMEM, "path");
-	dir = dirname(copy1);
+	/* The folder as resolved once (the hive's path already is): the log
+	 * names found are then opened with no link followed. */
+	dir = realpath(dirname(copy1), NULL);
 	base = basename(copy2);
 	blen = strlen(base);
-	d = opendir(dir);
-	if (!d)
+	if (!dir || hive_file_open(NULL, dir, HIVE_FILE_DIR, NULL, &fd, NULL) != HIVE_OK) {
+		free(dir);
+		return HIVE_OK; /* no folder to list: no logs */
+	}
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		free(dir);
 		return HIVE_OK;
+	}
 	while ((e = readdir(d)) != NULL) {
 		/* Windows names logs in any case: NTUSER.DAT, ntuser.dat.LOG1. */
 		if (strncasecmp(e->d_name, base, blen) != 0)
 			continue;
 		for (unsigned s = 0; s < 3; s++)
 			if (!found[s] && strcasecmp(e->d_name + blen, suffixes[s]) == 0)
-				found[s] = talloc_asprintf(mem, "%s/%s", dir, e->d_name);
+				found[s] = talloc_asprintf(mem, "%s/%s",
+							   strcmp(dir, "/") ? dir : "",
+							   e->d_name);
 	}
 	closedir(d);
+	free(dir);
 	return HIVE_OK;
 }
 
 /* Logs beside `path`: BASE.LOG, BASE.LOG1, BASE.LOG2 in any case. */
-static int find_logs(void *mem, const char *path, struct log_file *logs,
-		     unsigned *count)
+static int find_logs(void *mem, const struct hive_io *io,
+		     const struct hive_file_id *owner, const char *path,
+		     struct log_file *logs, unsigned *count)
 {
 	char *names[3];
 	int ret = hive_find_log_names(mem, path, names);
 
 	*count = 0;
 	for (unsigned s = 0; ret == HIVE_OK && s < 3; s++) {
-		if (!names[s] || read_log(mem, names[s], &logs[s]) != HIVE_OK)
+		if (!names[s] || read_log(mem, io, owner, names[s], &logs[s]) != HIVE_OK)
 			continue;
 		logs[s].name = names[s];
 		(*count)++;
@@ -368,7 +387,7 @@ int hive_replay(struct hive *h, const char *path)
 		talloc_free(tmp);
 		return HIVE_OK; /* clean: stale logs are ignored */
 	}
-	ret = find_logs(tmp, path, logs, &count);
+	ret = find_logs(tmp, &h->io, &h->file, path, logs, &count);
 	if (ret == HIVE_OK && count == 0)
 		ret = HIVE_FAIL(HIVE_E_CORRUPT, "no transaction log found beside it");
 	if (ret == HIVE_OK) {
@@ -414,6 +433,11 @@ int hive_replay(struct hive *h, const char *path)
 		h->recovery_note = talloc_asprintf(h, "log replay failed: %s",
 						   hive_error_detail());
 	}
+	/* Logs refused as unsafe were left unread: say which and why. */
+	for (unsigned s = 0; s < 3 && h->recovery_note; s++)
+		if (logs[s].refused)
+			h->recovery_note = talloc_asprintf_append(h->recovery_note,
+				"; not read: %s", logs[s].refused);
 	talloc_free(tmp);
 	return ret;
 }
@@ -433,14 +457,23 @@ int hive_describe_logs(void *mem, const char *path, char **text)
 	int ret;
 
 	memset(logs, 0, sizeof(logs));
-	ret = entries && out ? find_logs(tmp, path, logs, &count)
+	struct hive_file_id hive_file = { .known = false };
+	struct stat st;
+	/* The same owner rule as replay: a log must be the hive's owner's. */
+	if (stat(path, &st) == 0)
+		hive_file = (struct hive_file_id){ .uid = (uint32_t)st.st_uid,
+						   .known = true };
+	ret = entries && out ? find_logs(tmp, NULL, &hive_file, path, logs, &count)
 			     : HIVE_FAIL(HIVE_E_NOMEM, "log description");
 	for (unsigned s = 0; ret == HIVE_OK && s < 3; s++) {
 		const struct log_file *log = &logs[s];
 		if (!log->name)
 			continue;
 		out = talloc_asprintf_append(out, "%s%s: ", *out ? "\n" : "", log->name);
-		if (!log->base_ok) {
+		if (log->refused) {
+			out = talloc_asprintf_append(out, "not read (unusable): %s",
+						     log->refused);
+		} else if (!log->base_ok) {
 			out = talloc_asprintf_append(out, "%zu bytes, no valid base block "
 						     "(unusable)", log->len);
 		} else if (log->type == 6) {

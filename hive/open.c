@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <talloc.h>
@@ -33,21 +34,38 @@ uint32_t hive_header_checksum(const uint8_t *base_block)
 	return sum;
 }
 
-static int read_whole_file(struct hive *h, const char *path)
+/*
+ * Read the file into the image: through the writer's locked descriptor
+ * when there is one (what is read is then what is locked), otherwise
+ * through a descriptor of its own, kept with the handle when it carries a
+ * reader's shared lock.
+ */
+static int read_whole_file(struct hive *h)
 {
 	struct stat st;
 	int ret = HIVE_OK;
-	size_t got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = h->lock_fd;
+	bool own_fd = fd < 0;
 
-	if (fd < 0)
-		return HIVE_FAIL(HIVE_E_IO, "%s", strerror(errno));
-	if (fstat(fd, &st) < 0) {
-		ret = HIVE_FAIL(HIVE_E_IO, "stat: %s", strerror(errno));
-		goto done;
+	if (own_fd) {
+		ret = hive_file_open(&h->io, h->path, HIVE_FILE_HIVE_READ, NULL, &fd,
+				     &h->file);
+		if (ret != HIVE_OK)
+			return ret;
+		if ((h->flags & HIVE_OPEN_SHARED_LOCK) &&
+		    flock(fd, LOCK_SH | LOCK_NB) < 0) {
+			int err = errno;
+			hive_file_close(&h->io, fd);
+			return err == EWOULDBLOCK
+				       ? HIVE_FAIL(HIVE_E_READ_ONLY, "%s is open for "
+						   "writing elsewhere (hivefs or "
+						   "hivectl)", h->path)
+				       : HIVE_FAIL(HIVE_E_IO, "%s: lock: %s", h->path,
+						   strerror(err));
+		}
 	}
-	if (!S_ISREG(st.st_mode)) {
-		ret = HIVE_FAIL(HIVE_E_NOT_HIVE, "not a regular file");
+	if (fstat(fd, &st) < 0) {
+		ret = HIVE_FAIL(HIVE_E_IO, "%s: stat: %s", h->path, strerror(errno));
 		goto done;
 	}
 	/* Offsets in a hive are 32-bit; nothing past 4 GiB can be addressed. */
@@ -57,24 +75,14 @@ static int read_whole_file(struct hive *h, const char *path)
 		goto done;
 	}
 	ret = hive_image_resize(h, (size_t)st.st_size);
-	if (ret != HIVE_OK)
-		goto done;
-	while (got < (size_t)st.st_size) {
-		ssize_t n = pread(fd, h->image + got, (size_t)st.st_size - got,
-				  (off_t)got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			ret = HIVE_FAIL(HIVE_E_IO, "read: %s", strerror(errno));
-			goto done;
-		}
-		if (n == 0)
-			break; /* shrank under us: take what is there */
-		got += (size_t)n;
-	}
-	h->image_len = got;
+	if (ret == HIVE_OK)
+		ret = hive_file_read(&h->io, fd, h->path, h->image,
+				     (size_t)st.st_size, &h->image_len);
 done:
-	close(fd);
+	if (own_fd && ret == HIVE_OK && (h->flags & HIVE_OPEN_SHARED_LOCK))
+		ret = hive_file_hold(h, fd);
+	else if (own_fd)
+		hive_file_close(&h->io, fd);
 	return ret;
 }
 
@@ -281,22 +289,77 @@ static int finish_open(struct hive *h)
 	return ret;
 }
 
+/*
+ * The hive's path, resolved once: the user chose it, links and all; from
+ * here on every file beside it is opened with no link followed.
+ */
+static int resolve_path(struct hive *h, const char *path)
+{
+	struct stat st;
+	char *real = realpath(path, NULL);
+
+	if (!real) {
+		int err = errno;
+		if (err == ENOENT && lstat(path, &st) == 0 && S_ISLNK(st.st_mode))
+			return HIVE_FAIL(HIVE_E_IO, "%s is a symbolic link to a "
+					 "file that does not exist", path);
+		return HIVE_FAIL(HIVE_E_IO, "%s: %s", path, strerror(err));
+	}
+	h->path = talloc_strdup(h, real);
+	free(real);
+	return h->path ? HIVE_OK : HIVE_FAIL(HIVE_E_NOMEM, "path");
+}
+
+/*
+ * A writer looks at the logs it will write before accepting changes: one
+ * it would have to refuse at the commit makes the hive read-only now,
+ * naming every such log and why.
+ */
+static int check_logs_writable(struct hive *h)
+{
+	char *why = NULL;
+
+	for (unsigned i = 0; i < 2; i++) {
+		int fd;
+		if (!h->log_names[i])
+			continue;
+		int ret = hive_file_open(&h->io, h->log_names[i], HIVE_FILE_LOG_EMPTY,
+					 &h->file, &fd, NULL);
+		hive_file_close(&h->io, fd);
+		if (ret == HIVE_E_NOMEM)
+			return ret;
+		if (ret != HIVE_OK)
+			why = talloc_asprintf(h, "%s%s%s", why ? why : "",
+					      why ? "; " : "", hive_error_detail());
+	}
+	if (why && !h->read_only_reason)
+		h->read_only_reason = talloc_asprintf(h, "a transaction log cannot "
+						      "be written safely: %s", why);
+	return HIVE_OK;
+}
+
 int hive_open(void *mem, const char *path, unsigned flags, struct hive **out)
+{
+	return hive_open_io(mem, path, flags, NULL, out);
+}
+
+int hive_open_io(void *mem, const char *path, unsigned flags,
+		 const struct hive_io *io, struct hive **out)
 {
 	struct hive *h = new_handle(mem, flags);
 	int ret;
 
 	if (!h)
 		return HIVE_FAIL(HIVE_E_NOMEM, "hive handle");
-	h->path = talloc_strdup(h, path);
+	hive_io_fill(&h->io, io);
+	ret = resolve_path(h, path);
 	/* A writer locks before reading, so what it reads is what it owns. */
-	ret = h->path ? HIVE_OK : HIVE_FAIL(HIVE_E_NOMEM, "path");
 	if (ret == HIVE_OK && !(flags & HIVE_OPEN_READ_ONLY))
-		ret = hive_lock(h, path);
+		ret = hive_lock(h, h->path);
 	if (ret == HIVE_OK)
-		ret = read_whole_file(h, path);
+		ret = read_whole_file(h);
 	if (ret == HIVE_OK && !(flags & HIVE_OPEN_NO_REPLAY))
-		hive_replay(h, path); /* failure is recorded in the note */
+		hive_replay(h, h->path); /* failure is recorded in the note */
 	if (ret == HIVE_OK) {
 		ret = finish_open(h);
 		if (ret != HIVE_OK && h->recovery_note)
@@ -305,9 +368,11 @@ int hive_open(void *mem, const char *path, unsigned flags, struct hive **out)
 	}
 	if (ret == HIVE_OK && h->lock_fd >= 0) {
 		char *names[3];
-		ret = hive_find_log_names(h, path, names);
+		ret = hive_find_log_names(h, h->path, names);
 		h->log_names[0] = names[1];
 		h->log_names[1] = names[2];
+		if (ret == HIVE_OK)
+			ret = check_logs_writable(h);
 		/* A writer makes a replayed hive whole on disk before anything else. */
 		if (ret == HIVE_OK && h->recovered && !h->read_only_reason)
 			ret = hive_write_recovered(h);

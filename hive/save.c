@@ -14,7 +14,9 @@
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <talloc.h>
 #include <unistd.h>
@@ -163,58 +165,60 @@ static void finish_base_block(struct hive *h)
 	put_le32(b + REGF_CHECKSUM, hive_header_checksum(b));
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
+static int write_all(struct hive *h, int fd, const char *path,
+		     const uint8_t *p, size_t len)
 {
+	uint64_t off = 0;
+
 	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
+		long n = h->io.pwrite(h->io.ctx, fd, p, len, (int64_t)off);
 		if (n <= 0)
-			return HIVE_FAIL(HIVE_E_IO, "write: %s",
-					 n < 0 ? strerror(errno) : "short write");
+			return HIVE_FAIL(n < 0 ? hive_io_error((int)-n) : HIVE_E_IO,
+					 "writing %s: %s", path,
+					 n < 0 ? strerror((int)-n) : "no progress");
 		p += n;
 		len -= (size_t)n;
+		off += (uint64_t)n;
 	}
 	return HIVE_OK;
 }
 
-static int fsync_dir_of(const char *path)
+static int fsync_dir(struct hive *h, const char *dir)
 {
-	char *copy = strdup(path);
-	int fd, ret = HIVE_OK;
+	int fd, err, ret;
 
-	if (!copy)
-		return HIVE_FAIL(HIVE_E_NOMEM, "path");
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0)
-		ret = HIVE_FAIL(HIVE_E_IO, "flushing the directory: %s",
-				strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	free(copy);
-	return ret;
+	ret = hive_file_open(&h->io, dir, HIVE_FILE_DIR, NULL, &fd, NULL);
+	if (ret != HIVE_OK)
+		return ret;
+	err = h->io.fsync(h->io.ctx, fd);
+	hive_file_close(&h->io, fd);
+	return err ? HIVE_FAIL(hive_io_error(-err), "flushing the folder %s: %s",
+			       dir, strerror(-err))
+		   : HIVE_OK;
 }
 
 /*
  * Open the hive file for writing and lock it against a second writer; the
  * descriptor and the lock live with h.  A file that cannot be written (a
- * read-only medium, permissions) still opens, read-only, with the reason.
+ * read-only medium, permissions) or must not be (it has other hard links)
+ * still opens, read-only, with the reason.
  */
 int hive_lock(struct hive *h, const char *path)
 {
-	int fd = open(path, O_RDWR | O_CLOEXEC);
+	int fd, ret;
 
-	if (fd < 0 && (errno == EACCES || errno == EROFS || errno == EPERM)) {
-		h->read_only_reason = errno == EROFS
-					      ? "the file is on a read-only file system"
-					      : "the file is not writable";
-		return HIVE_OK;
+	ret = hive_file_open(&h->io, path, HIVE_FILE_HIVE_WRITE, NULL, &fd,
+			     &h->file);
+	if (ret == HIVE_E_READ_ONLY) {
+		h->read_only_reason = talloc_strdup(h, hive_error_detail());
+		return h->read_only_reason ? HIVE_OK
+					   : HIVE_FAIL(HIVE_E_NOMEM, "reason");
 	}
-	if (fd < 0)
-		return HIVE_FAIL(HIVE_E_IO, "%s", strerror(errno));
+	if (ret != HIVE_OK)
+		return ret;
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		int err = errno;
-		close(fd);
+		hive_file_close(&h->io, fd);
 		return HIVE_FAIL(err == EWOULDBLOCK ? HIVE_E_READ_ONLY : HIVE_E_IO,
 				 err == EWOULDBLOCK
 					 ? "the hive is open for writing elsewhere "
@@ -222,37 +226,96 @@ int hive_lock(struct hive *h, const char *path)
 					 : "lock: %s", strerror(err));
 	}
 	if (h->lock_fd >= 0)
-		close(h->lock_fd);
+		hive_file_close(&h->io, h->lock_fd);
 	h->lock_fd = fd;
 	return HIVE_OK;
+}
+
+/* A name for the temporary file no one can guess in advance. */
+static void temp_name(char *buf, size_t size, const char *dir, const char *base)
+{
+	uint64_t r = 0;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r)) {
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		r ^= (uint64_t)ts.tv_nsec * 0x9E3779B97F4A7C15ull ^
+		     (uint64_t)getpid() << 32 ^ (uint64_t)(uintptr_t)buf;
+	}
+	snprintf(buf, size, "%s/%s.hivefs-%012llx", strcmp(dir, "/") ? dir : "",
+		 base, (unsigned long long)(r & 0xFFFFFFFFFFFFull));
+}
+
+/*
+ * Where a save goes: the folder resolved once (the user chose it), and the
+ * name in it, which is replaced by the rename, never followed.
+ */
+static int resolve_target(void *mem, const char *path, char **dir, char **full,
+			  const char **base)
+{
+	char *copy1 = talloc_strdup(mem, path), *copy2 = talloc_strdup(mem, path);
+	char *real;
+
+	if (!copy1 || !copy2)
+		return HIVE_FAIL(HIVE_E_NOMEM, "path");
+	*base = basename(copy2);
+	if (!**base || strcmp(*base, ".") == 0 || strcmp(*base, "..") == 0 ||
+	    strcmp(*base, "/") == 0)
+		return HIVE_FAIL(HIVE_E_INVALID, "%s: not a file name", path);
+	real = realpath(dirname(copy1), NULL);
+	if (!real)
+		return HIVE_FAIL(hive_io_error(errno), "%s: %s", path, strerror(errno));
+	*dir = talloc_strdup(mem, real);
+	free(real);
+	if (!*dir)
+		return HIVE_FAIL(HIVE_E_NOMEM, "path");
+	*full = talloc_asprintf(mem, "%s/%s", strcmp(*dir, "/") ? *dir : "", *base);
+	return *full ? HIVE_OK : HIVE_FAIL(HIVE_E_NOMEM, "path");
 }
 
 int hive_save_as(struct hive *h, const char *path)
 {
 	size_t len = (size_t)REGF_BLOCK_SIZE + h->bins_len;
-	size_t plen = strlen(path);
-	char *tmp = talloc_array(NULL, char, plen + 32);
+	void *tmp = talloc_new(NULL);
+	char *dir = NULL, *full = NULL, *temp = NULL;
+	const char *base = NULL;
 	struct stat st;
-	int fd, ret;
+	int fd = -1, err, ret;
 
 	if (!tmp)
 		return HIVE_FAIL(HIVE_E_NOMEM, "path");
+	ret = resolve_target(tmp, path, &dir, &full, &base);
+	if (ret != HIVE_OK)
+		goto out;
 	/* A read-only handle may write a copy elsewhere (recovery, export),
-	 * never its own file. */
+	 * never its own file, by whatever name. */
 	bool copy_only = (h->flags & HIVE_OPEN_READ_ONLY) != 0;
-	if (copy_only && h->path && strcmp(h->path, path) == 0) {
-		talloc_free(tmp);
-		return HIVE_FAIL(HIVE_E_READ_ONLY, "%s", h->read_only_reason);
+	bool same_file = h->path && (strcmp(h->path, full) == 0 ||
+				     (h->file.known && lstat(full, &st) == 0 &&
+				      (uint64_t)st.st_dev == h->file.dev &&
+				      (uint64_t)st.st_ino == h->file.ino));
+	if (copy_only && same_file) {
+		ret = HIVE_FAIL(HIVE_E_READ_ONLY, "%s", h->read_only_reason);
+		goto out;
 	}
-	snprintf(tmp, plen + 32, "%s.hivefs-XXXXXX", path);
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		ret = HIVE_FAIL(HIVE_E_IO, "creating %s: %s", tmp, strerror(errno));
-		talloc_free(tmp);
-		return ret;
+	temp = talloc_array(tmp, char, strlen(dir) + strlen(base) + 32);
+	if (!temp) {
+		ret = HIVE_FAIL(HIVE_E_NOMEM, "path");
+		goto out;
 	}
-	/* Keep the hive's permissions and owner across the replacement. */
-	if (stat(path, &st) == 0) {
+	ret = HIVE_E_EXISTS;
+	for (int tries = 0; ret == HIVE_E_EXISTS && tries < 100; tries++) {
+		temp_name(temp, talloc_get_size(temp), dir, base);
+		ret = hive_file_open(&h->io, temp, HIVE_FILE_NEW, NULL, &fd, NULL);
+	}
+	if (ret != HIVE_OK)
+		goto out;
+	/*
+	 * Keep the permissions and owner of the file replaced — of a regular
+	 * file only: a link there is replaced, and what it points to is
+	 * nobody's business here.
+	 */
+	if (lstat(full, &st) == 0 && S_ISREG(st.st_mode)) {
 		if (fchmod(fd, st.st_mode & 07777) < 0 ||
 		    (fchown(fd, st.st_uid, st.st_gid) < 0 && errno != EPERM)) {
 			ret = HIVE_FAIL(HIVE_E_IO, "permissions: %s", strerror(errno));
@@ -262,52 +325,66 @@ int hive_save_as(struct hive *h, const char *path)
 		fchmod(fd, 0644);
 	}
 	finish_base_block(h);
-	ret = write_all(fd, h->image, len);
+	ret = write_all(h, fd, temp, h->image, len);
 	if (ret != HIVE_OK)
 		goto fail;
-	if (fsync(fd) < 0) {
-		ret = HIVE_FAIL(HIVE_E_IO, "fsync: %s", strerror(errno));
+	err = h->io.fsync(h->io.ctx, fd);
+	if (err) {
+		ret = HIVE_FAIL(hive_io_error(-err), "flushing %s: %s", temp,
+				strerror(-err));
 		goto fail;
 	}
-	if (close(fd) < 0) {
-		fd = -1;
-		ret = HIVE_FAIL(HIVE_E_IO, "close: %s", strerror(errno));
+	/* The writer's lock moves to the new file before it gets the name, so
+	 * no second writer can slip in between. */
+	if (!copy_only && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		ret = HIVE_FAIL(HIVE_E_IO, "lock: %s", strerror(errno));
 		goto fail;
 	}
-	fd = -1;
-	if (rename(tmp, path) < 0) {
-		ret = HIVE_FAIL(HIVE_E_IO, "rename: %s", strerror(errno));
+	if (rename(temp, full) < 0) {
+		ret = HIVE_FAIL(hive_io_error(errno), "renaming %s to %s: %s", temp,
+				full, strerror(errno));
 		goto fail;
 	}
 	/* Logs beside the path belonged to the file just replaced; a later
 	 * crash must never replay them into this one. */
 	char *logs[3];
-	if (hive_find_log_names(tmp, path, logs) == HIVE_OK)
+	if (hive_find_log_names(tmp, full, logs) == HIVE_OK)
 		for (unsigned i = 0; i < 3; i++)
 			if (logs[i])
 				unlink(logs[i]);
-	ret = fsync_dir_of(path);
-	talloc_free(tmp);
-	if (ret != HIVE_OK)
-		return ret;
-	if (copy_only)
-		return HIVE_OK;
-	if (!h->path || strcmp(h->path, path) != 0) {
-		talloc_free(h->path);
-		h->path = talloc_strdup(h, path);
+	ret = fsync_dir(h, dir);
+	if (ret != HIVE_OK || copy_only) {
+		hive_file_close(&h->io, fd);
+		goto out;
 	}
-	/* The lock was on the replaced inode: take it on the new one. */
-	hive_lock(h, path);
+	struct stat now;
+	if (fstat(fd, &now) == 0)
+		h->file = (struct hive_file_id){
+			.dev = (uint64_t)now.st_dev, .ino = (uint64_t)now.st_ino,
+			.nlink = (uint64_t)now.st_nlink, .uid = (uint32_t)now.st_uid,
+			.gid = (uint32_t)now.st_gid, .mode = (uint32_t)now.st_mode,
+			.known = true,
+		};
+	if (!h->path || strcmp(h->path, full) != 0) {
+		talloc_free(h->path);
+		h->path = talloc_strdup(h, full);
+	}
+	if (h->lock_fd >= 0)
+		hive_file_close(&h->io, h->lock_fd);
+	h->lock_fd = fd;
+	/* Whatever logs were found belong to the replaced file. */
+	h->log_names[0] = h->log_names[1] = NULL;
+	h->logs_reset = false;
 	h->modified = false;
 	if (h->dirty)
 		memset(h->dirty, 0, h->bins_len / REGF_BLOCK_SIZE);
 	h->image_len = len;
-	return HIVE_OK;
+	ret = HIVE_OK;
+	goto out;
 fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
+	hive_file_close(&h->io, fd);
+	unlink(temp);
+out:
 	talloc_free(tmp);
 	return ret;
 }
-

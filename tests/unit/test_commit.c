@@ -98,7 +98,12 @@ static int change_and_commit(void *mem, const char *path, struct faults *f)
 	uint16_t n[32];
 	size_t len;
 	hive_key_t k;
-	const struct hive_io io = { faulty_pwrite, faulty_fsync, faulty_truncate, f };
+	const struct hive_io io = {
+		.pwrite = faulty_pwrite,
+		.fsync = faulty_fsync,
+		.ftruncate = faulty_truncate,
+		.ctx = f,
+	};
 	int ret;
 
 	assert_int_equal(hive_open(mem, path, 0, &h), HIVE_OK);
