@@ -67,6 +67,15 @@ struct hivefs {
 	uid_t uid;
 	gid_t gid;
 	mode_t umask;
+	/* The modes keys and values show (main.c, derived from the hive
+	 * file's mode, the umask and whether changes are accepted). */
+	mode_t key_mode, value_mode;
+	/* The hive file as opened at mount time (main.c): a descriptor
+	 * kept for the life of the mount, so its inode cannot be reused,
+	 * and its identity, to tell when the path names another file. */
+	int hive_fd;
+	dev_t hive_dev;
+	ino_t hive_ino;
 	double timeout;                /* entry and attribute cache, seconds */
 	struct uring *uring;           /* uring.c; NULL: plain /dev/fuse */
 	struct hive_info info;
@@ -98,6 +107,10 @@ struct hivefs {
 	unsigned recent_next;
 	uint64_t changes;              /* entries created, deleted, renamed */
 	int commit_error;              /* first failed commit, or 0 */
+	/* The hive's path no longer names the mounted file (deleted or
+	 * replaced): nothing more is written, every change is EIO. */
+	bool hive_lost;
+	char commit_detail[512];       /* why commit_error (for the exit) */
 	/* The periodic committer (write.c). */
 	pthread_t committer;
 	pthread_cond_t wake;

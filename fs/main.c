@@ -22,7 +22,24 @@
  * bins) mounts read-only with the reason; -o force accepts changes to a
  * dirty hive whose logs are unusable, giving up their pending entries.
  * `-o ro` never writes any file: the hive gets a shared flock() for as
- * long as the mount lives, so a writer is told it is in use.
+ * long as the mount lives, so a writer is told it is in use.  A hive whose
+ * recovered state cannot be written for want of space mounts read-only
+ * too (showing that state from memory), with a message.
+ *
+ * The hive's path is resolved (realpath: a link the user named is
+ * followed, once) and opened here first, without waiting (a FIFO), and
+ * must be a regular file; that descriptor stays open, so the mount can
+ * tell later whether the path still names the file it mounted (write.c).
+ *
+ * Permissions.  Entries show the hive file's owner and group (or -o
+ * uid=/gid=) and modes derived from its mode: a 0600 hive shows values
+ * 0600 and keys 0700, a 0644 one 0644 and 0755; no write bits when
+ * changes are refused; then -o umask.  Without allow_other only the
+ * mounting user can reach the mount at all (the kernel's rule).  With
+ * allow_other the kernel checks those modes for every other user
+ * (default_permissions is added), so a root-owned 0600 hive stays
+ * root's; -o no_default_permissions gives that up: every user may then
+ * read and change everything the mount offers.
  */
 #define _GNU_SOURCE /* asprintf */
 #include <errno.h>
@@ -68,11 +85,13 @@ struct options {
 	unsigned spin;
 	int noprefetch;
 	int nouring;
+	int allow_other, default_permissions, no_default_permissions;
+	int uid_given, gid_given;
 	char *hive;
 	int have_mountpoint;
 };
 
-enum { KEY_RO, KEY_RW };
+enum { KEY_RO, KEY_RW, KEY_ALLOW_OTHER, KEY_DEFAULT_PERMISSIONS };
 
 #define OPT(t, field, v) { t, offsetof(struct options, field), v }
 
@@ -80,7 +99,9 @@ static const struct fuse_opt option_table[] = {
 	OPT("raw", raw, 1),
 	OPT("handles", handles, 1),
 	OPT("uid=%u", uid, 0),
+	OPT("uid=", uid_given, 1),
 	OPT("gid=%u", gid, 0),
+	OPT("gid=", gid_given, 1),
 	OPT("umask=%o", umask, 0),
 	OPT("commit=%u", commit, 0),
 	OPT("sync", sync, 1),
@@ -88,6 +109,10 @@ static const struct fuse_opt option_table[] = {
 	OPT("noprefetch", noprefetch, 1),
 	OPT("nouring", nouring, 1),
 	OPT("force", force, 1),
+	OPT("no_default_permissions", no_default_permissions, 1),
+	/* Noted, and passed on to libfuse. */
+	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+	FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
 	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("rw", KEY_RW),
 	/* Words that only mean something to mount(8) and fstab. */
@@ -138,11 +163,25 @@ static void usage(const char *prog)
 	       "hivefs even when\n"
 	       "                           read-only (slower; for tests)\n"
 	       "    -o uid=N,gid=N         owner and group of every file "
-	       "(default: yours)\n"
+	       "(default: the hive\n"
+	       "                           file's)\n"
 	       "    -o umask=M             octal mask applied to the modes "
-	       "0777 and 0666 (default 022)\n"
-	       "    -o allow_other         let other users use the mount\n"
-	       "    -o default_permissions let the kernel check the modes\n"
+	       "(default 022); the\n"
+	       "                           modes come from the hive file's: "
+	       "0600 shows values\n"
+	       "                           0600 and keys 0700, 0644 shows "
+	       "0644 and 0755; no\n"
+	       "                           write bits when changes are "
+	       "refused\n"
+	       "    -o allow_other         let other users use the mount; the "
+	       "kernel then\n"
+	       "                           checks the modes shown for them "
+	       "(default_permissions)\n"
+	       "    -o no_default_permissions\n"
+	       "                           with allow_other: check nothing, "
+	       "every user may read\n"
+	       "                           and change everything (whatever "
+	       "the modes say)\n"
 	       "    noauto, auto, user, users, nouser, _netdev, nofail, "
 	       "defaults: fstab words, ignored\n\n",
 	       prog);
@@ -171,6 +210,12 @@ static int opt_proc(void *data, const char *arg, int key,
 	case KEY_RW:
 		o->rw = 1;
 		return 0;
+	case KEY_ALLOW_OTHER:
+		o->allow_other = 1;
+		return 1;
+	case KEY_DEFAULT_PERMISSIONS:
+		o->default_permissions = 1;
+		return 1;
 	default:
 		return 1; /* a FUSE or mount option: libfuse handles it */
 	}
@@ -185,13 +230,113 @@ static void report_hive_error(const char *path, int err)
 		*detail ? ": " : "", detail);
 }
 
-/* Resolve, lock, read and validate the hive; warn about its state. */
+/* What was lost when a commit failed, once the mount is gone. */
+static void report_commit_failure(const struct hivefs *fs)
+{
+	if (fs->hive_lost)
+		fprintf(stderr, "hivefs: %s: the changes made since the last "
+				"commit are lost: %s; nothing was written to "
+				"the file that has that name now\n",
+			fs->hive_path, fs->commit_detail);
+	else
+		fprintf(stderr, "hivefs: %s: the changes made since the last "
+				"commit could not be saved (%s%s%s); every "
+				"earlier commit (each fsync that returned) is in "
+				"the hive, and its transaction log completes or "
+				"undoes a half-written commit at the next open\n",
+			fs->hive_path, hive_strerror(fs->commit_error),
+			*fs->commit_detail ? ": " : "", fs->commit_detail);
+}
+
+static const char *file_kind(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFDIR: return "a directory";
+	case S_IFIFO: return "a FIFO";
+	case S_IFCHR: return "a character device";
+	case S_IFBLK: return "a block device";
+	case S_IFSOCK: return "a socket";
+	default: return "of an unknown type";
+	}
+}
+
+/*
+ * Open the hive file before the engine does, refusing at once, with the
+ * reason, what is not a hive file: a FIFO (O_NONBLOCK: the open does not
+ * wait for a writer that never comes), a directory, a device or a socket.
+ * The path was resolved by realpath() (a link the user named is followed
+ * there, so logs are looked for beside the file itself); O_NOFOLLOW keeps
+ * a link put in its place since from being followed.  The descriptor is
+ * kept for the life of the mount (it pins the inode, whose identity
+ * write.c compares with what the path names at each commit); -1 on
+ * failure.
+ */
+static int open_hive_file(const char *path, struct stat *st)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd < 0) {
+		if (errno == ELOOP)
+			fprintf(stderr, "hivefs: %s: replaced by a symbolic "
+					"link while being opened\n",
+				path);
+		else
+			fprintf(stderr, "hivefs: %s: %s\n", path,
+				strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, st) < 0) {
+		fprintf(stderr, "hivefs: %s: %s\n", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		fprintf(stderr, "hivefs: %s: not a regular file (%s); a hive "
+				"is a regular file\n",
+			path, file_kind(st->st_mode));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The reader's lock of a read-only mount (the engine locks only writers). */
+static int lock_shared(const struct hivefs *fs)
+{
+	if (flock(fs->hive_fd, LOCK_SH | LOCK_NB) == 0)
+		return 0;
+	fprintf(stderr, "hivefs: %s: %s\n", fs->hive_path,
+		errno == EWOULDBLOCK
+			? "in use: another program holds a write lock on it"
+			: strerror(errno));
+	return -1;
+}
+
+/*
+ * Entry modes from the hive file's: its read and write bits for values,
+ * the same plus search where readable for keys, no write bits where
+ * changes are refused, then the umask.
+ */
+static void derive_modes(struct hivefs *fs, mode_t file_mode)
+{
+	mode_t bits = file_mode & 0666;
+
+	if (!fs->writable)
+		bits &= (mode_t)~0222;
+	fs->value_mode = bits & ~fs->umask;
+	fs->key_mode = (bits | (bits & 0444) >> 2) & ~fs->umask;
+}
+
+/* Open, lock, read and validate the hive; warn about its state. */
 static int open_hive(void *mem, struct hivefs *fs, const char *arg,
-		     const struct options *o, int *lock_fd)
+		     const struct options *o)
 {
 	char *path = realpath(arg, NULL);
 	const char *note, *why;
 	unsigned flags = o->ro ? HIVE_OPEN_READ_ONLY : 0;
+	bool no_space = false;
+	char no_space_detail[256];
+	struct stat st, now;
 	int err;
 
 	if (!path) {
@@ -202,33 +347,52 @@ static int open_hive(void *mem, struct hivefs *fs, const char *arg,
 	free(path);
 	if (!fs->hive_path)
 		return -1;
-	if (o->ro) {
-		/* The engine locks only writers; a reader says it is here. */
-		*lock_fd = open(fs->hive_path, O_RDONLY | O_CLOEXEC);
-		if (*lock_fd < 0) {
-			fprintf(stderr, "hivefs: %s: %s\n", fs->hive_path,
-				strerror(errno));
-			return -1;
-		}
-		if (flock(*lock_fd, LOCK_SH | LOCK_NB) < 0) {
-			fprintf(stderr, "hivefs: %s: %s\n", fs->hive_path,
-				errno == EWOULDBLOCK
-					? "in use: another program holds a write lock on it"
-					: strerror(errno));
-			return -1;
-		}
-	}
+	fs->hive_fd = open_hive_file(fs->hive_path, &st);
+	if (fs->hive_fd < 0)
+		return -1;
+	fs->hive_dev = st.st_dev;
+	fs->hive_ino = st.st_ino;
+	if (!o->uid_given)
+		fs->uid = st.st_uid;
+	if (!o->gid_given)
+		fs->gid = st.st_gid;
+	if (o->ro && lock_shared(fs) != 0)
+		return -1;
 	if (o->force)
 		flags |= HIVE_OPEN_FORCE;
 	err = hive_open(mem, fs->hive_path, flags, &fs->hive);
+	if (err == HIVE_E_NOSPC && !o->ro) {
+		/*
+		 * A dirty hive is made whole on disk before a writer may
+		 * change it; on a full file system that fails.  Its
+		 * recovered state can still be shown, from memory.
+		 */
+		snprintf(no_space_detail, sizeof(no_space_detail), "%s",
+			 hive_error_detail());
+		if (lock_shared(fs) != 0)
+			return -1;
+		no_space = true;
+		flags |= HIVE_OPEN_READ_ONLY;
+		err = hive_open(mem, fs->hive_path, flags, &fs->hive);
+	}
 	if (err) {
 		report_hive_error(fs->hive_path, err);
 		return -1;
 	}
+	/* The engine opened the path again: the same file as ours? */
+	if (lstat(fs->hive_path, &now) < 0 || now.st_dev != st.st_dev ||
+	    now.st_ino != st.st_ino) {
+		fprintf(stderr, "hivefs: %s: replaced while being opened; "
+				"try again\n",
+			fs->hive_path);
+		return -1;
+	}
 	hive_get_info(fs->hive, &fs->info);
 	note = hive_recovery_note(fs->hive);
-	why = o->ro ? NULL : hive_read_only_reason(fs->hive);
-	fs->writable = !o->ro && !why;
+	why = (flags & HIVE_OPEN_READ_ONLY) ? NULL
+					    : hive_read_only_reason(fs->hive);
+	fs->writable = !(flags & HIVE_OPEN_READ_ONLY) && !why;
+	derive_modes(fs, st.st_mode);
 	if (fs->info.recovered)
 		fprintf(stderr, "hivefs: %s: %s (%s)\n", fs->hive_path,
 			note ? note : "transaction logs replayed",
@@ -250,7 +414,13 @@ static int open_hive(void *mem, struct hivefs *fs, const char *arg,
 			"header(s)%s): entries in damaged parts give EIO\n",
 			fs->hive_path, fs->info.damaged_bins,
 			fs->info.truncated ? ", file truncated" : "");
-	if (why && !fs->info.dirty)
+	if (no_space)
+		fprintf(stderr, "hivefs: %s: mounting read-only: no space left "
+				"on its file system to write the recovered "
+				"state (%s); free some space and mount it again "
+				"to make changes\n",
+			fs->hive_path, no_space_detail);
+	else if (why && !fs->info.dirty)
 		fprintf(stderr, "hivefs: %s: mounting read-only: %s\n",
 			fs->hive_path, why);
 	else if (why)
@@ -260,10 +430,13 @@ static int open_hive(void *mem, struct hivefs *fs, const char *arg,
 	return 0;
 }
 
-/* -o ro, subtype and fsname, so that mount, findmnt and df show
- * "HIVE ... fuse.hivefs".  Given first: the user's fsname= wins. */
+/*
+ * -o ro, subtype and fsname, so that mount, findmnt and df show
+ * "HIVE ... fuse.hivefs".  Given first: the user's fsname= wins.  With
+ * allow_other, default_permissions unless the user gave it up.
+ */
 static int add_mount_options(struct fuse_args *args, const char *hive_path,
-			     bool writable)
+			     bool writable, bool check_permissions)
 {
 	char *opts = NULL, *fsname = NULL;
 	int ret = -1;
@@ -271,6 +444,8 @@ static int add_mount_options(struct fuse_args *args, const char *hive_path,
 	if (asprintf(&fsname, "fsname=%s", hive_path) < 0)
 		return -1;
 	if (fuse_opt_add_opt(&opts, writable ? "rw" : "ro") == 0 &&
+	    (!check_permissions ||
+	     fuse_opt_add_opt(&opts, "default_permissions") == 0) &&
 	    fuse_opt_add_opt(&opts, "subtype=hivefs") == 0 &&
 	    fuse_opt_add_opt_escaped(&opts, fsname) == 0 &&
 	    fuse_opt_insert_arg(args, 1, "-o") == 0 &&
@@ -341,8 +516,8 @@ int main(int argc, char *argv[])
 		.commit = DEFAULT_COMMIT_SECONDS, .spin = DEFAULT_SPIN_US,
 	};
 	void *mem = talloc_new(NULL);
-	struct hivefs fs = { .lock = PTHREAD_MUTEX_INITIALIZER };
-	int lock_fd = -1, ret = EXIT_FAILED;
+	struct hivefs fs = { .lock = PTHREAD_MUTEX_INITIALIZER, .hive_fd = -1 };
+	int ret = EXIT_FAILED;
 
 	/*
 	 * All engine work is serialised by one lock, so one malloc arena
@@ -379,6 +554,12 @@ int main(int argc, char *argv[])
 		ret = EXIT_USAGE;
 		goto done;
 	}
+	if (opts.default_permissions && opts.no_default_permissions) {
+		fprintf(stderr, "hivefs: default_permissions and "
+				"no_default_permissions contradict each other\n");
+		ret = EXIT_USAGE;
+		goto done;
+	}
 	fs.raw = opts.raw;
 	fs.handles = opts.handles;
 	fs.uid = opts.uid;
@@ -388,25 +569,24 @@ int main(int argc, char *argv[])
 	fs.prefetch_values = !opts.noprefetch;
 	fs.commit_interval = opts.commit;
 	fs.verbose = cmd.foreground || cmd.debug;
-	if (open_hive(mem, &fs, opts.hive, &opts, &lock_fd) != 0)
+	if (open_hive(mem, &fs, opts.hive, &opts) != 0)
 		goto done;
 	fs.timeout = fs.writable ? CACHE_TIMEOUT_RW : CACHE_TIMEOUT;
 	if (inode_table_new(mem, hive_root(fs.hive), &fs.inodes) != HIVE_OK ||
-	    add_mount_options(&args, fs.hive_path, fs.writable) != 0) {
+	    add_mount_options(&args, fs.hive_path, fs.writable,
+			      opts.allow_other &&
+				      !opts.no_default_permissions) != 0) {
 		fprintf(stderr, "hivefs: out of memory\n");
 		goto done;
 	}
 	ret = run_session(&fs, &args, &cmd, &opts);
 	if (fs.commit_error) {
-		fprintf(stderr, "hivefs: %s: changes could not be committed "
-				"(%s); the hive's transaction log repairs it on "
-				"the next open\n",
-			fs.hive_path, hive_strerror(fs.commit_error));
+		report_commit_failure(&fs);
 		ret = EXIT_FAILED;
 	}
 done:
-	if (lock_fd >= 0)
-		close(lock_fd);
+	if (fs.hive_fd >= 0)
+		close(fs.hive_fd);
 	free(cmd.mountpoint);
 	free(opts.hive);
 	fuse_opt_free_args(&args);

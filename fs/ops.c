@@ -82,6 +82,11 @@ static struct timespec filetime_to_timespec(uint64_t ft)
 	return ts;
 }
 
+/*
+ * Every entry shows the hive file's owner and group and modes derived from
+ * its mode (main.c), so `ls -l` says who may read and change the hive;
+ * with allow_other the kernel enforces them (default_permissions).
+ */
 static void common_attr(const struct hivefs *fs, struct timespec t,
 			struct stat *st)
 {
@@ -100,7 +105,7 @@ static int key_attr(struct hivefs *fs, uint32_t cell, struct stat *st)
 		return err;
 	memset(st, 0, sizeof(*st));
 	common_attr(fs, filetime_to_timespec(ks.last_write), st);
-	st->st_mode = S_IFDIR | (0777 & ~fs->umask);
+	st->st_mode = S_IFDIR | fs->key_mode;
 	st->st_nlink = 2 + (nlink_t)ks.subkey_count;
 	st->st_size = 4096;
 	st->st_blocks = 8;
@@ -136,7 +141,7 @@ static int value_attr(struct hivefs *fs, uint32_t cell, struct timespec t,
 		view_measure(type, data, len, raw, &v);
 		memset(st, 0, sizeof(*st));
 		common_attr(fs, t, st);
-		st->st_mode = S_IFREG | (0666 & ~fs->umask);
+		st->st_mode = S_IFREG | fs->value_mode;
 		st->st_nlink = 1;
 		st->st_size = (off_t)v.size;
 		st->st_blocks = (blkcnt_t)((v.size + 511) / 512);
@@ -170,8 +175,8 @@ int ops_node_attr(struct hivefs *fs, const struct node_info *n, uint64_t ino,
 		/* Deleted, still open: what the descriptor holds. */
 		memset(st, 0, sizeof(*st));
 		common_attr(fs, filetime_to_timespec(fs->info.last_written), st);
-		st->st_mode = (n->kind == NODE_KEY ? S_IFDIR | 0777 : S_IFREG | 0666) &
-			      ~fs->umask;
+		st->st_mode = n->kind == NODE_KEY ? S_IFDIR | fs->key_mode
+						  : S_IFREG | fs->value_mode;
 		if (write_pending_size(fs, ino, &pending))
 			st->st_size = (off_t)pending;
 		st->st_ino = ino;

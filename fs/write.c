@@ -42,8 +42,18 @@
  * on fsync and fsyncdir (which return once the change is durable), every
  * fs->commit_interval seconds (a thread), after every change with -o
  * sync, and at unmount.  A failed commit leaves the engine handle
- * poisoned: every later change fails with EIO until remount, and the
- * exit status says so.
+ * poisoned: the caller that asked for it (fsync) gets the error (ENOSPC
+ * for a full file system, else EIO), every later change fails with EIO
+ * until remount, and the exit status says so.
+ *
+ * A hive deleted or replaced while mounted (`rm HIVE`, `mv NEW HIVE`):
+ * its path no longer names the file in memory, and a commit would write
+ * a log beside a file that is not this hive (which a later open might
+ * replay into it).  Each commit, and the first change after a commit,
+ * first looks whether the path still names the mounted file; once it
+ * does not, nothing is written any more, every change and fsync fails
+ * with EIO, and the exit status is 1 (the engine checks again as it
+ * commits).
  */
 #define _GNU_SOURCE /* RENAME_NOREPLACE */
 #include <errno.h>
@@ -51,6 +61,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/xattr.h>
 #include <time.h>
 
@@ -72,20 +83,64 @@
 
 /* ---- commits ---- */
 
+/*
+ * Does the hive's path still name the mounted file (under lock)?  The
+ * first time it does not, the mount stops writing for good and says so.
+ */
+static bool hive_still_named(struct hivefs *fs)
+{
+	const char *what;
+	struct stat now;
+
+	if (fs->hive_lost)
+		return false;
+	if (fs->hive_fd < 0)
+		return true;
+	if (lstat(fs->hive_path, &now) == 0) {
+		if (now.st_dev == fs->hive_dev && now.st_ino == fs->hive_ino)
+			return true;
+		what = "replaced";
+	} else if (errno == ENOENT || errno == ENOTDIR) {
+		what = "deleted";
+	} else {
+		return true; /* cannot tell; hive_commit looks again */
+	}
+	fs->hive_lost = true;
+	if (!fs->commit_error)
+		fs->commit_error = HIVE_E_IO;
+	snprintf(fs->commit_detail, sizeof(fs->commit_detail),
+		 "the hive was %s while mounted", what);
+	fuse_log(FUSE_LOG_ERR, "hivefs: %s: the hive was %s while mounted: "
+		 "nothing is written any more (not beside the file now at "
+		 "that path either); changes fail with EIO, and those made "
+		 "since the last commit are lost\n",
+		 fs->hive_path, what);
+	return false;
+}
+
 /* Commit what changed (under lock); the first failure is remembered. */
 static int commit_now(struct hivefs *fs)
 {
 	int err;
 
-	if (!fs->writable || !hive_is_modified(fs->hive))
+	if (!fs->writable)
 		return HIVE_OK;
+	/* Durable where the hive's name says?  Never again. */
+	if (fs->hive_lost)
+		return HIVE_E_IO;
+	if (!hive_is_modified(fs->hive))
+		return HIVE_OK;
+	if (!hive_still_named(fs))
+		return HIVE_E_IO;
 	err = hive_commit(fs->hive);
-	if (err) {
+	/* Said once: a poisoned handle fails each later commit alike. */
+	if (err && !fs->commit_error) {
 		fuse_log(FUSE_LOG_ERR, "hivefs: %s: commit failed: %s%s%s\n",
 			 fs->hive_path, hive_strerror(err),
 			 *hive_error_detail() ? ": " : "", hive_error_detail());
-		if (!fs->commit_error)
-			fs->commit_error = err;
+		fs->commit_error = err;
+		snprintf(fs->commit_detail, sizeof(fs->commit_detail), "%s",
+			 hive_error_detail());
 	}
 	return err;
 }
@@ -110,7 +165,12 @@ static int refuse_change(struct hivefs *fs)
 {
 	if (!fs->writable)
 		return EROFS;
-	if (hive_is_poisoned(fs->hive))
+	if (hive_is_poisoned(fs->hive) || fs->hive_lost)
+		return EIO;
+	/* The first change since a commit makes sure the hive is still
+	 * there, so that a change after `mv NEW HIVE` fails itself, not
+	 * only the next commit. */
+	if (!hive_is_modified(fs->hive) && !hive_still_named(fs))
 		return EIO;
 	return 0;
 }
@@ -333,7 +393,7 @@ static int store_wbuf(void *tmp, struct hivefs *fs, struct wbuf *w,
 	if (!inode_get(fs->inodes, w->ino, &n) || (n.flags & NODE_DEAD))
 		return HIVE_OK;
 	err = !refuse_change(fs)	      ? HIVE_OK
-	      : hive_is_poisoned(fs->hive) ? HIVE_E_POISONED
+	      : hive_is_poisoned(fs->hive) || fs->hive_lost ? HIVE_E_POISONED
 					   : HIVE_E_READ_ONLY;
 	if (!err)
 		err = value_type(fs, n.cell, &type);
