@@ -17,6 +17,7 @@
 struct faults {
 	long budget;       /* bytes the next pwrites may still write; <0 = no limit */
 	int fail_fsync;    /* fail the n-th fsync (1-based); 0 = never */
+	int fsync_errno;   /* ... with this errno (0 = EIO) */
 	int fail_truncate; /* fail ftruncate */
 	int fsyncs;
 	long written;
@@ -46,7 +47,7 @@ static int faulty_fsync(void *ctx, int fd)
 	struct faults *f = ctx;
 
 	if (++f->fsyncs == f->fail_fsync)
-		return -EIO;
+		return f->fsync_errno ? -f->fsync_errno : -EIO;
 	return fsync(fd) < 0 ? -errno : 0;
 }
 
@@ -246,6 +247,34 @@ static void failed_flushes_and_truncate(void **state)
 	remove_dir(dir);
 }
 
+/* A full file system or quota is told apart from other failures (ENOSPC,
+ * not EIO), and nothing acknowledged is lost: the handle is poisoned as
+ * for any failed write and the file holds the state before the commit. */
+static void full_disk_is_nospc(void **state)
+{
+	static const struct { long budget; int fail_fsync, fsync_errno; } cases[] = {
+		{ 0, 0, 0 },            /* the first write of the log */
+		{ 700, 0, 0 },          /* a torn log sector */
+		{ -1, 1, ENOSPC },      /* a flush (NFS, thin provisioning) */
+		{ -1, 1, EDQUOT },
+	};
+
+	assert_int_equal(hive_error_to_errno(HIVE_E_NOSPC), ENOSPC);
+	assert_string_equal(hive_strerror(HIVE_E_NOSPC),
+			    "no space left on the file system");
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		struct faults f = { .budget = cases[c].budget,
+				    .fail_fsync = cases[c].fail_fsync,
+				    .fsync_errno = cases[c].fsync_errno };
+		char *dir = fresh_dir(*state);
+		char *path = prepare(*state, dir);
+
+		assert_int_equal(change_and_commit(*state, path, &f), HIVE_E_NOSPC);
+		assert_int_equal(state_of(*state, path), 0);
+		remove_dir(dir);
+	}
+}
+
 static void second_writer_refused(void **state)
 {
 	char *dir = fresh_dir(*state);
@@ -266,6 +295,7 @@ int main(void)
 		TEST(clean_commit_holds),
 		TEST(torn_writes),
 		TEST(failed_flushes_and_truncate),
+		TEST(full_disk_is_nospc),
 		TEST(second_writer_refused),
 	};
 	for (size_t i = 0; i < sizeof(payload); i++)
