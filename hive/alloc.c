@@ -14,7 +14,18 @@
  *    enough for the cell (big cells get multi-page bins, as Windows does);
  *    its unused tail becomes one free cell.
  *  - Every byte changed is marked dirty per 4 KiB page, for the commit.
+ *
+ * What a writer trusts.  Before the first change (at open, for a handle
+ * that may write) one pass over the cell headers proves that cells tile
+ * every bin exactly, and records where each cell starts.  From then on a
+ * reference is a cell only if it names one of those starts (hive_cell()
+ * checks the map), so two cells the engine writes can never overlap, and
+ * only the allocator changes a cell's size.  hive_cell_w() proves its cell
+ * again before handing out a pointer: a write it allows stays inside the
+ * bins and inside that one allocated cell, whatever the hive says.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <talloc.h>
 #include <time.h>
 
@@ -36,6 +47,16 @@ static unsigned size_class(uint32_t size)
 static uint32_t hash_off(uint32_t off)
 {
 	return (off >> 3) * 2654435761u;
+}
+
+static void start_set(struct hive *h, uint32_t off)
+{
+	h->cell_starts[off / CELL_ALIGN / 8] |= (uint8_t)(1u << (off / CELL_ALIGN % 8));
+}
+
+static void start_clear(struct hive *h, uint32_t off)
+{
+	h->cell_starts[off / CELL_ALIGN / 8] &= (uint8_t)~(1u << (off / CELL_ALIGN % 8));
 }
 
 static int slots_grow(struct hive *h)
@@ -151,24 +172,33 @@ static void index_remove_slot(struct free_index *fi, uint32_t slot)
 	fi->recycled = n;
 }
 
-int hive_free_index_build(struct hive *h)
+/* The map and the index of one pass; a hive whose cells do not tile keeps
+ * neither (it is read as any reader reads it). */
+static int index_build(struct hive *h)
 {
-	if (h->free_index_ready)
-		return HIVE_OK;
 	h->free.recycled = FREE_NONE;
 	for (unsigned c = 0; c < FREE_CLASSES; c++)
 		h->free.heads[c] = FREE_NONE;
+	h->cell_starts = talloc_zero_array(h, uint8_t, h->bins_len / CELL_ALIGN / 8 + 1);
+	if (!h->cell_starts)
+		return HIVE_FAIL(HIVE_E_NOMEM, "cell map");
 	for (uint32_t off = 0; off < h->bins_len;) {
 		const struct hive_page *page = &h->pages[off / REGF_BLOCK_SIZE];
 		uint32_t end = page->bin_end;
 
+		if (page->bin_start == PAGE_UNREADABLE || page->bin_start != off)
+			return HIVE_FAIL(HIVE_E_CORRUPT, "hive bin at 0x%x is damaged",
+					 off);
 		for (uint32_t c = page->bin_start + HBIN_HEADER_SIZE; c + 4 <= end;) {
 			int32_t size = (int32_t)le32(h->bins + c);
 			uint32_t abs = size < 0 ? (uint32_t)(-(int64_t)size)
 						: (uint32_t)size;
 			if (abs < CELL_ALIGN || abs % CELL_ALIGN || abs > end - c)
 				return HIVE_FAIL(HIVE_E_CORRUPT,
-						 "cell at 0x%x has size %d", c, size);
+						 "cell at 0x%x has size %d, which breaks "
+						 "its hive bin (0x%x-0x%x)", c, size,
+						 page->bin_start, end);
+			start_set(h, c);
 			if (size > 0) {
 				int ret = index_add(h, c, abs);
 				if (ret != HIVE_OK)
@@ -177,6 +207,25 @@ int hive_free_index_build(struct hive *h)
 			c += abs;
 		}
 		off = end;
+	}
+	return HIVE_OK;
+}
+
+int hive_free_index_build(struct hive *h)
+{
+	int ret;
+
+	if (h->free_index_ready)
+		return HIVE_OK;
+	ret = index_build(h);
+	if (ret != HIVE_OK) {
+		struct free_index *fi = &h->free;
+		talloc_free(h->cell_starts);
+		talloc_free(fi->nodes);
+		talloc_free(fi->slots);
+		memset(fi, 0, sizeof(*fi));
+		h->cell_starts = NULL;
+		return ret;
 	}
 	h->free_index_ready = true;
 	return HIVE_OK;
@@ -189,10 +238,22 @@ void hive_base_block_changed(struct hive *h)
 	h->modified = true;
 }
 
+/* A broken invariant of the engine itself, never a property of the input:
+ * stop rather than write outside a cell. */
+__attribute__((noreturn))
+static void write_bug(const char *what, uint32_t off)
+{
+	fprintf(stderr, "hive engine bug: %s at 0x%x: %s\n", what, off,
+		hive_error_detail());
+	abort();
+}
+
 void hive_mark_dirty(struct hive *h, uint32_t off, uint32_t len)
 {
 	if (len == 0)
 		return;
+	if (off > h->bins_len || len > h->bins_len - off)
+		write_bug("change beyond the hive bins", off);
 	for (uint32_t p = off / REGF_BLOCK_SIZE; p <= (off + len - 1) / REGF_BLOCK_SIZE;
 	     p++)
 		h->dirty[p] = 1;
@@ -201,9 +262,12 @@ void hive_mark_dirty(struct hive *h, uint32_t off, uint32_t len)
 
 uint8_t *hive_cell_w(struct hive *h, uint32_t off)
 {
-	uint32_t size = (uint32_t)(-(int32_t)le32(h->bins + off));
+	const uint8_t *data;
+	uint32_t len;
 
-	hive_mark_dirty(h, off, size);
+	if (hive_cell(h, off, &data, &len) != HIVE_OK)
+		write_bug("write to an unproven cell", off);
+	hive_mark_dirty(h, off, CELL_HEADER_SIZE + len);
 	return h->bins + off + CELL_HEADER_SIZE;
 }
 
@@ -237,11 +301,18 @@ static int grow_bins(struct hive *h, uint32_t min_size)
 					      pages + new_pages);
 	uint8_t *dirty = pg ? talloc_realloc(h, h->dirty, uint8_t,
 					     pages + new_pages) : NULL;
+	uint32_t map_bytes = (start + size) / CELL_ALIGN / 8 + 1;
+	uint8_t *starts = dirty ? talloc_realloc(h, h->cell_starts, uint8_t,
+						 map_bytes) : NULL;
 	if (pg)
 		h->pages = pg;
-	if (!dirty)
+	if (dirty)
+		h->dirty = dirty;
+	if (!starts)
 		return HIVE_FAIL(HIVE_E_NOMEM, "page map");
-	h->dirty = dirty;
+	h->cell_starts = starts;
+	memset(starts + start / CELL_ALIGN / 8, 0,
+	       map_bytes - start / CELL_ALIGN / 8);
 	for (uint32_t p = pages; p < pages + new_pages; p++) {
 		h->pages[p].bin_start = start;
 		h->pages[p].bin_end = start + size;
@@ -254,6 +325,7 @@ static int grow_bins(struct hive *h, uint32_t min_size)
 	put_le32(bin + HBIN_HEADER_SIZE, size - HBIN_HEADER_SIZE);
 	h->bins_len = start + size;
 	h->bin_count++;
+	start_set(h, start + HBIN_HEADER_SIZE);
 	put_le32(h->image + REGF_BINS_SIZE, h->bins_len);
 	hive_base_block_changed(h);
 	hive_mark_dirty(h, start, size);
@@ -290,6 +362,7 @@ int hive_alloc(struct hive *h, uint32_t data_len, uint32_t *off)
 	index_remove_slot(&h->free, slot_find(&h->free, cell));
 	if (size - need >= CELL_ALIGN) {
 		put_le32(h->bins + cell + need, size - need);
+		start_set(h, cell + need);
 		hive_mark_dirty(h, cell + need, 4);
 		ret = index_add(h, cell + need, size - need);
 		if (ret != HIVE_OK)
@@ -322,7 +395,14 @@ static uint32_t previous_cell(const struct hive *h, uint32_t off)
 
 void hive_free(struct hive *h, uint32_t off)
 {
-	uint32_t size = (uint32_t)(-(int32_t)le32(h->bins + off));
+	const uint8_t *data;
+	uint32_t len;
+
+	/* Freeing what is not a cell would make the allocator hand out
+	 * overlapping space: callers validated it, this makes sure. */
+	if (hive_cell(h, off, &data, &len) != HIVE_OK)
+		write_bug("free of an unproven cell", off);
+	uint32_t size = CELL_HEADER_SIZE + len;
 	uint32_t bin_end = h->pages[off / REGF_BLOCK_SIZE].bin_end;
 	uint32_t next = off + size, prev, slot;
 
@@ -333,6 +413,7 @@ void hive_free(struct hive *h, uint32_t off)
 		uint32_t next_size = le32(h->bins + next);
 		index_remove_slot(&h->free, slot);
 		memset(h->bins + next, 0, 4);
+		start_clear(h, next);
 		hive_mark_dirty(h, next, 4);
 		size += next_size;
 	}
@@ -342,6 +423,7 @@ void hive_free(struct hive *h, uint32_t off)
 		index_remove_slot(&h->free, slot);
 		size += le32(h->bins + prev);
 		memset(h->bins + off, 0, 4);
+		start_clear(h, off);
 		off = prev;
 	}
 	put_le32(h->bins + off, size);
@@ -352,11 +434,18 @@ void hive_free(struct hive *h, uint32_t off)
 
 int hive_realloc(struct hive *h, uint32_t *off, uint32_t data_len)
 {
-	uint32_t size = (uint32_t)(-(int32_t)le32(h->bins + *off));
+	const uint8_t *data;
+	uint32_t len;
+	int ret = hive_cell(h, *off, &data, &len);
+
+	if (ret != HIVE_OK)
+		return ret;
+	uint32_t size = CELL_HEADER_SIZE + len;
 	uint32_t need = (data_len + CELL_HEADER_SIZE + CELL_ALIGN - 1) & ~(CELL_ALIGN - 1);
 	uint32_t next = *off + size, slot, moved;
-	int ret;
 
+	if (data_len > 0x7FFFFFF0u - CELL_HEADER_SIZE - HBIN_HEADER_SIZE)
+		return HIVE_FAIL(HIVE_E_TOO_BIG, "cell of %u bytes", data_len);
 	if (need <= size)
 		return HIVE_OK;
 	/* Grow in place into a free neighbour: no copy, no fragmentation. */
@@ -367,11 +456,12 @@ int hive_realloc(struct hive *h, uint32_t *off, uint32_t data_len)
 		uint32_t total = size + le32(h->bins + next);
 		index_remove_slot(&h->free, slot);
 		memset(h->bins + next, 0, 4);
+		start_clear(h, next);
 		if (total - need >= CELL_ALIGN) {
 			put_le32(h->bins + *off + need, total - need);
-			ret = index_add(h, *off + need, total - need);
-			if (ret != HIVE_OK)
-				return ret;
+			start_set(h, *off + need);
+			/* Out of memory only costs the reuse of the remainder. */
+			index_add(h, *off + need, total - need);
 			total = need;
 		}
 		put_le32(h->bins + *off, (uint32_t)-(int32_t)total);

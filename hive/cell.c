@@ -5,6 +5,8 @@
  * its cell must start inside a readable bin, after the bin header, on an
  * 8-byte boundary, be allocated (negative size) and end inside the same bin.
  * Callers then check their record's fields against the returned length.
+ * Once a handle has mapped its cells for writing (alloc.c), the offset must
+ * also be where a cell of the bin's tiling starts, not a spot inside one.
  */
 #include "layout.h"
 
@@ -33,6 +35,11 @@ int hive_cell(const struct hive *h, uint32_t off, const uint8_t **data,
 	    page->bin_end - off < CELL_HEADER_SIZE)
 		return HIVE_FAIL(HIVE_E_BOUNDS,
 				 "cell 0x%x overlaps a hive bin header or end", off);
+	if (h->cell_starts &&
+	    !(h->cell_starts[off / CELL_ALIGN / 8] & (1u << (off / CELL_ALIGN % 8))))
+		return HIVE_FAIL(HIVE_E_CORRUPT,
+				 "0x%x is not the start of a cell (it lies inside "
+				 "another one)", off);
 	raw = (int32_t)le32(h->bins + off);
 	if (raw >= 0)
 		return HIVE_FAIL(HIVE_E_CORRUPT, "cell 0x%x is free (size %d)",

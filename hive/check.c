@@ -356,12 +356,14 @@ static int check_on_key(void *arg, hive_key_t key, unsigned depth)
 			if (ks.class_len > max_class)
 				max_class = (uint32_t)ks.class_len;
 		}
+		/* Windows XP leaves these below the longest subkey (seen in a
+		 * real SYSTEM hive); they only size a reader's buffers. */
 		if (st.max_subkey_name < max_sub)
-			finding(c, "key 0x%x: max subkey name %u < %u", key,
-				st.max_subkey_name, max_sub);
+			leftover(c, "key 0x%x: max subkey name %u < %u", key,
+				 st.max_subkey_name, max_sub);
 		if (st.max_subkey_class < max_class)
-			finding(c, "key 0x%x: max subkey class %u < %u", key,
-				st.max_subkey_class, max_class);
+			leftover(c, "key 0x%x: max subkey class %u < %u", key,
+				 st.max_subkey_class, max_class);
 		talloc_free(kids);
 	}
 	if (hive_key_values(NULL, h, key, &vals, &nvals) == HIVE_OK) {

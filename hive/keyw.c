@@ -121,9 +121,15 @@ static int build_list(struct hive *h, const hive_key_t *keys, size_t n,
 	return HIVE_OK;
 }
 
-/* Recompute a key's maximum subkey name and class lengths exactly. */
+/*
+ * A key's maximum subkey name and class lengths from its subkeys: exact
+ * after a removal, and after an addition at least the longest (they only
+ * grow then, as Windows keeps them).  Both look at every subkey, so a key
+ * whose maxima Windows left too small (seen in XP hives) is put right by
+ * the first change to its subkeys.
+ */
 static void update_subkey_maxima(struct hive *h, hive_key_t key,
-				 const hive_key_t *kids, size_t n)
+				 const hive_key_t *kids, size_t n, bool exact)
 {
 	uint32_t max_name = 0, max_class = 0;
 
@@ -137,9 +143,13 @@ static void update_subkey_maxima(struct hive *h, hive_key_t key,
 			max_class = (uint32_t)st.class_len;
 	}
 	uint8_t *nk = hive_nk_w(h, key);
+	uint32_t field = le32(nk + NK_MAX_SUBKEY_NAME);
+	if (!exact && (field & 0xFFFF) > max_name)
+		max_name = field & 0xFFFF;
+	if (!exact && le32(nk + NK_MAX_SUBKEY_CLASS) > max_class)
+		max_class = le32(nk + NK_MAX_SUBKEY_CLASS);
 	/* The upper half of the field carries flags Windows keeps there. */
-	put_le32(nk + NK_MAX_SUBKEY_NAME,
-		 (le32(nk + NK_MAX_SUBKEY_NAME) & 0xFFFF0000u) | (max_name & 0xFFFF));
+	put_le32(nk + NK_MAX_SUBKEY_NAME, (field & 0xFFFF0000u) | (max_name & 0xFFFF));
 	put_le32(nk + NK_MAX_SUBKEY_CLASS, max_class);
 }
 
@@ -212,7 +222,8 @@ static int leaf_insert(struct hive *h, uint32_t *leaf, uint32_t pos,
 	if (ret != HIVE_OK)
 		return ret;
 	uint32_t count = le16(p + LIST_COUNT);
-	if (count >= LEAF_MAX || !leaf_is_native(h, p))
+	if (count >= LEAF_MAX || !leaf_is_native(h, p) || pos > count ||
+	    LIST_ENTRIES + 8 * count > len)
 		return REBUILD;
 	if (LIST_ENTRIES + 8 * (count + 1) > len) {
 		uint32_t cap = count + 1 + (count / 4 > 4 ? count / 4 : 4);
@@ -242,6 +253,8 @@ static void leaf_remove(struct hive *h, uint32_t leaf, hive_key_t key,
 		return;
 	uint32_t stride = memcmp(p, "li", 2) == 0 ? 4 : 8;
 	uint32_t count = le16(p + LIST_COUNT);
+	if (len < LIST_ENTRIES || (uint64_t)stride * count > len - LIST_ENTRIES)
+		return; /* the shifts below stay inside the cell */
 	for (uint32_t i = 0; i < count && LIST_ENTRIES + stride * (i + 1) <= len; i++) {
 		if (le32(p + LIST_ENTRIES + stride * i) != key)
 			continue;
@@ -327,22 +340,6 @@ static int list_insert_in_place(struct hive *h, uint32_t list, uint32_t pos,
 	return REBUILD;
 }
 
-static void update_maxima_after_add(struct hive *h, hive_key_t parent,
-				    hive_key_t child)
-{
-	struct hive_key_stat st;
-
-	if (hive_key_stat(h, child, &st) != HIVE_OK)
-		return;
-	uint8_t *nk = hive_nk_w(h, parent);
-	uint32_t field = le32(nk + NK_MAX_SUBKEY_NAME);
-	if (st.name_len * 2 > (field & 0xFFFF))
-		put_le32(nk + NK_MAX_SUBKEY_NAME,
-			 (field & 0xFFFF0000u) | (uint32_t)(st.name_len * 2));
-	if (st.class_len > le32(nk + NK_MAX_SUBKEY_CLASS))
-		put_le32(nk + NK_MAX_SUBKEY_CLASS, (uint32_t)st.class_len);
-}
-
 /* Insert (`add` != NO_CELL) and/or remove (`remove` != NO_CELL) a subkey. */
 static int edit_subkeys(struct hive *h, hive_key_t parent, hive_key_t remove,
 			hive_key_t add)
@@ -350,11 +347,13 @@ static int edit_subkeys(struct hive *h, hive_key_t parent, hive_key_t remove,
 	hive_key_t *kids;
 	size_t n, w = 0;
 	int ret = hive_key_subkeys(NULL, h, parent, &kids, &n);
-	uint32_t list = le32(hive_nk_w(h, parent) + NK_SUBKEY_LIST);
+	uint32_t list;
 	bool rebuild = false;
 
+	/* A parent field may name anything: only a key whose list reads is one. */
 	if (ret != HIVE_OK)
 		return ret;
+	list = le32(hive_nk_w(h, parent) + NK_SUBKEY_LIST);
 	if (remove != HIVE_NO_CELL) {
 		for (size_t i = 0; i < n; i++)
 			if (kids[i] != remove)
@@ -399,10 +398,7 @@ static int edit_subkeys(struct hive *h, hive_key_t parent, hive_key_t remove,
 		put_le32(nk + NK_SUBKEY_COUNT, (uint32_t)n);
 	}
 	if (ret == HIVE_OK) {
-		if (remove != HIVE_NO_CELL)
-			update_subkey_maxima(h, parent, kids, n);
-		else
-			update_maxima_after_add(h, parent, add);
+		update_subkey_maxima(h, parent, kids, n, add == HIVE_NO_CELL);
 		hive_touch_key(h, parent);
 	}
 	talloc_free(kids);
@@ -475,11 +471,23 @@ static uint32_t sk_find(struct hive *h, uint32_t start, const void *sd,
 static int sk_create(struct hive *h, uint32_t anchor, const void *sd,
 		     size_t len, uint32_t *out)
 {
-	uint32_t sk;
+	uint32_t sk, next = HIVE_NO_CELL;
 	const uint8_t *p;
 	uint32_t plen;
-	int ret = hive_alloc(h, SK_FIXED_SIZE + (uint32_t)len, &sk);
+	int ret;
 
+	/* Both neighbours get a link written: both must be sk cells. */
+	if (anchor != HIVE_NO_CELL &&
+	    hive_record(h, anchor, "sk", SK_FIXED_SIZE, &p, &plen) == HIVE_OK) {
+		next = le32(p + SK_FLINK);
+		ret = hive_record(h, next, "sk", SK_FIXED_SIZE, &p, &plen);
+		if (ret != HIVE_OK)
+			return HIVE_FAIL(ret, "sk list after 0x%x: %s", anchor,
+					 hive_error_detail());
+	} else {
+		anchor = HIVE_NO_CELL;
+	}
+	ret = hive_alloc(h, SK_FIXED_SIZE + (uint32_t)len, &sk);
 	if (ret != HIVE_OK)
 		return ret;
 	uint8_t *rec = hive_cell_w(h, sk);
@@ -487,9 +495,7 @@ static int sk_create(struct hive *h, uint32_t anchor, const void *sd,
 	put_le32(rec + SK_REFCOUNT, 0);
 	put_le32(rec + SK_DESCRIPTOR_SIZE, (uint32_t)len);
 	memcpy(rec + SK_DESCRIPTOR, sd, len);
-	if (anchor != HIVE_NO_CELL &&
-	    hive_record(h, anchor, "sk", SK_FIXED_SIZE, &p, &plen) == HIVE_OK) {
-		uint32_t next = le32(p + SK_FLINK);
+	if (anchor != HIVE_NO_CELL) {
 		put_le32(rec + SK_FLINK, next);
 		put_le32(rec + SK_BLINK, anchor);
 		put_le32(hive_cell_w(h, anchor) + SK_FLINK, sk);
@@ -837,7 +843,7 @@ int hive_key_set_class(struct hive *h, hive_key_t key, const void *data,
 		hive_key_t parent = le32(w + NK_PARENT), *kids;
 		size_t n;
 		if (hive_key_subkeys(NULL, h, parent, &kids, &n) == HIVE_OK) {
-			update_subkey_maxima(h, parent, kids, n);
+			update_subkey_maxima(h, parent, kids, n, true);
 			talloc_free(kids);
 		}
 	}

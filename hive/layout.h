@@ -199,6 +199,9 @@ struct hive {
 	bool free_index_ready;
 	struct free_index free;
 	uint8_t *dirty;         /* one flag per 4 KiB page of the bins */
+	/* Writers (alloc.c): one bit per 8 bytes of bins, set where a cell of
+	 * the tiling starts; hive_cell() accepts no other offset once built. */
+	uint8_t *cell_starts;
 	bool base_dirty;
 	int lock_fd;            /* the writer's file: locked, read-write; or -1 */
 	struct hive_io io;
@@ -275,11 +278,20 @@ void hive_free(struct hive *h, uint32_t off);
 /* Make room for `data_len` bytes in the cell at `off`, moving it if it
  * must grow; contents are kept. */
 int hive_realloc(struct hive *h, uint32_t *off, uint32_t data_len);
-/* Writable data of a cell known to be valid; marks its pages dirty. */
+/*
+ * Writable data of a cell the caller has validated (hive_cell() and the
+ * record's own length checks); marks its pages dirty.  It proves the cell
+ * again — a cell of the tiling, allocated, inside one bin — and stops the
+ * process on an engine bug rather than write outside it; hive_nk_w() also
+ * proves it is an nk record of at least its fixed size.
+ */
 uint8_t *hive_cell_w(struct hive *h, uint32_t off);
 void hive_mark_dirty(struct hive *h, uint32_t off, uint32_t len);
 /* After changing a base-block field: checksum and dirty state. */
 void hive_base_block_changed(struct hive *h);
+/* One pass over every cell header: cells must tile every bin exactly
+ * (sizes multiples of 8, none crossing its bin's end).  Builds the free
+ * index and the cell-start map; HIVE_E_CORRUPT says where it breaks. */
 int hive_free_index_build(struct hive *h);
 uint64_t hive_now_filetime(void);
 

@@ -286,6 +286,19 @@ static int finish_open(struct hive *h)
 	}
 	if (ret == HIVE_OK)
 		h->read_only_reason = why_read_only(h);
+	/*
+	 * A handle that may write proves now, in one pass over the cell
+	 * headers (no tree walk), that cells tile every bin: the allocator and
+	 * every write rely on it (alloc.c).  A hive that fails stays readable.
+	 */
+	if (ret == HIVE_OK && !h->read_only_reason &&
+	    hive_free_index_build(h) != HIVE_OK) {
+		h->read_only_reason = talloc_asprintf(h, "the cells of its hive bins "
+						      "are damaged (%s)",
+						      hive_error_detail());
+		if (!h->read_only_reason)
+			h->read_only_reason = "the cells of its hive bins are damaged";
+	}
 	return ret;
 }
 

@@ -12,6 +12,8 @@
  * beyond that in a db record with 16344-byte segments.  Replacing a value
  * keeps its vk, so its name spelling and its handle survive.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <talloc.h>
 
 #include "layout.h"
@@ -34,6 +36,15 @@ int hive_begin_change(struct hive *h)
 
 uint8_t *hive_nk_w(struct hive *h, hive_key_t key)
 {
+	const uint8_t *nk;
+	uint32_t len;
+
+	/* Callers write fixed nk fields: the cell must hold a whole nk. */
+	if (hive_key_record(h, key, &nk, &len) != HIVE_OK) {
+		fprintf(stderr, "hive engine bug: nk write to 0x%x: %s\n", key,
+			hive_error_detail());
+		abort();
+	}
 	return hive_cell_w(h, key);
 }
 
