@@ -17,12 +17,23 @@
  *    1-based position in the list), and a whole list that cannot be read as
  *    %~damaged-subkeys or %~damaged-values.  Those names give EIO, so the
  *    damage is visible and confined while the rest of the directory lists.
+ *  - A key or value a damaged list names more than once (the same cell
+ *    again) is one entry: it is listed once, at its first place.  A
+ *    directory cannot hold one file twice, and listing it again under
+ *    another name would make `find` walk the same subtree once per repeat
+ *    (the engine already skips an ri index's repeated leaves, see
+ *    hive/key.c), so a list costs its size, never its repeats.
+ *    `hivectl check` reports the repeats; `hivectl ls` prints the list as
+ *    stored.
  *
  * Resolution agrees with the listing: a name resolves to the entry listed
  * under exactly that name, or else to the first entry whose listed name is
  * equal under Windows' upcase (subkeys before values); the "%~" forms only
  * exactly.  When a key has no renamed duplicates this is what the engine's
- * lookups do, so dir_resolve() uses them and needs no listing.
+ * lookups do, so dir_resolve() uses them and needs no listing.  Otherwise a
+ * listing answers from hash indexes (exact names at once, names equal
+ * under upcase when first asked), so looking up every entry of a large
+ * directory costs its size, not its square.
  */
 #define _GNU_SOURCE /* qsort_r */
 #include <stdio.h>
@@ -39,6 +50,7 @@
  */
 struct item {
 	uint32_t cell;
+	uint32_t pos;       /* 1-based place in the stored list */
 	uint32_t off, len;  /* the name: units[off .. off + len) */
 	uint32_t ordinal;   /* 1 for the first of equal names, 2, 3 ... */
 	bool readable;
@@ -169,12 +181,62 @@ static int append_units(void *mem, struct items *it, const uint16_t *u,
 	return HIVE_OK;
 }
 
+/* Slots for `n` keys in an open-addressing table: a power of two, at
+ * least twice n. */
+static size_t table_size(size_t n)
+{
+	size_t size = 16;
+
+	while (size < 2 * n)
+		size *= 2;
+	return size;
+}
+
+static size_t mix32(uint32_t x)
+{
+	return (size_t)(x * 0x9E3779B1u) ^ (x >> 16);
+}
+
+/*
+ * Leave out the cells a damaged list names again (see the top): cells[]
+ * keeps the first of each, in list order, and pos[] their places.  One
+ * pass with a table of the cells seen.  Returns the count kept, or
+ * SIZE_MAX when out of memory.
+ */
+static size_t drop_repeats(void *mem, uint32_t *cells, uint32_t *pos, size_t n)
+{
+	size_t mask = table_size(n) - 1, kept = 0;
+	uint64_t *seen = talloc_zero_array(mem, uint64_t, mask + 1);
+
+	if (!seen)
+		return SIZE_MAX;
+	for (size_t i = 0; i < n; i++) {
+		size_t s = mix32(cells[i]) & mask;
+		bool repeat = false;
+
+		/* Slots hold cell + 1; 0 is empty. */
+		for (; seen[s]; s = (s + 1) & mask) {
+			if (seen[s] == (uint64_t)cells[i] + 1) {
+				repeat = true;
+				break;
+			}
+		}
+		if (repeat)
+			continue;
+		seen[s] = (uint64_t)cells[i] + 1;
+		pos[kept] = (uint32_t)(i + 1);
+		cells[kept++] = cells[i];
+	}
+	talloc_free(seen);
+	return kept;
+}
+
 /* The subkeys or values of a key with their names.  A damaged list is
  * it->list_err; a damaged entry is an unreadable item. */
 static int read_items(void *mem, struct hive *h, hive_key_t key,
 		      enum name_ns ns, struct items *it)
 {
-	uint32_t *cells;
+	uint32_t *cells, *pos;
 	int err;
 
 	memset(it, 0, sizeof(*it));
@@ -185,6 +247,12 @@ static int read_items(void *mem, struct hive *h, hive_key_t key,
 		it->list_err = err;
 		return err == HIVE_E_NOMEM ? err : HIVE_OK;
 	}
+	pos = talloc_array(mem, uint32_t, it->n + 1);
+	if (!pos)
+		return HIVE_E_NOMEM;
+	it->n = drop_repeats(mem, cells, pos, it->n);
+	if (it->n == SIZE_MAX)
+		return HIVE_E_NOMEM;
 	it->v = talloc_zero_array(mem, struct item, it->n + 1);
 	if (!it->v)
 		return HIVE_E_NOMEM;
@@ -194,6 +262,7 @@ static int read_items(void *mem, struct hive *h, hive_key_t key,
 		size_t len;
 
 		x->cell = cells[i];
+		x->pos = pos[i];
 		err = ns == NAME_KEY ? hive_key_name(mem, h, x->cell, &name, &len)
 				     : hive_value_name(mem, h, x->cell, &name, &len);
 		if (err == HIVE_E_NOMEM)
@@ -209,6 +278,7 @@ static int read_items(void *mem, struct hive *h, hive_key_t key,
 			return err;
 	}
 	talloc_free(cells);
+	talloc_free(pos);
 	return HIVE_OK;
 }
 
@@ -286,8 +356,8 @@ static int add_entries(void *tmp, struct listing *l, struct name_buf *b,
 		if (!x->readable) {
 			e->kind = ENTRY_DAMAGED;
 			e->synthetic = true;
-			snprintf(damaged, sizeof(damaged), "%%~damaged-%s-%zu",
-				 what, i + 1);
+			snprintf(damaged, sizeof(damaged), "%%~damaged-%s-%u",
+				 what, x->pos);
 			err = put_name(l, b, e, damaged);
 			continue;
 		}
@@ -301,9 +371,90 @@ static int add_entries(void *tmp, struct listing *l, struct name_buf *b,
 	return err;
 }
 
+/*
+ * A listing with its lookup indexes.  The public part comes first, so a
+ * struct listing * is the talloc pointer of the whole.  Slots hold an
+ * entry's index + 1 (0 is empty).
+ */
+struct indexed_listing {
+	struct listing pub;
+	size_t mask;
+	uint32_t *exact;   /* by file name; the first entry of each name */
+	uint32_t *folded;  /* non-synthetic entries by hive_name_hash(name);
+			      made at the first lookup that needs it */
+	uint32_t *fold_hash; /* per entry */
+};
+
+/* FNV-1a of a file name. */
+static size_t name_hash_bytes(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return mix32(h);
+}
+
+static int index_exact(struct indexed_listing *il)
+{
+	const struct listing *l = &il->pub;
+
+	il->mask = table_size(l->count) - 1;
+	il->exact = talloc_zero_array(il, uint32_t, il->mask + 1);
+	if (!il->exact)
+		return HIVE_E_NOMEM;
+	for (size_t i = 0; i < l->count; i++) {
+		size_t s = name_hash_bytes(l->ent[i].name) & il->mask;
+		bool taken = false;
+
+		for (; il->exact[s]; s = (s + 1) & il->mask) {
+			if (strcmp(l->ent[il->exact[s] - 1].name,
+				   l->ent[i].name) == 0) {
+				taken = true;
+				break;
+			}
+		}
+		if (!taken)
+			il->exact[s] = (uint32_t)(i + 1);
+	}
+	return HIVE_OK;
+}
+
+static int index_folded(void *tmp, struct indexed_listing *il)
+{
+	const struct listing *l = &il->pub;
+	uint32_t *folded = talloc_zero_array(il, uint32_t, il->mask + 1);
+	uint32_t *hashes = talloc_array(il, uint32_t, l->count + 1);
+
+	if (!folded || !hashes) {
+		talloc_free(folded);
+		talloc_free(hashes);
+		return HIVE_E_NOMEM;
+	}
+	for (size_t i = 0; i < l->count; i++) {
+		const char *name = l->ent[i].name;
+		uint16_t *u;
+		size_t ulen, s;
+
+		if (l->ent[i].synthetic ||
+		    hive_utf8_to_utf16(tmp, name, strlen(name), &u, &ulen))
+			continue;
+		hashes[i] = hive_name_hash(u, ulen);
+		talloc_free(u);
+		for (s = mix32(hashes[i]) & il->mask; folded[s];
+		     s = (s + 1) & il->mask)
+			;
+		folded[s] = (uint32_t)(i + 1);
+	}
+	il->folded = folded;
+	il->fold_hash = hashes;
+	return HIVE_OK;
+}
+
 int listing_build(void *mem, struct hive *h, hive_key_t key,
 		  struct listing **out)
 {
+	struct indexed_listing *il = NULL;
 	void *tmp = talloc_new(NULL);
 	struct hive_key_stat st;
 	struct items keys, vals;
@@ -324,9 +475,10 @@ int listing_build(void *mem, struct hive *h, hive_key_t key,
 		goto done;
 	key_order = order_items(tmp, &keys, &nkey_order);
 	val_order = order_items(tmp, &vals, &nval_order);
-	l = talloc_zero(tmp, struct listing);
+	il = talloc_zero(tmp, struct indexed_listing);
+	l = il ? &il->pub : NULL;
 	if (l)
-		l->ent = talloc_zero_array(l, struct dir_entry,
+		l->ent = talloc_zero_array(il, struct dir_entry,
 					   keys.n + vals.n + 2);
 	if (!key_order || !val_order || !l || !l->ent) {
 		err = HIVE_E_NOMEM;
@@ -349,6 +501,9 @@ int listing_build(void *mem, struct hive *h, hive_key_t key,
 	/* The buffer has stopped moving: offsets become pointers. */
 	for (size_t i = 0; i < l->count; i++)
 		l->ent[i].name = names.s + (uintptr_t)l->ent[i].name;
+	err = index_exact(il);
+	if (err)
+		goto done;
 	*out = talloc_steal(mem, l);
 done:
 	talloc_free(tmp);
@@ -434,12 +589,18 @@ static bool same_name_nocase(void *tmp, const uint16_t *u, size_t ulen,
 static int resolve_in_listing(void *tmp, const struct listing *l,
 			      const char *name, struct dir_entry *found)
 {
+	/* Every listing comes from listing_build(), with its indexes. */
+	struct indexed_listing *il = (struct indexed_listing *)l;
+	size_t best = SIZE_MAX, s;
+	uint32_t hash;
 	uint16_t *u;
 	size_t ulen;
+	int err;
 
-	for (size_t i = 0; i < l->count; i++) {
-		if (strcmp(l->ent[i].name, name) == 0) {
-			*found = l->ent[i];
+	for (s = name_hash_bytes(name) & il->mask; il->exact[s];
+	     s = (s + 1) & il->mask) {
+		if (strcmp(l->ent[il->exact[s] - 1].name, name) == 0) {
+			*found = l->ent[il->exact[s] - 1];
 			return HIVE_OK;
 		}
 	}
@@ -447,15 +608,21 @@ static int resolve_in_listing(void *tmp, const struct listing *l,
 	if (name_is_synthetic(name, strlen(name)) ||
 	    hive_utf8_to_utf16(tmp, name, strlen(name), &u, &ulen))
 		return HIVE_E_NOT_FOUND;
-	for (size_t i = 0; i < l->count; i++) {
-		if (l->ent[i].synthetic)
-			continue;
-		if (same_name_nocase(tmp, u, ulen, l->ent[i].name)) {
-			*found = l->ent[i];
-			return HIVE_OK;
-		}
+	if (!il->folded && (err = index_folded(tmp, il)) != HIVE_OK)
+		return err;
+	/* The first in list order of the names equal under upcase. */
+	hash = hive_name_hash(u, ulen);
+	for (s = mix32(hash) & il->mask; il->folded[s]; s = (s + 1) & il->mask) {
+		size_t i = il->folded[s] - 1;
+
+		if (i < best && il->fold_hash[i] == hash &&
+		    same_name_nocase(tmp, u, ulen, l->ent[i].name))
+			best = i;
 	}
-	return HIVE_E_NOT_FOUND;
+	if (best == SIZE_MAX)
+		return HIVE_E_NOT_FOUND;
+	*found = l->ent[best];
+	return HIVE_OK;
 }
 
 int dir_resolve(struct hive *h, hive_key_t key, const struct listing *l,

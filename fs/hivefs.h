@@ -35,6 +35,7 @@
 struct inode_table;
 struct open_file;
 struct wbuf;
+struct dir_cache;
 struct fuse_session;
 
 /*
@@ -88,6 +89,9 @@ struct hivefs {
 	 * (ops.c, read_without_handle; under lock). */
 	struct open_file *big_read;
 	uint32_t big_read_cell, big_read_parent;
+	/* The listings of the keys listed or looked up last (ops.c; under
+	 * lock), each valid while `changes` stays what it was. */
+	struct dir_cache *dir_cache;
 	/* Read-only mounts: the value prefetcher (prefetch.c), unless
 	 * -o noprefetch. */
 	bool prefetch_values;

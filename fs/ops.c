@@ -21,8 +21,10 @@
  * renamed since are skipped).  Writable opens are write.c's.  A read-only
  * mount on a kernel that allows it answers open and opendir with ENOSYS
  * instead: the kernel then opens by itself, with the same caching, and
- * never sends OPEN, OPENDIR, RELEASE or RELEASEDIR; read renders and
- * readdir lists per call, which is exact because nothing changes.
+ * never sends OPEN, OPENDIR, RELEASE or RELEASEDIR; read renders per
+ * call, which is exact because nothing changes, and readdir takes the
+ * key's listing from the listing cache (below), so the many calls that
+ * list one large directory build its listing once.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +46,26 @@ struct dir_handle {
 	uint32_t cell;
 	uint64_t ino, parent_ino;
 };
+
+/*
+ * The listing cache: the listings of the keys listed or looked up last.
+ * Readdir without a handle (read-only mounts: the kernel opens directories
+ * itself) comes once per buffer of entries, and lookups of "%~" names, or
+ * in keys whose listing renamed duplicates, need the listing too; building
+ * it for each of those calls made a large key cost the square of its size.
+ * A cached listing serves while fs->changes is what it was when it was
+ * made (every change to the hive counts there) and its node still stands
+ * for that key; the least recently used goes first.  Under fs->lock.
+ */
+#define DIR_CACHE_SLOTS 8
+struct dir_cache {
+	struct dir_handle *slot[DIR_CACHE_SLOTS];
+	uint64_t last_use[DIR_CACHE_SLOTS];
+	uint64_t clock;
+};
+
+static int dir_cached(struct hivefs *fs, fuse_ino_t ino,
+		      const struct node_info *n, struct dir_handle **out);
 
 /*
  * A read's reply can complete in the kernel, and so let it send RELEASE to
@@ -242,22 +264,23 @@ int ops_entry(struct hivefs *fs, enum node_kind kind, uint32_t dir,
  * or a key with renamed duplicates), NULL otherwise.  Learns and records
  * whether the key has renamed duplicates on first use.
  */
-static int listing_for_lookup(void *mem, struct hivefs *fs, fuse_ino_t ino,
+static int listing_for_lookup(struct hivefs *fs, fuse_ino_t ino,
 			      const struct node_info *dir, const char *name,
-			      struct listing **out)
+			      const struct listing **out)
 {
 	bool synthetic = name_is_synthetic(name, strlen(name));
+	struct dir_handle *dh;
 	int err;
 
 	*out = NULL;
 	if (!synthetic && (dir->flags & NODE_LISTED) &&
 	    !(dir->flags & NODE_ALIASES))
 		return HIVE_OK;
-	err = listing_build(mem, fs->hive, dir->cell, out);
+	/* (The cache keeps it; it stays valid while the lock is held.) */
+	err = dir_cached(fs, ino, dir, &dh);
 	if (err)
-		return err;
-	inode_set_flags(fs->inodes, ino,
-			NODE_LISTED | ((*out)->aliases ? NODE_ALIASES : 0));
+		return err == ENOMEM ? HIVE_E_NOMEM : HIVE_E_CORRUPT;
+	*out = dh->listing;
 	if (!synthetic && !(*out)->aliases)
 		*out = NULL;
 	return HIVE_OK;
@@ -267,14 +290,13 @@ int ops_resolve(void *mem, struct hivefs *fs, uint64_t dir_ino,
 		const struct node_info *dir, const char *name,
 		struct dir_entry *found)
 {
-	struct listing *listing = NULL;
-	int err = listing_for_lookup(mem, fs, dir_ino, dir, name, &listing);
+	const struct listing *listing = NULL;
+	int err = listing_for_lookup(fs, dir_ino, dir, name, &listing);
 
 	if (!err)
 		err = dir_resolve(fs->hive, dir->cell, listing, name, found);
 	if (!err && found->kind == ENTRY_DAMAGED)
 		err = HIVE_E_CORRUPT;
-	talloc_free(listing);
 	return err;
 }
 
@@ -407,6 +429,25 @@ static uint64_t parent_ino(struct hivefs *fs, const struct node_info *dir)
 	return ino ? ino : INODE_ROOT;
 }
 
+/* List key node n (ino) into dh (under lock): 0 or an errno. */
+static int dir_fill(struct hivefs *fs, struct dir_handle *dh, fuse_ino_t ino,
+		    const struct node_info *n)
+{
+	int err = ops_fail(fs, listing_build(dh, fs->hive, n->cell, &dh->listing),
+			   "listing", ino);
+
+	if (err)
+		return err;
+	inode_set_flags(fs->inodes, ino,
+			NODE_LISTED | (dh->listing->aliases ? NODE_ALIASES : 0));
+	dh->cell = n->cell;
+	dh->changes = fs->changes;
+	dh->ino = ino;
+	dh->parent_ino = parent_ino(fs, n);
+	dh->key_time = key_time(fs, n->cell);
+	return 0;
+}
+
 /* A directory's listing and what readdir needs besides (on mem). */
 static int dir_handle_new(void *mem, struct hivefs *fs, fuse_ino_t ino,
 			  struct dir_handle **out)
@@ -418,30 +459,63 @@ static int dir_handle_new(void *mem, struct hivefs *fs, fuse_ino_t ino,
 	if (!dh)
 		return ENOMEM;
 	pthread_mutex_lock(&fs->lock);
-	if (!inode_get(fs->inodes, ino, &n) || (n.flags & NODE_DEAD)) {
+	if (!inode_get(fs->inodes, ino, &n) || (n.flags & NODE_DEAD))
 		err = ESTALE;
-	} else if (n.kind != NODE_KEY) {
+	else if (n.kind != NODE_KEY)
 		err = ENOTDIR;
-	} else {
-		err = ops_fail(fs, listing_build(dh, fs->hive, n.cell, &dh->listing),
-			   "listing", ino);
-	}
-	if (!err) {
-		inode_set_flags(fs->inodes, ino,
-				NODE_LISTED |
-					(dh->listing->aliases ? NODE_ALIASES : 0));
-		dh->cell = n.cell;
-		dh->changes = fs->changes;
-		dh->ino = ino;
-		dh->parent_ino = parent_ino(fs, &n);
-		dh->key_time = key_time(fs, n.cell);
-	}
+	else
+		err = dir_fill(fs, dh, ino, &n);
 	pthread_mutex_unlock(&fs->lock);
 	if (err)
 		talloc_free(dh);
 	else
 		*out = dh;
 	return err;
+}
+
+/*
+ * The cached listing of key node n (ino), made if the cache has none that
+ * is still valid (under lock; see struct dir_cache).  0 or an errno; *out
+ * stays valid until the lock is released.
+ */
+static int dir_cached(struct hivefs *fs, fuse_ino_t ino,
+		      const struct node_info *n, struct dir_handle **out)
+{
+	struct dir_cache *c = fs->dir_cache;
+	struct dir_handle *dh;
+	unsigned victim = 0;
+	int err;
+
+	if (!c) {
+		c = fs->dir_cache = talloc_zero(NULL, struct dir_cache);
+		if (!c)
+			return ENOMEM;
+	}
+	c->clock++;
+	for (unsigned i = 0; i < DIR_CACHE_SLOTS; i++) {
+		dh = c->slot[i];
+		if (dh && dh->ino == ino && dh->cell == n->cell &&
+		    dh->changes == fs->changes) {
+			c->last_use[i] = c->clock;
+			*out = dh;
+			return 0;
+		}
+		if (c->last_use[i] < c->last_use[victim])
+			victim = i;
+	}
+	dh = talloc_zero(c, struct dir_handle);
+	if (!dh)
+		return ENOMEM;
+	err = dir_fill(fs, dh, ino, n);
+	if (err) {
+		talloc_free(dh);
+		return err;
+	}
+	talloc_free(c->slot[victim]);
+	c->slot[victim] = dh;
+	c->last_use[victim] = c->clock;
+	*out = dh;
+	return 0;
 }
 
 static void hivefs_opendir(fuse_req_t req, fuse_ino_t ino,
@@ -550,29 +624,32 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 {
 	struct hivefs *fs = fs_of(req);
 	struct dir_handle *dh = (struct dir_handle *)(uintptr_t)fi->fh;
-	struct dir_handle *own = NULL;
 	size_t total, used = 0;
-	char *buf;
-	int err;
+	bool prefetch;
+	uint32_t key;
+	char *buf = malloc(size);
+	int err = buf ? 0 : ENOMEM;
 
-	/* Without opendir (read-only mounts) the listing is made per call:
-	 * the hive does not change, so the offsets stay valid. */
-	if (!dh) {
-		err = dir_handle_new(NULL, fs, ino, &own);
-		if (err) {
-			fuse_reply_err(req, err);
-			return;
-		}
-		dh = own;
+	pthread_mutex_lock(&fs->lock);
+	/* Without opendir (read-only mounts) the listing comes from the
+	 * cache: the hive does not change, so the offsets stay valid. */
+	if (!err && !dh) {
+		struct node_info n;
+
+		if (!inode_get(fs->inodes, ino, &n) || (n.flags & NODE_DEAD))
+			err = ESTALE;
+		else if (n.kind != NODE_KEY)
+			err = ENOTDIR;
+		else
+			err = dir_cached(fs, ino, &n, &dh);
 	}
-	total = dh->listing->count + 2;
-	buf = malloc(size);
-	if (!buf) {
-		talloc_free(own);
-		fuse_reply_err(req, ENOMEM);
+	if (err) {
+		pthread_mutex_unlock(&fs->lock);
+		free(buf);
+		fuse_reply_err(req, err);
 		return;
 	}
-	pthread_mutex_lock(&fs->lock);
+	total = dh->listing->count + 2;
 	for (size_t pos = off < 0 ? total : (size_t)off; pos < total; pos++) {
 		struct fuse_entry_param e;
 		const char *name;
@@ -606,14 +683,15 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		}
 		used += n;
 	}
+	/* A listing of values is about to be read, most likely. */
+	prefetch = fs->prefetch && plus && off == 0 && dh->listing->count > 0 &&
+		   dh->listing->ent[dh->listing->count - 1].kind == ENTRY_VALUE;
+	key = dh->cell;
 	pthread_mutex_unlock(&fs->lock);
 	fuse_reply_buf(req, buf, used);
-	/* A listing of values is about to be read, most likely. */
-	if (fs->prefetch && plus && off == 0 && dh->listing->count > 0 &&
-	    dh->listing->ent[dh->listing->count - 1].kind == ENTRY_VALUE)
-		prefetch_key(fs, dh->cell, 0);
+	if (prefetch)
+		prefetch_key(fs, key, 0);
 	free(buf);
-	talloc_free(own);
 }
 
 static void hivefs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
@@ -1048,6 +1126,8 @@ static void hivefs_destroy(void *userdata)
 		ops_open_file_put(fs->big_read);
 	fs->big_read = NULL;
 	write_stop(fs);
+	talloc_free(fs->dir_cache);
+	fs->dir_cache = NULL;
 }
 
 const struct fuse_lowlevel_ops hivefs_ops = {

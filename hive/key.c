@@ -8,6 +8,13 @@
  * hives are not always sound (unsorted lists, duplicate entries), so a
  * lookup that misses falls back to a linear scan before it says "not
  * found": a listed key is always reachable by its name.
+ *
+ * An ri index that names one leaf more than once would repeat that
+ * leaf's entries once per mention: 65535 mentions of a full leaf make an
+ * 800 KB hive list four billion subkeys.  The repeats add nothing but
+ * copies, so hive_key_subkeys() reads each leaf of an index once, and a
+ * list costs what it holds, not what its mentions multiply to
+ * (`hivectl check` still reports the leaf referenced twice).
  */
 #include <talloc.h>
 
@@ -208,13 +215,29 @@ static int key_list_root(const struct hive *h, hive_key_t key, uint32_t *list,
 	return HIVE_OK;
 }
 
+/*
+ * Has an earlier entry of the index named this leaf?  `seen` is a table of
+ * mask + 1 slots holding leaf offset + 1 (0 empty); the leaf is added.
+ */
+static bool leaf_seen(uint64_t *seen, size_t mask, uint32_t leaf)
+{
+	size_t s = (size_t)((leaf * 0x9E3779B1u) ^ (leaf >> 16)) & mask;
+
+	for (; seen[s]; s = (s + 1) & mask)
+		if (seen[s] == (uint64_t)leaf + 1)
+			return true;
+	seen[s] = (uint64_t)leaf + 1;
+	return false;
+}
+
 int hive_key_subkeys(void *mem, struct hive *h, hive_key_t key,
 		     hive_key_t **keys, size_t *count)
 {
 	struct list_view top, leaf;
 	uint32_t list, stored_count;
 	hive_key_t *out = NULL;
-	size_t n = 0, cap;
+	uint64_t *seen = NULL;
+	size_t n = 0, cap, mask = 0;
 	int ret = key_list_root(h, key, &list, &stored_count);
 
 	if (ret != HIVE_OK)
@@ -227,17 +250,32 @@ int hive_key_subkeys(void *mem, struct hive *h, hive_key_t key,
 	ret = list_open(h, list, &top);
 	if (ret != HIVE_OK)
 		return ret;
+	/* The stored count is a guess to start from, not a promise. */
 	cap = top.index ? stored_count : top.count;
-	if (cap > MAX_SUBKEYS_PER_KEY)
-		cap = MAX_SUBKEYS_PER_KEY;
+	if (cap > (1u << 16))
+		cap = 1u << 16;
 	out = talloc_array(mem, hive_key_t, cap + 1);
 	if (!out)
 		return HIVE_FAIL(HIVE_E_NOMEM, "%zu subkeys", cap);
+	if (top.index && top.count > 1) {
+		size_t slots = 16;
+
+		while (slots < 2 * (size_t)top.count)
+			slots *= 2;
+		mask = slots - 1;
+		seen = talloc_zero_array(out, uint64_t, slots);
+		if (!seen) {
+			talloc_free(out);
+			return HIVE_FAIL(HIVE_E_NOMEM, "ri index");
+		}
+	}
 	for (uint32_t i = 0; i < top.count; i++) {
 		const struct list_view *v = &top;
 		uint32_t first = i, last = i + 1;
 
 		if (top.index) {
+			if (seen && leaf_seen(seen, mask, list_entry(&top, i)))
+				continue; /* its entries are listed already */
 			ret = list_open_leaf(h, list_entry(&top, i), &leaf);
 			if (ret != HIVE_OK)
 				goto fail;
@@ -247,6 +285,8 @@ int hive_key_subkeys(void *mem, struct hive *h, hive_key_t key,
 		}
 		for (uint32_t j = first; j < last; j++) {
 			if (n == cap) {
+				hive_key_t *grown;
+
 				if (cap >= MAX_SUBKEYS_PER_KEY) {
 					ret = HIVE_FAIL(HIVE_E_TOO_BIG,
 							"key 0x%x: over %u subkeys",
@@ -254,13 +294,19 @@ int hive_key_subkeys(void *mem, struct hive *h, hive_key_t key,
 					goto fail;
 				}
 				cap = cap * 2 + 16;
-				out = talloc_realloc(mem, out, hive_key_t, cap + 1);
-				if (!out)
-					return HIVE_FAIL(HIVE_E_NOMEM, "subkeys");
+				if (cap > MAX_SUBKEYS_PER_KEY)
+					cap = MAX_SUBKEYS_PER_KEY;
+				grown = talloc_realloc(mem, out, hive_key_t, cap + 1);
+				if (!grown) {
+					ret = HIVE_FAIL(HIVE_E_NOMEM, "subkeys");
+					goto fail;
+				}
+				out = grown;
 			}
 			out[n++] = list_entry(v, j);
 		}
 	}
+	talloc_free(seen);
 	*keys = out;
 	*count = n;
 	return HIVE_OK;
@@ -315,8 +361,38 @@ static int sorted_search(const struct hive *h, uint32_t list,
 		return ret;
 	if (!top.index)
 		return leaf_search(h, &top, name, len, child);
-	/* The leaves of an index are in order too: find the first whose last
-	 * entry is not below the name. */
+	/*
+	 * The leaves of an index are in order too: find the first whose last
+	 * entry is not below the name, by bisection (a key with 100 000
+	 * subkeys has 200 leaves, and a walk looks each subkey up).  An empty
+	 * leaf has no last entry: then one leaf after another.
+	 */
+	for (uint32_t lo = 0, hi = top.count; lo < hi;) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		int cmp;
+
+		ret = list_open_leaf(h, list_entry(&top, mid), &leaf);
+		if (ret != HIVE_OK)
+			return ret;
+		if (leaf.count == 0)
+			break;
+		ret = compare_child(h, list_entry(&leaf, leaf.count - 1), name,
+				    len, &cmp);
+		if (ret != HIVE_OK)
+			return ret;
+		if (cmp <= 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+		if (lo == hi) {
+			if (lo == top.count)
+				return HIVE_E_NOT_FOUND;
+			ret = list_open_leaf(h, list_entry(&top, lo), &leaf);
+			if (ret != HIVE_OK)
+				return ret;
+			return leaf_search(h, &leaf, name, len, child);
+		}
+	}
 	for (uint32_t i = 0; i < top.count; i++) {
 		int cmp;
 
