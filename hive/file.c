@@ -342,7 +342,9 @@ int hive_file_open(const struct hive_io *io, const char *path,
 						 strerror(ENOENT));
 			}
 		}
-		fd = io->open(io->ctx, path, open_flags(use), 0600);
+		/* A new file gets the umask's mode unless the caller sets one. */
+		fd = io->open(io->ctx, path, open_flags(use),
+			      use == HIVE_FILE_NEW ? 0666 : 0600);
 		if (fd == -ENOENT && use == HIVE_FILE_LOG_WRITE && attempt < 3) {
 			fd = -1;
 			continue; /* removed since the lstat: create it */

@@ -306,6 +306,10 @@ int hive_save(struct hive *h);
  * this may write anywhere but over the handle's own file.
  */
 int hive_save_as(struct hive *h, const char *path);
+/* The same for a name nothing has yet: HIVE_E_EXISTS (and nothing
+ * written) if anything — a file, a link, a FIFO — has it by the time the
+ * new file would take it. */
+int hive_save_new(struct hive *h, const char *path);
 
 /*
  * The file operations of the engine — opening the hive, its logs, a save's

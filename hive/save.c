@@ -9,6 +9,7 @@
  * both sequence numbers advanced and equal, timestamp, bins size and
  * checksum.
  */
+#define _GNU_SOURCE /* renameat2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -273,7 +274,27 @@ static int resolve_target(void *mem, const char *path, char **dir, char **full,
 	return *full ? HIVE_OK : HIVE_FAIL(HIVE_E_NOMEM, "path");
 }
 
-int hive_save_as(struct hive *h, const char *path)
+/*
+ * Give the finished temporary file its name: over whatever has it, or,
+ * for a new hive, only if nothing has it (atomically, so a file that
+ * appears meanwhile is never replaced; where the file system cannot
+ * rename so, a second link made and the first removed does the same).
+ */
+static int put_in_place(const char *temp, const char *full, bool replace)
+{
+	if (replace)
+		return rename(temp, full) < 0 ? -errno : 0;
+	if (renameat2(AT_FDCWD, temp, AT_FDCWD, full, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -errno;
+	if (link(temp, full) < 0)
+		return -errno;
+	unlink(temp);
+	return 0;
+}
+
+static int save_image(struct hive *h, const char *path, bool replace)
 {
 	size_t len = (size_t)REGF_BLOCK_SIZE + h->bins_len;
 	void *tmp = talloc_new(NULL);
@@ -313,16 +334,13 @@ int hive_save_as(struct hive *h, const char *path)
 	/*
 	 * Keep the permissions and owner of the file replaced — of a regular
 	 * file only: a link there is replaced, and what it points to is
-	 * nobody's business here.
+	 * nobody's business here.  A new name keeps the umask's mode.
 	 */
-	if (lstat(full, &st) == 0 && S_ISREG(st.st_mode)) {
-		if (fchmod(fd, st.st_mode & 07777) < 0 ||
-		    (fchown(fd, st.st_uid, st.st_gid) < 0 && errno != EPERM)) {
-			ret = HIVE_FAIL(HIVE_E_IO, "permissions: %s", strerror(errno));
-			goto fail;
-		}
-	} else {
-		fchmod(fd, 0644);
+	if (replace && lstat(full, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (fchmod(fd, st.st_mode & 07777) < 0 ||
+	     (fchown(fd, st.st_uid, st.st_gid) < 0 && errno != EPERM))) {
+		ret = HIVE_FAIL(HIVE_E_IO, "permissions: %s", strerror(errno));
+		goto fail;
 	}
 	finish_base_block(h);
 	ret = write_all(h, fd, temp, h->image, len);
@@ -340,9 +358,14 @@ int hive_save_as(struct hive *h, const char *path)
 		ret = HIVE_FAIL(HIVE_E_IO, "lock: %s", strerror(errno));
 		goto fail;
 	}
-	if (rename(temp, full) < 0) {
-		ret = HIVE_FAIL(hive_io_error(errno), "renaming %s to %s: %s", temp,
-				full, strerror(errno));
+	err = put_in_place(temp, full, replace);
+	if (err == -EEXIST) {
+		ret = HIVE_FAIL(HIVE_E_EXISTS, "%s exists", full);
+		goto fail;
+	}
+	if (err) {
+		ret = HIVE_FAIL(hive_io_error(-err), "renaming %s to %s: %s", temp,
+				full, strerror(-err));
 		goto fail;
 	}
 	/* Logs beside the path belonged to the file just replaced; a later
@@ -387,4 +410,14 @@ fail:
 out:
 	talloc_free(tmp);
 	return ret;
+}
+
+int hive_save_as(struct hive *h, const char *path)
+{
+	return save_image(h, path, true);
+}
+
+int hive_save_new(struct hive *h, const char *path)
+{
+	return save_image(h, path, false);
 }

@@ -3,7 +3,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <string.h>
@@ -84,7 +83,7 @@ static int run_create(const struct cmd *cmd, int argc, char **argv)
 	void *tmp = talloc_new(NULL);
 	const char *path, *root = "ROOT";
 	uint32_t minor = 5;
-	bool force = false, placeholder = false;
+	bool force = false;
 	struct hive *h;
 	uint16_t *name;
 	size_t len;
@@ -135,31 +134,16 @@ static int run_create(const struct cmd *cmd, int argc, char **argv)
 		rc = EXIT_HIVE;
 		goto done;
 	}
-	if (!force) {
-		/*
-		 * Claim the name first, so that a file appearing meanwhile is
-		 * never replaced: the save renames over our own empty file.
-		 */
-		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-			      0644);
-
-		if (fd < 0) {
-			if (errno == EEXIST)
-				report("%s: file exists (use --force to "
-				       "replace it)", path);
-			else
-				report("%s: %s", path, strerror(errno));
-			rc = EXIT_HIVE;
-			goto done;
-		}
-		close(fd);
-		placeholder = true;
+	/* Without --force the name must be free up to the last instant: a
+	 * file (or link, or FIFO) appearing meanwhile is never replaced. */
+	err = force ? hive_save_as(h, path) : hive_save_new(h, path);
+	if (err == HIVE_E_EXISTS) {
+		report("%s: file exists (use --force to replace it)", path);
+		rc = EXIT_HIVE;
+		goto done;
 	}
-	err = hive_save_as(h, path);
 	if (err) {
 		report("%s: %s", path, err_text(tmp, err));
-		if (placeholder)
-			unlink(path);
 		rc = EXIT_HIVE;
 		goto done;
 	}

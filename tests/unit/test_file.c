@@ -807,6 +807,42 @@ static void save_as_replaces_link(void **state)
 	remove_dir(dir);
 }
 
+/* A new hive never takes a name something has meanwhile, whatever it is,
+ * and leaves nothing behind when it cannot. */
+static void save_new_never_replaces(void **state)
+{
+	for (int k = SYMLINK; k <= DIRECTORY; k++) {
+		char *dir = fresh_dir(*state);
+		char *victim = talloc_asprintf(*state, "%s/victim", dir);
+		char *nowhere = talloc_asprintf(*state, "%s/nowhere", dir);
+		char *out = talloc_asprintf(*state, "%s/new", dir);
+		struct hive *h;
+		uint16_t n[8];
+		size_t len;
+		struct stat st;
+
+		write_file(victim, "precious\n");
+		name16(n, &len, "ROOT");
+		assert_int_equal(hive_create(*state, 5, n, len, &h), HIVE_OK);
+		assert_true(plant(k, out, victim, nowhere));
+		bounded();
+		assert_int_equal(hive_save_new(h, out), HIVE_E_EXISTS);
+		alarm(0);
+		assert_int_equal(lstat(out, &st), 0);
+		assert_false(S_ISREG(st.st_mode));
+		holds(*state, victim, "precious\n");
+		assert_int_equal(access(nowhere, F_OK), -1);
+		assert_int_equal(entries_in(dir), 2);
+		unlink(out);
+		rmdir(out);
+		assert_int_equal(hive_save_new(h, out), HIVE_OK);
+		assert_int_equal(lstat(out, &st), 0);
+		assert_true(S_ISREG(st.st_mode));
+		talloc_free(h);
+		remove_dir(dir);
+	}
+}
+
 /* A reader holding the shared lock keeps writers out, and a writer keeps
  * such a reader out. */
 static void shared_lock(void **state)
@@ -846,9 +882,11 @@ int main(int argc, char **argv)
 		TEST(hive_read_faults),
 		TEST(save_as_faults),
 		TEST(save_as_replaces_link),
+		TEST(save_new_never_replaces),
 		TEST(shared_lock),
 	};
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
+	umask(022); /* new files' modes are asserted */
 	return cmocka_run_group_tests_name("file", tests, NULL, NULL);
 }
