@@ -363,6 +363,11 @@ int hive_file_open(const struct hive_io *io, const char *path,
 	return HIVE_OK;
 }
 
+int hive_open_file(const char *path, int *fd)
+{
+	return hive_file_open(NULL, path, HIVE_FILE_HIVE_READ, NULL, fd, NULL);
+}
+
 void hive_file_close(const struct hive_io *io, int fd)
 {
 	if (fd < 0)

@@ -130,6 +130,16 @@ int hive_open(void *mem, const char *path, unsigned flags, struct hive **out);
  */
 int hive_open_io(void *mem, const char *path, unsigned flags,
 		 const struct hive_io *io, struct hive **out);
+/*
+ * Open `path` read-only exactly as the engine opens a hive file: no
+ * symbolic link followed at the last component, nothing but a regular
+ * file (a FIFO cannot block, a device is not even opened), close-on-exec.
+ * For a front end that keeps a descriptor of its own (a reader's lock,
+ * the file's identity); the same refusals and messages as hive_open.
+ * *fd, or HIVE_E_NOT_HIVE / HIVE_E_IO with the reason in
+ * hive_error_detail().
+ */
+int hive_open_file(const char *path, int *fd);
 /* The same on a copy of an in-memory image (fuzzing, tests). */
 int hive_open_memory(void *mem, const void *image, size_t len, unsigned flags,
 		     struct hive **out);

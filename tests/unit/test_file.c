@@ -384,9 +384,28 @@ static void hive_not_a_file(void **state)
 	}
 	/* A device by its own name. */
 	struct hive *h;
+	int fd;
 	assert_int_not_equal(hive_open(*state, "/dev/null", HIVE_OPEN_READ_ONLY, &h),
 			     HIVE_OK);
 	detail_says(hive_error_detail(), "is not a regular file (a character device)");
+	/* The front ends' own descriptor of the hive meets the same door. */
+	char *dir = fresh_dir(*state);
+	char *fifo = talloc_asprintf(*state, "%s/fifo", dir);
+	char *link_path = talloc_asprintf(*state, "%s/link", dir);
+	char *hive = make_hive(*state, dir);
+	assert_int_equal(mkfifo(fifo, 0644), 0);
+	assert_int_equal(symlink(hive, link_path), 0);
+	bounded();
+	assert_int_equal(hive_open_file(fifo, &fd), HIVE_E_NOT_HIVE);
+	alarm(0);
+	detail_says(hive_error_detail(), "is not a regular file (a FIFO)");
+	assert_int_equal(hive_open_file(link_path, &fd), HIVE_E_NOT_HIVE);
+	detail_says(hive_error_detail(), "is a symbolic link");
+	assert_int_equal(hive_open_file(hive, &fd), HIVE_OK);
+	assert_int_equal(fcntl(fd, F_GETFL) & (O_NONBLOCK | O_ACCMODE), O_RDONLY);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	close(fd);
+	remove_dir(dir);
 }
 
 /* A hive with a second name is never written through either name. */
