@@ -309,6 +309,16 @@ uint32_t cell_capacity(const struct hive *h, uint32_t off);
 uint64_t hive_marvin32(const uint8_t *data, size_t len);
 /* Replay the logs beside `path` into a dirty image (a no-op when clean). */
 int hive_replay(struct hive *h, const char *path);
+/* The same with logs given in memory: data[0..2] = .LOG, .LOG1, .LOG2
+ * (NULL where there is none); the same code path as from files. */
+int hive_replay_buffers(struct hive *h, const uint8_t *const data[3],
+			const size_t len[3]);
+
+/* open.c: hive_open_memory() that first replays logs given in memory
+ * (as hive_replay_buffers(); logs may be NULL) — for fuzzing and tests. */
+int hive_open_memory_logs(void *mem, const void *image, size_t len,
+			  const uint8_t *const logs[3], const size_t log_lens[3],
+			  unsigned flags, struct hive **out);
 
 /* save.c */
 int hive_lock(struct hive *h, const char *path);

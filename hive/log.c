@@ -21,6 +21,20 @@
  * size — exactly as far as Windows would trust them.  Logs that do not
  * apply (a clean hive, or sequence numbers that do not continue) are
  * ignored.  Everything happens on the in-memory image; nothing is written.
+ *
+ * How far a log may grow the hive.  A header's bins size alone proves
+ * nothing (5 KB of log claiming 4 GiB would cost 4 GiB of memory and of
+ * output), so growth must be carried: the bins may grow past what the image
+ * already holds — the bytes of the primary file, then whatever earlier
+ * entries carried — only as far as the entry's own pages cover every byte
+ * of the growth without a hole.  When Windows grows a hive it logs each new
+ * bin whole, so its logs always pass; an entry that does not is invalid
+ * and replay stops before it, as at a bad hash.  An old-format log is one
+ * whole: its bins size may exceed what the primary holds only if every
+ * sector of the difference is in its dirty bitmap, else the log is not
+ * used.  So the image never exceeds the primary file plus the bytes the
+ * logs really carry, and the work is linear in the logs' sizes (entries
+ * are sorted once, not searched per sequence number).
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -212,6 +226,56 @@ static int ensure_bins(struct hive *h, uint32_t bins_size)
 	return need > h->image_len ? hive_image_resize(h, need) : HIVE_OK;
 }
 
+/* Bytes of bins the image holds now, whole sectors only. */
+static uint64_t bins_held(const struct hive *h)
+{
+	uint64_t held = h->image_len > REGF_BLOCK_SIZE ? h->image_len - REGF_BLOCK_SIZE : 0;
+
+	return held - held % LOG_SECTOR;
+}
+
+struct span {
+	uint64_t start, end;
+};
+
+static int span_order(const void *a, const void *b)
+{
+	const struct span *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/*
+ * Do the entry's pages cover every byte from `held` up to its bins size?
+ * (See the header: growth must be carried.)  Entries were parsed, so every
+ * page lies below the bins size.
+ */
+static bool growth_carried(const uint8_t *entry, uint32_t pages,
+			   uint32_t bins_size, uint64_t held)
+{
+	struct span *spans;
+	uint32_t n = 0;
+	uint64_t reach = held;
+
+	if (bins_size <= held)
+		return true;
+	spans = talloc_array(NULL, struct span, pages ? pages : 1);
+	if (!spans)
+		return false;
+	for (uint32_t i = 0; i < pages; i++) {
+		uint32_t off = le32(entry + HVLE_HEADER + 8 * i);
+		uint32_t size = le32(entry + HVLE_HEADER + 8 * i + 4);
+		if ((uint64_t)off + size > held)
+			spans[n++] = (struct span){ off, (uint64_t)off + size };
+	}
+	qsort(spans, n, sizeof(*spans), span_order);
+	for (uint32_t i = 0; i < n && spans[i].start <= reach; i++)
+		if (spans[i].end > reach)
+			reach = spans[i].end;
+	talloc_free(spans);
+	return reach >= bins_size;
+}
+
 /* The valid entries of one new-format log, in file order. */
 static unsigned parse_entries(const struct log_file *log, struct log_entry *out,
 			      unsigned max)
@@ -272,12 +336,29 @@ static int apply_entry(struct hive *h, const struct log_entry *le)
 	return HIVE_OK;
 }
 
+/* By sequence number; among equal ones the entry of the log whose base
+ * block is newer first (it was written later). */
+static int entry_order(const void *a, const void *b)
+{
+	const struct log_entry *x = a, *y = b;
+
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	if (x->log->seq1 != y->log->seq1)
+		return x->log->seq1 > y->log->seq1 ? -1 : 1;
+	if (x->log != y->log)   /* then .LOG, .LOG1, .LOG2 order, then file order */
+		return x->log < y->log ? -1 : 1;
+	return x->entry < y->entry ? -1 : x->entry > y->entry;
+}
+
 static int replay_new_format(struct hive *h, struct log_file *logs,
 			     uint32_t threshold, char **note)
 {
 	struct log_entry *entries;
-	unsigned n = 0, applied = 0;
+	unsigned n = 0, applied = 0, i = 0;
 	uint32_t first = UINT32_MAX, expected;
+	const struct log_entry *uncarried = NULL;
+	uint64_t held = 0;
 	int ret = HIVE_OK;
 
 	entries = talloc_array(NULL, struct log_entry, 4096);
@@ -292,38 +373,55 @@ static int replay_new_format(struct hive *h, struct log_file *logs,
 	 * (lazy reconciliation), so replay starts at the oldest entry from
 	 * there on and follows the numbers while they are consecutive.
 	 */
-	for (unsigned i = 0; i < n; i++)
-		if (entries[i].seq >= threshold && entries[i].seq < first)
-			first = entries[i].seq;
+	qsort(entries, n, sizeof(*entries), entry_order);
+	while (i < n && entries[i].seq < threshold)
+		i++;
+	if (i < n)
+		first = entries[i].seq;
 	expected = first;
 	/* Follow the sequence across both logs until it breaks. */
-	for (;;) {
-		const struct log_entry *next = NULL;
-		for (unsigned i = 0; i < n; i++)
-			if (entries[i].seq == expected &&
-			    (!next || entries[i].log->seq1 > next->log->seq1))
-				next = &entries[i];
-		if (!next)
+	while (i < n && entries[i].seq == expected) {
+		const struct log_entry *next = &entries[i];
+		held = bins_held(h);
+		if (!growth_carried(next->entry, next->pages, next->bins_size, held)) {
+			uncarried = next;
 			break;
+		}
 		ret = apply_entry(h, next);
 		if (ret != HIVE_OK)
 			break;
 		applied++;
+		while (i < n && entries[i].seq == expected)
+			i++;
+		if (expected == UINT32_MAX)
+			break;
 		expected++;
 	}
+	if (ret == HIVE_OK && applied == 0 && uncarried)
+		ret = HIVE_FAIL(HIVE_E_CORRUPT,
+				"log entry %u sets the hive bins to %u bytes but "
+				"does not carry all of the growth past %llu",
+				uncarried->seq, uncarried->bins_size,
+				(unsigned long long)held);
+	else if (ret == HIVE_OK && applied == 0)
+		ret = HIVE_FAIL(HIVE_E_CORRUPT,
+				"no valid log entry from sequence number %u on",
+				threshold);
+	if (ret == HIVE_OK) {
+		*note = talloc_asprintf(h, "replayed %u log entr%s (sequence %u-%u)",
+					applied, applied == 1 ? "y" : "ies", first,
+					first + applied - 1);
+		if (*note && uncarried)
+			*note = talloc_asprintf_append(*note, "; entry %u not applied: "
+						       "it sets the bins to %u bytes "
+						       "without carrying the growth",
+						       uncarried->seq,
+						       uncarried->bins_size);
+		put_le32(h->image + REGF_SEQ1, first + applied);
+		put_le32(h->image + REGF_SEQ2, first + applied);
+	}
 	talloc_free(entries);
-	if (ret != HIVE_OK)
-		return ret;
-	if (applied == 0)
-		return HIVE_FAIL(HIVE_E_CORRUPT,
-				 "no valid log entry from sequence number %u on",
-				 threshold);
-	*note = talloc_asprintf(h, "replayed %u log entr%s (sequence %u-%u)",
-				applied, applied == 1 ? "y" : "ies", first,
-				expected - 1);
-	put_le32(h->image + REGF_SEQ1, expected);
-	put_le32(h->image + REGF_SEQ2, expected);
-	return HIVE_OK;
+	return ret;
 }
 
 static int replay_old_format(struct hive *h, const struct log_file *log,
@@ -347,6 +445,15 @@ static int replay_old_format(struct hive *h, const struct log_file *log,
 	if (off + sectors * LOG_SECTOR > log->len)
 		return HIVE_FAIL(HIVE_E_CORRUPT, "%s: %zu dirty sectors, log too short",
 				 log->name, sectors);
+	/* Growth past what the primary holds must be carried, sector by sector. */
+	for (uint64_t i = bins_held(h) / LOG_SECTOR; i < bins / LOG_SECTOR; i++)
+		if (!(bits[i / 8] & (1u << (i % 8))))
+			return HIVE_FAIL(HIVE_E_CORRUPT,
+					 "%s: bins size %u, but the hive holds %llu "
+					 "bytes and the log does not carry sector "
+					 "0x%llx of the growth", log->name, bins,
+					 (unsigned long long)bins_held(h),
+					 (unsigned long long)i * LOG_SECTOR);
 	ret = ensure_bins(h, bins);
 	if (ret != HIVE_OK)
 		return ret;
@@ -366,28 +473,32 @@ static int replay_old_format(struct hive *h, const struct log_file *log,
 	return HIVE_OK;
 }
 
-int hive_replay(struct hive *h, const char *path)
+/* Whether the image is a hive that needs its logs (dirty or damaged base). */
+static bool replay_needed(const struct hive *h)
 {
-	void *tmp = talloc_new(NULL);
-	struct log_file logs[3];
+	const uint8_t *b = h->image;
+
+	if (h->image_len < REGF_BLOCK_SIZE || memcmp(b, REGF_SIGNATURE, 4) != 0)
+		return false; /* not a hive at all: open will say so */
+	/* A clean hive ignores stale logs. */
+	return !base_block_valid(b, h->image_len) ||
+	       le32(b + REGF_SEQ1) != le32(b + REGF_SEQ2);
+}
+
+/*
+ * Replay the logs found (file or memory alike): pick the format, apply,
+ * and on failure leave the primary as it was found, base block included.
+ * `ret` is the outcome of finding them.
+ */
+static int replay_found(struct hive *h, struct log_file logs[3], unsigned count,
+			int ret)
+{
 	uint8_t *b = h->image;
 	bool base_ok = base_block_valid(b, h->image_len);
-	unsigned count;
 	char *note = NULL;
 	uint8_t saved_base[REGF_BLOCK_SIZE];
-	int ret;
 
-	memset(logs, 0, sizeof(logs));
-	if (h->image_len < REGF_BLOCK_SIZE || memcmp(b, REGF_SIGNATURE, 4) != 0) {
-		talloc_free(tmp);
-		return HIVE_OK; /* not a hive at all: open will say so */
-	}
 	memcpy(saved_base, b, REGF_BLOCK_SIZE);
-	if (base_ok && le32(b + REGF_SEQ1) == le32(b + REGF_SEQ2)) {
-		talloc_free(tmp);
-		return HIVE_OK; /* clean: stale logs are ignored */
-	}
-	ret = find_logs(tmp, &h->io, &h->file, path, logs, &count);
 	if (ret == HIVE_OK && count == 0)
 		ret = HIVE_FAIL(HIVE_E_CORRUPT, "no transaction log found beside it");
 	if (ret == HIVE_OK) {
@@ -428,11 +539,26 @@ int hive_replay(struct hive *h, const char *path)
 		h->recovery_note = note;
 		h->recovered = true;
 	} else {
-		/* Leave the primary as it was found, base block included. */
 		memcpy(h->image, saved_base, REGF_BLOCK_SIZE);
 		h->recovery_note = talloc_asprintf(h, "log replay failed: %s",
 						   hive_error_detail());
 	}
+	return ret;
+}
+
+int hive_replay(struct hive *h, const char *path)
+{
+	void *tmp;
+	struct log_file logs[3];
+	unsigned count;
+	int ret;
+
+	if (!replay_needed(h))
+		return HIVE_OK;
+	tmp = talloc_new(NULL);
+	memset(logs, 0, sizeof(logs));
+	ret = find_logs(tmp, &h->io, &h->file, path, logs, &count);
+	ret = replay_found(h, logs, count, ret);
 	/* Logs refused as unsafe were left unread: say which and why. */
 	for (unsigned s = 0; s < 3 && h->recovery_note; s++)
 		if (logs[s].refused)
@@ -440,6 +566,36 @@ int hive_replay(struct hive *h, const char *path)
 				"; not read: %s", logs[s].refused);
 	talloc_free(tmp);
 	return ret;
+}
+
+int hive_replay_buffers(struct hive *h, const uint8_t *const data[3],
+			const size_t len[3])
+{
+	static const char *const names[3] = { "(.LOG)", "(.LOG1)", "(.LOG2)" };
+	struct log_file logs[3];
+	unsigned count = 0;
+
+	if (!replay_needed(h))
+		return HIVE_OK;
+	memset(logs, 0, sizeof(logs));
+	for (unsigned s = 0; s < 3; s++) {
+		struct log_file *log = &logs[s];
+		if (!data[s])
+			continue;
+		/* Replay only reads a log: the cast keeps one struct for both. */
+		log->name = (char *)names[s];
+		log->data = (uint8_t *)data[s];
+		log->len = len[s];
+		log->base_ok = base_block_valid(log->data, log->len);
+		if (log->base_ok) {
+			log->type = le32(log->data + REGF_TYPE);
+			log->seq1 = le32(log->data + REGF_SEQ1);
+			log->seq2 = le32(log->data + REGF_SEQ2);
+			log->base_ok = log->type == 1 || log->type == 2 || log->type == 6;
+		}
+		count++;
+	}
+	return replay_found(h, logs, count, HIVE_OK);
 }
 
 const char *hive_recovery_note(const struct hive *h)
@@ -463,6 +619,10 @@ int hive_describe_logs(void *mem, const char *path, char **text)
 	if (stat(path, &st) == 0)
 		hive_file = (struct hive_file_id){ .uid = (uint32_t)st.st_uid,
 						   .known = true };
+	/* Bytes of bins the primary file holds, for the growth bound. */
+	uint64_t held = hive_file.known && st.st_size > (off_t)REGF_BLOCK_SIZE
+				? (uint64_t)st.st_size - REGF_BLOCK_SIZE : 0;
+	held -= held % LOG_SECTOR;
 	ret = entries && out ? find_logs(tmp, NULL, &hive_file, path, logs, &count)
 			     : HIVE_FAIL(HIVE_E_NOMEM, "log description");
 	for (unsigned s = 0; ret == HIVE_OK && s < 3; s++) {
@@ -485,6 +645,21 @@ int hive_describe_logs(void *mem, const char *path, char **text)
 				out = talloc_asprintf_append(out, " (sequence %u-%u)",
 							     entries[0].seq,
 							     entries[n - 1].seq);
+			/* The growth bound of replay, over this log alone, in
+			 * file order from what the primary file holds. */
+			for (unsigned i = 0; i < n && out; i++) {
+				const struct log_entry *e = &entries[i];
+				if (!growth_carried(e->entry, e->pages, e->bins_size, held)) {
+					out = talloc_asprintf_append(out, "; entry %u sets the "
+								     "bins to %u bytes without "
+								     "carrying the growth (replay "
+								     "stops there)", e->seq,
+								     e->bins_size);
+					break;
+				}
+				if (e->bins_size > held)
+					held = e->bins_size;
+			}
 		} else {
 			bool dirt = log->len >= LOG_SECTOR + 4 &&
 				    memcmp(log->data + LOG_SECTOR, "DIRT", 4) == 0;

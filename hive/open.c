@@ -398,8 +398,9 @@ int hive_open_io(void *mem, const char *path, unsigned flags,
 	return HIVE_OK;
 }
 
-int hive_open_memory(void *mem, const void *image, size_t len, unsigned flags,
-		     struct hive **out)
+int hive_open_memory_logs(void *mem, const void *image, size_t len,
+			  const uint8_t *const logs[3], const size_t log_lens[3],
+			  unsigned flags, struct hive **out)
 {
 	struct hive *h = new_handle(mem, flags);
 	int ret;
@@ -413,7 +414,12 @@ int hive_open_memory(void *mem, const void *image, size_t len, unsigned flags,
 	ret = hive_image_resize(h, len);
 	if (ret == HIVE_OK) {
 		memcpy(h->image, image, len);
+		if (logs && !(flags & HIVE_OPEN_NO_REPLAY))
+			hive_replay_buffers(h, logs, log_lens); /* noted, as hive_open */
 		ret = finish_open(h);
+		if (ret != HIVE_OK && h->recovery_note)
+			ret = HIVE_FAIL(ret, "%s (%s)", hive_error_detail(),
+					h->recovery_note);
 	}
 	if (ret != HIVE_OK) {
 		talloc_free(h);
@@ -421,6 +427,12 @@ int hive_open_memory(void *mem, const void *image, size_t len, unsigned flags,
 	}
 	*out = h;
 	return HIVE_OK;
+}
+
+int hive_open_memory(void *mem, const void *image, size_t len, unsigned flags,
+		     struct hive **out)
+{
+	return hive_open_memory_logs(mem, image, len, NULL, NULL, flags, out);
 }
 
 void hive_get_info(const struct hive *h, struct hive_info *out)
