@@ -248,52 +248,26 @@ static void report_commit_failure(const struct hivefs *fs)
 			*fs->commit_detail ? ": " : "", fs->commit_detail);
 }
 
-static const char *file_kind(mode_t mode)
-{
-	switch (mode & S_IFMT) {
-	case S_IFDIR: return "a directory";
-	case S_IFIFO: return "a FIFO";
-	case S_IFCHR: return "a character device";
-	case S_IFBLK: return "a block device";
-	case S_IFSOCK: return "a socket";
-	default: return "of an unknown type";
-	}
-}
-
 /*
- * Open the hive file before the engine does, refusing at once, with the
- * reason, what is not a hive file: a FIFO (O_NONBLOCK: the open does not
- * wait for a writer that never comes), a directory, a device or a socket.
- * The path was resolved by realpath() (a link the user named is followed
- * there, so logs are looked for beside the file itself); O_NOFOLLOW keeps
- * a link put in its place since from being followed.  The descriptor is
- * kept for the life of the mount (it pins the inode, whose identity
- * write.c compares with what the path names at each commit); -1 on
- * failure.
+ * Open the hive file before the engine does, through the engine's own door
+ * (hive_open_file: no link followed, regular files only, a FIFO never
+ * waited for, a device never opened), so the mount refuses what hive_open
+ * would, in the same words.  The path was resolved by realpath() (a link
+ * the user named is followed there, so logs are looked for beside the file
+ * itself).  The descriptor is kept for the life of the mount: it pins the
+ * inode, whose identity write.c compares with what the path names at each
+ * commit, and gives the owner and mode the mount shows; -1 on failure.
  */
 static int open_hive_file(const char *path, struct stat *st)
 {
-	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int fd, err = hive_open_file(path, &fd);
 
-	if (fd < 0) {
-		if (errno == ELOOP)
-			fprintf(stderr, "hivefs: %s: replaced by a symbolic "
-					"link while being opened\n",
-				path);
-		else
-			fprintf(stderr, "hivefs: %s: %s\n", path,
-				strerror(errno));
+	if (err) {
+		report_hive_error(path, err);
 		return -1;
 	}
 	if (fstat(fd, st) < 0) {
 		fprintf(stderr, "hivefs: %s: %s\n", path, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (!S_ISREG(st->st_mode)) {
-		fprintf(stderr, "hivefs: %s: not a regular file (%s); a hive "
-				"is a regular file\n",
-			path, file_kind(st->st_mode));
 		close(fd);
 		return -1;
 	}
