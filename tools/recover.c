@@ -46,7 +46,9 @@ static int run_recover(const struct cmd *cmd, int argc, char **argv)
 		goto done;
 	}
 	path = argv[optind];
-	if (out && !force && stat(out, &st) == 0) {
+	/* Said early, before a replay; hive_save_new() below is what makes
+	 * sure nothing that took the name meanwhile is replaced. */
+	if (out && !force && lstat(out, &st) == 0) {
 		report("%s: exists (use --force to replace it)", out);
 		rc = EXIT_HIVE;
 		goto done;
@@ -72,7 +74,12 @@ static int run_recover(const struct cmd *cmd, int argc, char **argv)
 		printf("%s: %s\n", path, note);
 	}
 	if (out) {
-		err = hive_save_as(h, out);
+		err = force ? hive_save_as(h, out) : hive_save_new(h, out);
+		if (err == HIVE_E_EXISTS) {
+			report("%s: exists (use --force to replace it)", out);
+			rc = EXIT_HIVE;
+			goto done;
+		}
 		if (err) {
 			report("%s: %s", out, err_text(tmp, err));
 			rc = EXIT_HIVE;
