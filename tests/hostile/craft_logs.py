@@ -8,9 +8,13 @@
         EXPECT is "replays" (the log is sound and must be applied) or
         "refused" (the log must not be applied).
     craft_logs.py --fuzz-seeds CLEAN_HIVE OUTDIR
-        writes the same cases as fuzz_replay inputs (see tests/fuzz/fuzz_replay.c
-        for the framing): 12-byte header of three little-endian lengths
-        (hive, LOG1, LOG2... in the order .LOG1, .LOG2, .LOG), then the bytes.
+        writes the same cases as fuzz_replay inputs, OUTDIR/crafted-CASE
+    craft_logs.py --frame HIVE OUT
+        writes HIVE and the logs beside it (HIVE.LOG, .LOG1, .LOG2 in any
+        case) as one fuzz_replay input
+    The fuzz_replay framing (tests/fuzz/fuzz_replay.c): three little-endian
+    u32 lengths (hive, .LOG1, .LOG2; bit 31 of the second asks the target to
+    fix checksums and hashes, set here), then the hive, .LOG1, .LOG2, .LOG.
 
 Every HvLE entry carries valid Marvin32 hashes (the engine's hive_marvin32
 in hive/log.c is the reference, reimplemented here) and every base block a
@@ -137,7 +141,7 @@ def empty_bin(offset, size):
     return bytes(b)
 
 
-def cases(hive):
+def cases(hive, tiny=4000):
     """(name, expectation, hive bytes, {suffix: log bytes})"""
     bins = u32(hive, 40)
     dirty, seq = dirty_primary(hive)
@@ -165,7 +169,7 @@ def cases(hive):
                                                    [(bins, empty_bin(bins, 2 * PAGE)[:PAGE])])])}))
     # Thousands of tiny entries (one sector each, the hive's own bytes),
     # split over both logs in alternating runs.
-    n = 4000
+    n = tiny
     log1 = [hvle(seq + i, bins, [(0, first_sector)]) for i in range(0, n, 2)]
     log2 = [hvle(seq + i, bins, [(0, first_sector)]) for i in range(1, n, 2)]
     out.append(("hvle-many-tiny", "replays", dirty,
@@ -184,7 +188,31 @@ def cases(hive):
     return out
 
 
+FIX_FLAG = 0x80000000
+
+
+def framed(primary, log1, log2, log):
+    return (struct.pack("<III", len(primary), len(log1) | FIX_FLAG, len(log2)) +
+            primary + log1 + log2 + log)
+
+
+def frame_beside(hive_path, out):
+    d, base = os.path.split(hive_path)
+    logs = {}
+    for name in os.listdir(d or "."):
+        if name.lower().startswith(base.lower()):
+            suffix = name[len(base):].upper()
+            if suffix in (".LOG", ".LOG1", ".LOG2") and suffix not in logs:
+                logs[suffix] = open(os.path.join(d, name), "rb").read()
+    with open(out, "wb") as f:
+        f.write(framed(open(hive_path, "rb").read(), logs.get(".LOG1", b""),
+                       logs.get(".LOG2", b""), logs.get(".LOG", b"")))
+
+
 def main(argv):
+    if argv[1:2] == ["--frame"] and len(argv) == 4:
+        frame_beside(argv[2], argv[3])
+        return
     seeds = argv[1:2] == ["--fuzz-seeds"]
     if seeds:
         argv = argv[1:]
@@ -192,12 +220,13 @@ def main(argv):
         sys.exit(__doc__)
     hive = open(argv[1], "rb").read()
     os.makedirs(argv[2], exist_ok=True)
-    for name, expect, primary, logs in cases(hive):
+    # Fuzz seeds stay small (tests/fuzz/run drops seeds over 600 000 bytes).
+    for name, expect, primary, logs in cases(hive, 300 if seeds else 4000):
+        if seeds and sum(map(len, logs.values())) + len(primary) > 600000:
+            continue
         if seeds:
-            parts = [logs.get(s, b"") for s in (".LOG1", ".LOG2", ".LOG")]
             with open(os.path.join(argv[2], "crafted-" + name), "wb") as f:
-                f.write(struct.pack("<III", len(primary), len(parts[0]), len(parts[1])))
-                f.write(primary + parts[0] + parts[1] + parts[2])
+                f.write(framed(primary, *(logs.get(s, b"") for s in (".LOG1", ".LOG2", ".LOG"))))
             continue
         d = os.path.join(argv[2], name)
         os.makedirs(d, exist_ok=True)
