@@ -134,13 +134,28 @@ static int key_attr(struct hivefs *fs, uint32_t cell, struct stat *st)
 	return HIVE_OK;
 }
 
-/* A value's data, copied out of the hive (on mem). */
+/*
+ * A value's data, copied out of the hive (on mem).  Data larger than the
+ * engine hands out (HIVE_MAX_READ_DATA; Windows allows up to about 1 GiB)
+ * is EIO, said once per value on stderr with the bound (under lock).
+ */
 static int value_data(void *mem, struct hivefs *fs, uint32_t cell,
 		      uint32_t *type, uint8_t **data, size_t *len)
 {
+	static uint32_t last_too_large = HIVE_NO_CELL;
 	struct hive_value_stat vs;
 	int err = hive_value_stat(fs->hive, cell, &vs);
 
+	if (!err && vs.data_len > HIVE_MAX_READ_DATA) {
+		if (cell != last_too_large)
+			fuse_log(FUSE_LOG_ERR,
+				 "hivefs: value 0x%x: %u bytes of data, more "
+				 "than hivefs can read (%u bytes; Windows allows "
+				 "up to 65535 segments, about 1 GiB): EIO\n",
+				 cell, vs.data_len, HIVE_MAX_READ_DATA);
+		last_too_large = cell;
+		return HIVE_E_IO;
+	}
 	if (!err)
 		err = hive_value_data(mem, fs->hive, cell, data, len);
 	if (!err)

@@ -13,23 +13,30 @@
 #include "hivefs.h"
 
 /*
- * The content of a value being written, shared by all its writable
- * descriptors (what one writes, the others read, as on any file system);
- * stored when one of them is flushed.  Guarded by fs->lock.
+ * The content of a value as one writable open file description holds it
+ * (write.c): its own copy from open to close, stored whole when it is
+ * flushed, so concurrent writers never store a mix.  Guarded by fs->lock.
  */
 struct wbuf {
 	uint64_t ino;
 	char *buf;                   /* malloc'd */
 	size_t len, cap;
+	size_t text_weight;          /* least data the content can parse
+					to as a string (write.c) */
+	uint64_t stamp;              /* when last changed (write.c) */
 	bool dirty;                  /* changed since the last store */
-	unsigned users;              /* writable descriptors */
+	bool spoiled;                /* a write was refused: store nothing */
+	bool trunc_only;             /* emptied by O_TRUNC, not written
+					since (write.c, flush_wbuf) */
+	int8_t raw_fallback;         /* stored data shown raw: 1, not: 0,
+					unknown: -1 (write.c) */
 	struct wbuf *prev, *next;    /* fs->writers */
 };
 
 /*
  * An open file.  A read-only handle on a read-only mount is a snapshot
  * (data, size), immutable and shared with replies in flight through refs.
- * A writable handle (write.c) points at its value's wbuf.  On a
+ * A writable handle (write.c) has a wbuf of its own.  On a
  * read-write mount a read-only handle's snapshot serves reads only until
  * something changes; then reads render the value as it is (the snapshot
  * stays for a value that was deleted while open).

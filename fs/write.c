@@ -1,13 +1,31 @@
 /*
  * write.c — the FUSE operations that change the hive, and commits.
  *
- * Files being written.  Opening a value for writing gives a handle that
- * holds the whole file as that descriptor sees it (the current content,
- * or nothing after O_TRUNC); write, ftruncate and reads through it work
- * on that buffer only.  The value is stored once, when the descriptor is
- * flushed (close, and each close of a dup), with SetValueKey semantics:
- * the value keeps its vk and spelling.  The rules for turning the content
- * into data (store_content) are:
+ * Files being written.  Each open file description that may write holds
+ * a copy of the whole file of its own (the content as a read showed it at
+ * open, or nothing after O_TRUNC); write, ftruncate and reads through it
+ * (and its dups) work on that copy only.  The value is stored once, when
+ * the descriptor is flushed (close, and each close of a dup), with
+ * SetValueKey semantics: the value keeps its vk and spelling.  So every
+ * close stores one writer's whole content, never a mix of two writers'
+ * (two loops of O_TRUNC, several writes and close, on one value, leave
+ * all of one or all of the other); the last close wins.  Other
+ * descriptors read the value as stored, not another's unstored writes
+ * (stat shows the size of the copy written last, so the kernel's size
+ * may run ahead of what a reader gets until that close).
+ *
+ * Size.  A value holds at most HIVE_MAX_VALUE_DATA bytes of data, so a
+ * write, or an ftruncate or truncate, after which the content could no
+ * longer be stored is refused at once with EFBIG (content_fits), and the
+ * copy is never grown past that: raw content up to that many bytes; text
+ * as long as it could still parse to that little data (a string's text
+ * may be half as long again, CJK in UTF-8).  A descriptor that had a
+ * write refused stores nothing: its close fails with EFBIG too, and the
+ * value keeps what it had (a dd that stopped half-way is not a value);
+ * until it is truncated to nothing, its reads, writes and other
+ * truncations fail with EFBIG as well.
+ *
+ * The rules for turning the content into data (store_content) are:
  *
  *   - shown raw (-o raw, user.winreg.raw set, a type without text form):
  *     the bytes themselves;
@@ -69,8 +87,9 @@
 
 #include "ops.h"
 
-/* Room for the text of the largest value the engine stores. */
-#define MAX_FILE_SIZE ((size_t)HIVE_MAX_VALUE_DATA * 2)
+/* The longest text of the largest value the engine stores: its data as
+ * UTF-16 of 3-byte UTF-8 characters, and a newline (see content_fits). */
+#define MAX_FILE_SIZE ((size_t)HIVE_MAX_VALUE_DATA / 2 * 3 + 4)
 
 /* Bytes of one write kept for re-interpretation, at most. */
 #define RECENT_MAX_BYTES ((size_t)16 << 20)
@@ -304,6 +323,7 @@ static void recent_forget_cell(struct hivefs *fs, uint32_t cell)
 enum store_how {
 	STORE_WRITE,  /* the content of a file: EINVAL if it does not parse */
 	STORE_RETYPE, /* re-interpretation: verbatim if it does not parse */
+	STORE_CHECK,  /* as STORE_WRITE, but only say whether it would work */
 };
 
 /*
@@ -351,6 +371,8 @@ static int store_content(void *tmp, struct hivefs *fs, uint64_t ino,
 			data_len = len;
 		}
 	}
+	if (how == STORE_CHECK)
+		return HIVE_OK;
 	err = hive_value_name(tmp, fs->hive, n->cell, &name, &name_len);
 	if (!err)
 		err = hive_value_set(fs->hive, n->parent, name, name_len, type,
@@ -391,7 +413,12 @@ static int store_wbuf(void *tmp, struct hivefs *fs, struct wbuf *w,
 	/* A deleted value's descriptor writes into nothing, as on any
 	 * file system. */
 	if (!inode_get(fs->inodes, w->ino, &n) || (n.flags & NODE_DEAD))
-		return HIVE_OK;
+		return w->spoiled ? HIVE_E_TOO_BIG : HIVE_OK;
+	/* Nothing stored (refused or failed below): the kernel's size and
+	 * pages, which followed the writes, must be the value's again. */
+	stale_add(st, w->ino);
+	if (w->spoiled)
+		return HIVE_E_TOO_BIG; /* see spoil() */
 	err = !refuse_change(fs)	      ? HIVE_OK
 	      : hive_is_poisoned(fs->hive) || fs->hive_lost ? HIVE_E_POISONED
 					   : HIVE_E_READ_ONLY;
@@ -402,30 +429,26 @@ static int store_wbuf(void *tmp, struct hivefs *fs, struct wbuf *w,
 				    STORE_WRITE);
 	if (!err)
 		err = changed(fs);
-	if (!err) {
-		stale_add(st, w->ino);
+	if (!err)
 		stale_add(st, ops_key_ino(fs, n.parent));
-	}
 	return err;
 }
 
 /* ---- open files ---- */
 
-/* The shared content of ino, if it is open for writing. */
-static struct wbuf *wbuf_of(struct hivefs *fs, uint64_t ino)
-{
-	for (struct wbuf *w = fs->writers; w; w = w->next)
-		if (w->ino == ino)
-			return w;
-	return NULL;
-}
+/* Orders the changes to descriptors' copies (under lock). */
+static uint64_t write_clock;
 
-/* The content of ino with unstored writes, if any. */
+/* Of the copies of ino with unstored writes, the one written last. */
 static struct wbuf *dirty_wbuf(struct hivefs *fs, uint64_t ino)
 {
-	struct wbuf *w = wbuf_of(fs, ino);
+	struct wbuf *last = NULL;
 
-	return w && w->dirty ? w : NULL;
+	for (struct wbuf *w = fs->writers; w; w = w->next)
+		if (w->ino == ino && w->dirty && !w->spoiled &&
+		    (!last || w->stamp > last->stamp))
+			last = w;
+	return last;
 }
 
 bool write_pending_size(struct hivefs *fs, uint64_t ino, size_t *size)
@@ -435,6 +458,96 @@ bool write_pending_size(struct hivefs *fs, uint64_t ino, size_t *size)
 	if (w)
 		*size = w->len;
 	return w != NULL;
+}
+
+/*
+ * The least data the text of a string type can parse to (view.c's table),
+ * summed per byte: each character becomes a UTF-16 unit (2 bytes), one of
+ * four UTF-8 bytes two units; a newline becomes a NUL unit, or is the one
+ * dropped at the end, which the closing NUL pays for.  So a byte that
+ * starts a character counts 2 (4 for a 4-byte one), a continuation byte 0,
+ * and text that parses never gives less data than its weight.
+ */
+static size_t text_weight(const char *s, size_t len)
+{
+	size_t weight = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = (uint8_t)s[i];
+
+		weight += c >= 0xF0 ? 4 : (c & 0xC0) == 0x80 ? 0 : 2;
+	}
+	return weight;
+}
+
+static bool is_string_type(uint32_t type)
+{
+	return type == HIVE_REG_SZ || type == HIVE_REG_EXPAND_SZ ||
+	       type == HIVE_REG_MULTI_SZ || type == HIVE_REG_LINK;
+}
+
+/* Is the stored data of value `cell` shown raw (not canonical)? */
+static bool stored_shown_raw(struct hivefs *fs, uint32_t cell, uint32_t type)
+{
+	void *tmp = talloc_new(NULL);
+	uint8_t *data;
+	size_t len;
+	struct view v = { .text = true };
+
+	if (tmp && hive_value_data(tmp, fs->hive, cell, &data, &len) == HIVE_OK)
+		view_measure(type, data, len, false, &v);
+	talloc_free(tmp);
+	return !v.text;
+}
+
+/*
+ * Could w's content, grown or cut to `len` bytes of text weight `weight`,
+ * still be stored by its close (under lock)?  0, or EFBIG when no way
+ * store_content may take it gives at most HIVE_MAX_VALUE_DATA bytes:
+ * bytes stored as they are (shown raw; or text that does not parse, for
+ * a new value or data shown raw) must fit as they are; a string's text
+ * may parse to that much data only if its weight fits (and it is not
+ * longer than valid UTF-8 of that weight can be); a number's text is
+ * held to the same bytes as raw content.
+ */
+static int content_fits(struct hivefs *fs, struct wbuf *w, size_t len,
+			size_t weight)
+{
+	const size_t max = HIVE_MAX_VALUE_DATA;
+	struct node_info n;
+	uint32_t type;
+	bool text_fits;
+
+	if (len <= max && weight <= max)
+		return 0;
+	if (len > MAX_FILE_SIZE)
+		return EFBIG;
+	/* Deleted (stored nowhere) or unreadable: as raw content. */
+	if (!inode_get(fs->inodes, w->ino, &n) || (n.flags & NODE_DEAD) ||
+	    value_type(fs, n.cell, &type) != HIVE_OK || fs->raw ||
+	    (n.flags & NODE_VERBATIM) || !view_type_has_text(type))
+		return len <= max ? 0 : EFBIG;
+	text_fits = is_string_type(type) ? weight <= max && len <= weight / 2 * 3 + 4
+					 : len <= max;
+	if (text_fits)
+		return 0;
+	if (len > max)
+		return EFBIG;
+	if (n.flags & NODE_FRESH)
+		return 0;
+	if (w->raw_fallback < 0)
+		w->raw_fallback = stored_shown_raw(fs, n.cell, type);
+	return w->raw_fallback ? 0 : EFBIG;
+}
+
+/* A refused write: the copy is dropped, and its close stores nothing. */
+static void spoil(struct wbuf *w)
+{
+	free(w->buf);
+	w->buf = NULL;
+	w->len = w->cap = 0;
+	w->spoiled = true;
+	w->dirty = true; /* so the close reports it */
 }
 
 static int reserve(struct wbuf *w, size_t need)
@@ -457,17 +570,34 @@ static int reserve(struct wbuf *w, size_t need)
 	return 0;
 }
 
-/* Set the length of the content; new bytes are zeros. */
-static int resize(struct wbuf *w, size_t len)
+/*
+ * Set the length of the content (ftruncate); new bytes are zeros.  Cut to
+ * nothing, a spoiled copy is whole again: the program said what all of
+ * its content is (stress-ng's fsize does that after an EFBIG).
+ */
+static int resize(struct hivefs *fs, struct wbuf *w, size_t len)
 {
-	int err = reserve(w, len);
+	size_t weight;
+	int err;
 
+	if (w->spoiled && len == 0) {
+		w->spoiled = false;
+		w->text_weight = 0;
+	}
+	weight = len > w->len ? w->text_weight + 2 * (len - w->len)
+			      : w->text_weight - text_weight(w->buf + len, w->len - len);
+	err = w->spoiled ? EFBIG : content_fits(fs, w, len, weight);
+	if (!err)
+		err = reserve(w, len ? len : 1);
 	if (err)
 		return err;
 	if (len > w->len)
 		memset(w->buf + w->len, 0, len - w->len);
 	w->len = len;
+	w->text_weight = weight;
 	w->dirty = true;
+	w->trunc_only = false;
+	w->stamp = ++write_clock;
 	return 0;
 }
 
@@ -478,7 +608,7 @@ static void handle_free(struct hivefs *fs, struct open_file *fh)
 
 	if (fh->readable)
 		atomic_fetch_sub(&fs->readers, 1);
-	if (w && --w->users == 0) {
+	if (w) {
 		if (w->prev)
 			w->prev->next = w->next;
 		else
@@ -492,62 +622,52 @@ static void handle_free(struct hivefs *fs, struct open_file *fh)
 }
 
 /*
- * A writable handle on node ino (under lock), sharing the content of any
- * other writable descriptor of it; else holding the value's content as a
- * read shows it.  O_TRUNC empties it.
+ * A writable handle on node ino (under lock) with its own copy of the
+ * value's content as a read shows it; O_TRUNC empties it (and a close
+ * then stores it empty).
  */
 static int handle_new(struct hivefs *fs, uint64_t ino, const struct node_info *n,
 		      int flags, struct open_file **out)
 {
 	struct open_file *fh = talloc_zero(NULL, struct open_file);
-	struct wbuf *w = wbuf_of(fs, ino);
-	void *tmp = NULL;
+	struct wbuf *w = calloc(1, sizeof(*w));
+	void *tmp = fh ? talloc_new(fh) : NULL;
 	uint32_t type;
-	char *content;
-	size_t len;
+	char *content = NULL;
+	size_t len = 0;
 	int err = 0;
 
-	if (!fh)
-		return ENOMEM;
-	if (!w) {
-		w = calloc(1, sizeof(*w));
-		tmp = talloc_new(fh);
-		if (!w || !tmp)
-			err = ENOMEM;
-		if (!err && !(flags & O_TRUNC))
-			err = ops_fail(fs,
-				       ops_value_content(tmp, fs, n->cell,
-							 fs->raw || (n->flags &
-								     NODE_VERBATIM),
-							 &type, &content, &len),
-				       "open", ino);
-		if (flags & O_TRUNC)
-			len = 0;
-		/* Never a NULL buffer, even for empty content. */
-		if (!err)
-			err = reserve(w, len ? len : 1);
-		if (!err && len)
-			memcpy(w->buf, content, len);
-		w->len = len;
-		if (err) {
-			if (w)
-				free(w->buf);
-			free(w);
-			talloc_free(fh);
-			return err;
-		}
-		talloc_free(tmp);
-		w->ino = ino;
-		w->next = fs->writers;
-		if (fs->writers)
-			fs->writers->prev = w;
-		fs->writers = w;
+	if (!fh || !w || !tmp)
+		err = ENOMEM;
+	if (!err && !(flags & O_TRUNC))
+		err = ops_fail(fs,
+			       ops_value_content(tmp, fs, n->cell,
+						 fs->raw || (n->flags & NODE_VERBATIM),
+						 &type, &content, &len),
+			       "open", ino);
+	/* Never a NULL buffer, even for empty content. */
+	if (!err)
+		err = reserve(w, len ? len : 1);
+	if (err) {
+		if (w)
+			free(w->buf);
+		free(w);
+		talloc_free(fh);
+		return err;
 	}
-	w->users++;
-	if (flags & O_TRUNC) {
-		w->len = 0;
-		w->dirty = true;
-	}
+	if (len)
+		memcpy(w->buf, content, len);
+	talloc_free(tmp);
+	w->ino = ino;
+	w->len = len;
+	w->text_weight = text_weight(w->buf, len);
+	w->raw_fallback = -1;
+	w->dirty = w->trunc_only = (flags & O_TRUNC) != 0;
+	w->stamp = ++write_clock;
+	w->next = fs->writers;
+	if (fs->writers)
+		fs->writers->prev = w;
+	fs->writers = w;
 	atomic_init(&fh->refs, 1);
 	fh->writable = true;
 	fh->readable = (flags & O_ACCMODE) == O_RDWR;
@@ -606,6 +726,8 @@ void write_read(fuse_req_t req, struct open_file *fh, size_t size, off_t off)
 	pthread_mutex_lock(&fs->lock);
 	if (!fh->readable)
 		err = EBADF;
+	else if (w->spoiled)
+		err = EFBIG; /* its content is gone; see spoil() */
 	else if (off < 0 || (size_t)off >= w->len)
 		size = 0;
 	else if (size > w->len - (size_t)off)
@@ -630,6 +752,8 @@ void write_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 {
 	struct hivefs *fs = fs_of(req);
 	struct open_file *fh = (struct open_file *)(uintptr_t)fi->fh;
+	size_t weight = 0;
+	struct wbuf *w;
 	int err = 0;
 
 	if (!fh || !fh->writable) {
@@ -637,25 +761,76 @@ void write_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		return;
 	}
 	pthread_mutex_lock(&fs->lock);
-	if (off < 0 || size > MAX_FILE_SIZE || (size_t)off > MAX_FILE_SIZE - size)
+	w = fh->w;
+	if (w->spoiled || off < 0 || size > MAX_FILE_SIZE ||
+	    (size_t)off > MAX_FILE_SIZE - size) {
 		err = EFBIG;
-	if (!err)
-		err = reserve(fh->w, (size_t)off + size);
-	if (!err) {
-		struct wbuf *w = fh->w;
+	} else {
+		/* The weight after the write: the bytes overwritten go, a gap
+		 * of zeros and the new bytes come. */
+		size_t end = (size_t)off + size;
+		size_t over = (size_t)off < w->len
+				      ? (end < w->len ? end : w->len) - (size_t)off
+				      : 0;
+		size_t gap = (size_t)off > w->len ? (size_t)off - w->len : 0;
 
+		weight = w->text_weight - text_weight(w->buf + off, over) +
+			 2 * gap + text_weight(buf, size);
+		err = content_fits(fs, w, end > w->len ? end : w->len, weight);
+	}
+	if (err == EFBIG && !w->spoiled) {
+		spoil(w);
+		if (fs->verbose)
+			fuse_log(FUSE_LOG_ERR,
+				 "hivefs: write (inode %llu): the value would "
+				 "hold more than %u bytes, the most a value can: "
+				 "refused (EFBIG); this descriptor stores "
+				 "nothing\n",
+				 (unsigned long long)ino, HIVE_MAX_VALUE_DATA);
+	}
+	if (!err)
+		err = reserve(w, (size_t)off + size);
+	if (!err) {
 		if ((size_t)off > w->len)
 			memset(w->buf + w->len, 0, (size_t)off - w->len);
 		memcpy(w->buf + off, buf, size);
 		if ((size_t)off + size > w->len)
 			w->len = (size_t)off + size;
+		w->text_weight = weight;
 		w->dirty = true;
+		w->trunc_only = false;
+		w->stamp = ++write_clock;
 	}
 	pthread_mutex_unlock(&fs->lock);
 	if (err)
 		fuse_reply_err(req, err);
 	else
 		fuse_reply_write(req, size);
+}
+
+/*
+ * What a flush does with a copy that O_TRUNC emptied and nothing has
+ * written since (under lock): say whether storing it would work, but
+ * store it only at the last close (release) or fsync.  A shell's `> file`
+ * and dd close a dup of the new descriptor before they write: storing the
+ * empty file there stored the value twice, and left it empty when the
+ * writes that followed were refused.
+ */
+static int check_truncation(void *tmp, struct hivefs *fs, struct wbuf *w)
+{
+	struct node_info n;
+	uint32_t type;
+	int err = refuse_change(fs);
+
+	if (err)
+		return hive_is_poisoned(fs->hive) || fs->hive_lost
+			       ? HIVE_E_POISONED
+			       : HIVE_E_READ_ONLY;
+	if (!inode_get(fs->inodes, w->ino, &n) || (n.flags & NODE_DEAD))
+		return HIVE_OK;
+	err = value_type(fs, n.cell, &type);
+	return err ? err : store_content(tmp, fs, w->ino, &n, type, "", 0,
+					 STORE_CHECK);
 }
 
 /* Store a descriptor's writes and answer with the outcome. */
@@ -670,7 +845,10 @@ static void store_and_reply(fuse_req_t req, fuse_ino_t ino,
 	pthread_mutex_lock(&fs->lock);
 	if (!tmp)
 		err = HIVE_E_NOMEM;
-	if (!err && fh && fh->writable)
+	if (!err && fh && fh->writable && !commit && fh->w->dirty &&
+	    fh->w->trunc_only)
+		err = check_truncation(tmp, fs, fh->w);
+	else if (!err && fh && fh->writable)
 		err = store_wbuf(tmp, fs, fh->w, &st);
 	if (!err && commit)
 		err = commit_now(fs);
@@ -716,7 +894,7 @@ void write_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	pthread_mutex_lock(&fs->lock);
 	/* Written through mmap, or never flushed: store it now; there is
 	 * no one left to tell of a failure but the log. */
-	if (tmp && fh->w->users == 1 && fh->w->dirty)
+	if (tmp && fh->w->dirty)
 		ops_fail(fs, store_wbuf(tmp, fs, fh->w, &st), "release", ino);
 	handle_free(fs, fh);
 	pthread_mutex_unlock(&fs->lock);
@@ -780,7 +958,11 @@ void write_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 			     (uint64_t)attr->st_size > MAX_FILE_SIZE))
 			err = EFBIG;
 		if (!err && fh && fh->writable)
-			err = resize(fh->w, (size_t)attr->st_size);
+			err = resize(fs, fh->w, (size_t)attr->st_size);
+		/* The zeros a truncate adds are never text: they fit only
+		 * as raw data. */
+		else if (!err && (uint64_t)attr->st_size > HIVE_MAX_VALUE_DATA)
+			err = EFBIG;
 		else if (!err && !(n.flags & NODE_DEAD))
 			hive_err = truncate_value(tmp, fs, ino, &n,
 						  (size_t)attr->st_size);

@@ -21,6 +21,50 @@ static void print_note(void *arg, const char *text)
 	printf("note: %s\n", text);
 }
 
+/*
+ * Values whose data is larger than the engine hands out: the format
+ * allows them (Windows writes up to 65535 big-data segments, about
+ * 1 GiB), but hivectl and hivefs cannot read them, so check says so
+ * beside whatever hive_check() made of them.
+ */
+struct large_walk {
+	struct walk_paths wp;
+};
+
+static int large_on_key(void *arg, hive_key_t key, unsigned depth)
+{
+	struct large_walk *lw = arg;
+	void *tmp = talloc_new(NULL);
+	hive_value_t *vals;
+	size_t n;
+	int err;
+
+	if (!tmp || !walk_paths_enter(&lw->wp, key, depth, &err) ||
+	    hive_key_values(tmp, lw->wp.h, key, &vals, &n) != HIVE_OK)
+		n = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct hive_value_stat st;
+		uint16_t *name;
+		size_t len;
+
+		if (hive_value_stat(lw->wp.h, vals[i], &st) != HIVE_OK ||
+		    st.data_len <= HIVE_MAX_READ_DATA)
+			continue;
+		printf("note: key '%s': value '%s': %" PRIu32 " bytes of data, "
+		       "more than hivectl and hivefs can read (%u bytes; Windows "
+		       "allows up to 65535 segments, about 1 GiB): its data is "
+		       "not checked, and reading it fails\n",
+		       keypath_display(tmp, &lw->wp.path, lw->wp.path.n),
+		       hive_value_name(tmp, lw->wp.h, vals[i], &name, &len) ==
+				       HIVE_OK
+			       ? (len ? display_name(tmp, name, len) : "(default)")
+			       : "?",
+		       st.data_len, HIVE_MAX_READ_DATA);
+	}
+	talloc_free(tmp);
+	return 0;
+}
+
 static int run_check(const struct cmd *cmd, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -84,6 +128,13 @@ static int run_check(const struct cmd *cmd, int argc, char **argv)
 			  : hive_check_tolerant(h, print_finding,
 						quiet ? NULL : print_note, NULL);
 	if (!quiet) {
+		struct large_walk lw;
+		const struct hive_walk_ops ops = { .on_key = large_on_key };
+
+		walk_paths_init(&lw.wp, tmp, h, hive_root(h), NULL);
+		hive_walk(h, hive_root(h), &ops, &lw);
+	}
+	if (!quiet) {
 		if (findings)
 			printf("%s: %u finding%s\n", hive_path, findings,
 			       findings == 1 ? "" : "s");
@@ -120,6 +171,9 @@ const struct cmd cmd_check = {
 	"descriptors counting more keys than use them); these are printed as\n"
 	"\"note:\" lines and are not findings unless --strict is given.  Hives\n"
 	"hivefs writes pass --strict.\n"
+	"\nA value with more than 268435455 bytes of data (256 MiB) gets a\n"
+	"note too: the format allows about 1 GiB, but hivectl and hivefs\n"
+	"read at most that much, so its data cannot be read or checked.\n"
 	"\nOptions:\n"
 	"  -n, --no-replay   check a dirty hive as stored, logs ignored\n"
 	"  -s, --strict      count Windows' harmless leftovers as findings\n"

@@ -14,6 +14,7 @@ struct info_walk {
 	struct walk_paths wp;
 	const char *hive_path;
 	uint64_t keys, values, errors;
+	uint64_t too_large; /* values with more data than can be read */
 };
 
 static void info_error(struct info_walk *iw, size_t n, const char *what,
@@ -56,6 +57,22 @@ static void info_values(struct info_walk *iw, hive_key_t key)
 		if (!err)
 			err = hive_value_name(iter, iw->wp.h, vals[i], &name,
 					      &len);
+		if (!err && st.data_len > HIVE_MAX_READ_DATA) {
+			/* The format allows it (Windows writes up to 65535
+			 * segments); the engine cannot hand it out. */
+			char *path = keypath_display(iter, &iw->wp.path,
+						     iw->wp.path.n);
+
+			report("%s: key '%s': %s: %" PRIu32 " bytes of data, "
+			       "more than hivectl and hivefs can read (%u bytes; "
+			       "Windows allows up to 65535 segments, about 1 GiB)",
+			       iw->hive_path, path ? path : "?", what,
+			       st.data_len, HIVE_MAX_READ_DATA);
+			iw->too_large++;
+			iw->errors++;
+			talloc_free(iter);
+			continue;
+		}
 		if (!err)
 			err = hive_value_data(iter, iw->wp.h, vals[i], &data,
 					      &len);
@@ -208,6 +225,10 @@ static int run_info(const struct cmd *cmd, int argc, char **argv)
 	}
 	printf("keys:             %" PRIu64 "\n", iw.keys);
 	printf("values:           %" PRIu64 "\n", iw.values);
+	if (iw.too_large)
+		printf("too large to read: %" PRIu64 " (over %u bytes of data "
+		       "each, the most hivectl and hivefs read)\n",
+		       iw.too_large, HIVE_MAX_READ_DATA);
 	printf("errors:           %" PRIu64 "\n", iw.errors);
 	rc = iw.errors ? EXIT_HIVE : 0;
 	rc = finish_stdout(rc);
@@ -226,7 +247,10 @@ const struct cmd cmd_info = {
 	"root key name, hive-bins and file sizes, allocated and free cells,\n"
 	"and the number of keys and values found by walking the whole tree.\n"
 	"Every key and value is read once on the way; anything that cannot\n"
-	"be read is reported on stderr and counted under \"errors\".\n"
+	"be read is reported on stderr and counted under \"errors\".  That\n"
+	"includes values with more than 268435455 bytes of data (256 MiB):\n"
+	"the format allows about 1 GiB, but hivectl and hivefs read at most\n"
+	"that much; they are counted under \"too large to read\".\n"
 	"\nOptions:\n"
 	"  -h, --help   show this help\n"
 	"\nExit status: 0 no errors, 1 the hive cannot be opened or errors\n"

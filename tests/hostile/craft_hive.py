@@ -12,6 +12,11 @@ section of the hostile suite.
       key K with N (default 100000) subkeys S0000000 ... in lh leaves of
       500 under an ri index, the way Windows lays out a large key; the
       hive passes `hivectl check --strict`
+  craft_hive.py HIVECTL big-value OUT [SEGMENTS]
+      REG_BINARY value Big at the root whose data is SEGMENTS (default
+      16500) big-data segments of 16344 bytes: 269 676 000 bytes, more
+      than the engine hands out (HIVE_MAX_READ_DATA, 256 MiB less one
+      byte) but within what Windows allows (65535 segments)
 
 The base is a hive made by `hivectl create` and `hivectl mkdir`; the
 crafted cells go into bins appended after it, and the key's nk is patched
@@ -56,15 +61,20 @@ class Hive:
                 cell += abs(n)
             pos += size
 
-    def find_key(self, name):
+    def find_record(self, sig, name):
         want = name.encode("latin-1")
+        name_at = 76 if sig == b"nk" else 20
         for off, n in self.cells():
             p = BASE + off + 4
-            if n < 0 and self.img[p:p + 2] == b"nk":
-                nlen = struct.unpack_from("<H", self.img, p + 72)[0]
-                if bytes(self.img[p + 76:p + 76 + nlen]) == want:
+            if n < 0 and self.img[p:p + 2] == sig:
+                nlen = struct.unpack_from("<H", self.img, p + 2 if sig == b"vk"
+                                          else p + 72)[0]
+                if bytes(self.img[p + name_at:p + name_at + nlen]) == want:
                     return off
-        raise SystemExit(f"craft_hive: no key {name!r} in the base hive")
+        raise SystemExit(f"craft_hive: no {sig.decode()} {name!r} in the base hive")
+
+    def find_key(self, name):
+        return self.find_record(b"nk", name)
 
     def free_cell(self, off):
         n = struct.unpack_from("<i", self.img, BASE + off)[0]
@@ -173,14 +183,32 @@ def wide(hivectl, out, n):
     h.save(out)
 
 
+def big_value(hivectl, out, segments):
+    run(hivectl, "create", "--force", out)
+    run(hivectl, "set", "-t", "binary", out, "", "Big", "00")
+    h = Hive(out)
+    vk = h.find_record(b"vk", "Big")
+    chunk = bytes(range(256)) * 64  # 16384 bytes of a recognisable pattern
+    segs = [h.alloc(chunk[:16344]) for _ in range(segments)]
+    seglist = h.alloc(b"".join(struct.pack("<I", x) for x in segs))
+    db = h.alloc(b"db" + struct.pack("<HI", segments, seglist) + b"\0" * 4)
+    h.put_u32(vk, 4, segments * 16344)
+    h.put_u32(vk, 8, db)
+    root = struct.unpack_from("<I", h.img, 36)[0]
+    h.put_u32(root, 64, segments * 16344)  # max value data
+    h.save(out)
+
+
 def main(argv):
-    if len(argv) < 4 or argv[2] not in ("ri-repeat", "wide"):
+    if len(argv) < 4 or argv[2] not in ("ri-repeat", "wide", "big-value"):
         sys.stderr.write(__doc__)
         return 2
     hivectl, shape, out = argv[1:4]
     nums = [int(x) for x in argv[4:]]
     if shape == "ri-repeat":
         ri_repeat(hivectl, out, *(nums + [65535, 65535])[:2])
+    elif shape == "big-value":
+        big_value(hivectl, out, *(nums + [16500])[:1])
     else:
         wide(hivectl, out, *(nums + [100000])[:1])
     return 0
