@@ -16,8 +16,9 @@
 #   stat P                                   prints OK <mode as octal>
 #   twofds P       two fds on one REG_BINARY value of 8 zero bytes: pwrite
 #                  "AA" at 0 through the first, "BB" at 4 through the
-#                  second; the second reads what the first wrote; both
-#                  close; prints OK <hex read through fd2 before the closes>
+#                  second; the second reads its own copy (not the first's
+#                  unstored write); first fd1, then fd2 closes; prints
+#                  OK <hex read through fd2 before the closes>
 #   readerwriter P a reader opened first, then O_TRUNC write "second\n" and
 #                  close; prints OK <hex read from the old reader afterwards>
 #   unlinked P     open O_RDWR, unlink, read it all, write "more" at the
