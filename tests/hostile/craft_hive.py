@@ -18,6 +18,11 @@ section of the hostile suite.
       than the engine hands out (HIVE_MAX_READ_DATA, 256 MiB less one
       byte) but within what Windows allows (65535 segments)
 
+  craft_hive.py HIVECTL dag OUT [DEPTH [REPEATS]]
+      a chain of keys K\\L1\\L2 ... of DEPTH (default 5) levels below K,
+      each key's lf leaf naming its one child REPEATS (default 200) times:
+      a few KB that a naive walk visits REPEATS^DEPTH times (3.2e11)
+
 The base is a hive made by `hivectl create` and `hivectl mkdir`; the
 crafted cells go into bins appended after it, and the key's nk is patched
 to use them (the base block's bins size and checksum follow).
@@ -157,6 +162,23 @@ def ri_repeat(hivectl, out, leaf_entries, ri_entries):
     h.save(out)
 
 
+def dag(hivectl, out, depth, repeats):
+    run(hivectl, "create", "--force", out)
+    path = "K\\" + "\\".join("L%d" % i for i in range(1, depth + 1))
+    run(hivectl, "mkdir", "-p", out, path)
+    h = Hive(out)
+    chain = [h.find_key("K")] + [h.find_key("L%d" % i) for i in range(1, depth + 1)]
+    for parent, child, name in zip(chain, chain[1:],
+                                   ["L%d" % i for i in range(1, depth + 1)]):
+        h.free_cell(h.u32(parent, 28))  # the sound one-entry list
+        hint = name.encode("latin-1")[:4].ljust(4, b"\0")
+        leaf = bytearray(b"lf" + struct.pack("<H", repeats))
+        leaf += (struct.pack("<I", child) + hint) * repeats
+        h.put_u32(parent, 20, repeats)
+        h.put_u32(parent, 28, h.alloc(leaf))
+    h.save(out)
+
+
 def wide(hivectl, out, n):
     run(hivectl, "create", "--force", out)
     run(hivectl, "mkdir", out, "K")
@@ -200,7 +222,7 @@ def big_value(hivectl, out, segments):
 
 
 def main(argv):
-    if len(argv) < 4 or argv[2] not in ("ri-repeat", "wide", "big-value"):
+    if len(argv) < 4 or argv[2] not in ("ri-repeat", "wide", "big-value", "dag"):
         sys.stderr.write(__doc__)
         return 2
     hivectl, shape, out = argv[1:4]
@@ -209,6 +231,8 @@ def main(argv):
         ri_repeat(hivectl, out, *(nums + [65535, 65535])[:2])
     elif shape == "big-value":
         big_value(hivectl, out, *(nums + [16500])[:1])
+    elif shape == "dag":
+        dag(hivectl, out, *(nums + [5, 200][len(nums):])[:2])
     else:
         wide(hivectl, out, *(nums + [100000])[:1])
     return 0

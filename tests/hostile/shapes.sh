@@ -13,6 +13,11 @@
 #     SHAPES_RSS_MB; hivectl check names the damage.  Before: the first
 #     listed only %~damaged-subkeys (EIO), the second took > 30 s and
 #     150 MB and more for `ls -l`.
+#   - Leaves naming one child 200 times, five levels deep (craft_hive.py
+#     dag: 24 KB that a walk entering every listed key visits 3.2e11
+#     times): hivectl info, dump, check and export end within
+#     SHAPES_RI_SECONDS, exit 1 and name the repeats; ro and rw mounts
+#     walk the chain once.  Before: dump ran until killed.
 #   - A key with 100 000 subkeys (craft_hive.py wide): `ls -f` of it on
 #     -o ro within SHAPES_LIST_SECONDS, and no slower than read-write
 #     (three times as long, plus a second, for noise; before: 44 s read-
@@ -123,9 +128,42 @@ shapes_ri() {
 		shapes_same "ri $tag $opt: the one key listed once" A "$(ls "$mnt/K")"
 		shapes_timed "ri $tag $opt: find" "$SHAPES_RI_SECONDS" find "$mnt"
 		shapes_same "ri $tag $opt: find sees root, K and A" 3 "$(wc -l <"$H_OUT")"
-		shapes_timed "ri $tag $opt: stat of a name that is not there" \
-			"$SHAPES_RI_SECONDS" bash -c "! stat '$mnt/K/B' 2>/dev/null"
+		shapes_timed "ri $tag $opt: stat of a name that is not there is ENOENT" \
+			"$SHAPES_RI_SECONDS" bash -c "stat '$mnt/K/B' 2>&1 | grep -q 'No such file or directory'"
 		shapes_rss_below "ri $tag $opt: daemon memory" "$mnt" $((SHAPES_RSS_MB * 1024))
+		h_unmount "$mnt"
+	done
+}
+
+shapes_dag() {
+	local dir=$H_TMP/shapes-dag opt mnt hive cmd
+	mkdir -p "$dir"
+	h_check "dag: crafted" "$PY" "$HERE/craft_hive.py" "$HIVECTL" dag "$dir/src" 5 200 ||
+		return
+	rm -f "$dir"/src.LOG*
+	for cmd in info dump check export; do
+		h_bounded "$SHAPES_RI_SECONDS" "$HIVECTL" "$cmd" "$dir/src"
+		local rc=$?
+		if ((rc == 124 || rc == 137)); then
+			h_fail "dag: hivectl $cmd" "did not finish within ${SHAPES_RI_SECONDS}s"
+		elif ((rc != 1)); then
+			h_fail "dag: hivectl $cmd" "exit $rc, expected 1 (damage found)"
+		elif ! grep -Eq "listed more than once|are duplicates" "$H_OUT" "$H_ERR"; then
+			h_fail "dag: hivectl $cmd" "the repeats are not named: $(head -c 300 "$H_ERR")"
+		else
+			h_pass "dag: hivectl $cmd ends and names the repeats"
+		fi
+	done
+	for opt in ro rw; do
+		hive=$dir/$opt.hive
+		mnt=$dir/mnt-$opt
+		cp "$dir/src" "$hive"
+		if ! shapes_mount "$mnt" "$opt" "$hive"; then
+			h_fail "dag $opt: mount" "$(cat "$(h_daemon_err "$mnt")")"
+			continue
+		fi
+		shapes_timed "dag $opt: find" "$SHAPES_RI_SECONDS" find "$mnt"
+		shapes_same "dag $opt: find sees the root, K and L1-L5 once each" 7 "$(wc -l <"$H_OUT")"
 		h_unmount "$mnt"
 	done
 }
@@ -282,6 +320,7 @@ shapes_unreadable() {
 hostile_shapes() {
 	shapes_ri 65535 800k
 	shapes_ri 40 2.6M
+	shapes_dag
 	shapes_wide
 	shapes_writers
 	shapes_big_write

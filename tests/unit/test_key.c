@@ -219,6 +219,71 @@ static void walk_detects_cycles(void **state)
 	image_free(&im);
 }
 
+/*
+ * Lists naming one key many times, level after level: each key is entered
+ * once and every repeat reported, so the walk costs what the lists hold
+ * (a naive walk would enter 64^6 keys here).
+ */
+static void walk_enters_each_key_once(void **state)
+{
+	struct image im;
+	uint32_t chain[7], many[64];
+	struct walk_log w = { 0 };
+	const struct hive_walk_ops ops = { log_key, NULL, log_error };
+	struct hive *h;
+
+	image_init(&im, 5, 16384);
+	chain[0] = image_nk(&im, "R", HIVE_NO_CELL, 0, HIVE_NO_CELL, 0, HIVE_NO_CELL);
+	for (unsigned i = 1; i < 7; i++)
+		chain[i] = image_nk(&im, "k", chain[i - 1], 0, HIVE_NO_CELL, 0,
+				    HIVE_NO_CELL);
+	for (unsigned i = 0; i < 6; i++) {
+		for (unsigned j = 0; j < 64; j++)
+			many[j] = chain[i + 1];
+		image_set_subkeys(&im, chain[i], 64,
+				  image_list(&im, "li", many, 64, NULL));
+	}
+	image_finish(&im, chain[0]);
+	h = open_image(*state, &im);
+	assert_int_equal(hive_walk(h, chain[0], &ops, &w), 0);
+	assert_int_equal(w.keys, 7);
+	assert_int_equal(w.max_depth, 6);
+	assert_int_equal(w.cycles, 0);
+	assert_int_equal(w.other_errors, 6 * 63);
+	assert_int_equal(hive_walk(h, chain[3], &ops, &w), 0);
+	image_free(&im);
+
+	/*
+	 * Two keys a level, each naming both keys of the next level: 2^40
+	 * paths.  A key named by two keys is walked under both (as hivex
+	 * shows it), but only while the walk stays within what a hive of
+	 * this size could hold; then the rest is reported, not walked.
+	 */
+	uint32_t level[41][2];
+	image_init(&im, 5, 65536);
+	level[0][0] = level[0][1] =
+		image_nk(&im, "R", HIVE_NO_CELL, 0, HIVE_NO_CELL, 0, HIVE_NO_CELL);
+	for (unsigned i = 1; i <= 40; i++)
+		for (unsigned j = 0; j < 2; j++)
+			level[i][j] = image_nk(&im, j ? "b" : "a", level[i - 1][0], 0,
+					       HIVE_NO_CELL, 0, HIVE_NO_CELL);
+	for (unsigned i = 0; i < 40; i++) {
+		uint32_t list = image_list(&im, "li", level[i + 1], 2, NULL);
+		image_set_subkeys(&im, level[i][0], 2, list);
+		if (i)
+			image_set_subkeys(&im, level[i][1], 2, list);
+	}
+	image_finish(&im, level[0][0]);
+	h = open_image(*state, &im);
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(hive_walk(h, level[0][0], &ops, &w), 0);
+	assert_true(w.keys >= 81);
+	assert_true(w.keys < 65536 / 4);
+	assert_int_equal(w.max_depth, 40);
+	assert_true(w.other_errors > 0);
+	image_free(&im);
+}
+
 static void key_metadata(void **state)
 {
 	struct image im;
@@ -302,6 +367,7 @@ int main(void)
 		TEST(bad_lists_fail_cleanly),
 		TEST(path_lookup),
 		TEST(walk_detects_cycles),
+		TEST(walk_enters_each_key_once),
 		TEST(key_metadata),
 		TEST(utf16_names),
 	};
