@@ -193,7 +193,7 @@ struct hive {
 	uint32_t minor;
 	hive_key_t root;
 
-	/* Writing (see alloc.c and write.c). */
+	/* Writing (see alloc.c and valueedit.c). */
 	const char *read_only_reason; /* NULL when changes are accepted */
 	bool modified;
 	bool free_index_ready;
@@ -295,7 +295,7 @@ void hive_base_block_changed(struct hive *h);
 int hive_free_index_build(struct hive *h);
 uint64_t hive_now_filetime(void);
 
-/* write.c */
+/* valueedit.c */
 int hive_begin_change(struct hive *h);
 uint8_t *hive_nk_w(struct hive *h, hive_key_t key);
 bool hive_name_is_latin1(const uint16_t *name, size_t len);

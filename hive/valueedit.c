@@ -1,5 +1,5 @@
 /*
- * write.c — changing values and the bookkeeping Windows keeps around them.
+ * valueedit.c — changing values and the bookkeeping Windows keeps around them.
  *
  * Every change starts with begin_change(), which refuses hives that must
  * not be written and readies the allocator.  Allocation may move the whole

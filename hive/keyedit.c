@@ -1,5 +1,5 @@
 /*
- * keyw.c — creating, deleting, renaming and moving keys; classes, times
+ * keyedit.c — creating, deleting, renaming and moving keys; classes, times
  * and security descriptors.
  *
  * Subkey lists are rewritten whole on every change: the entries are read
