@@ -23,6 +23,12 @@
  * only the allocator changes a cell's size.  hive_cell_w() proves its cell
  * again before handing out a pointer: a write it allows stays inside the
  * bins and inside that one allocated cell, whatever the hive says.
+ *
+ * Every change starts with hive_begin_change(), which refuses hives that
+ * must not be written and readies the allocator.  Allocation may move the
+ * whole image, so writers hold offsets across allocations and turn them
+ * into pointers again afterwards (hive_cell_w(), hive_nk_w()), never
+ * keeping a pointer over a call that can allocate.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -476,4 +482,34 @@ int hive_realloc(struct hive *h, uint32_t *off, uint32_t data_len)
 	hive_free(h, *off);
 	*off = moved;
 	return HIVE_OK;
+}
+
+int hive_begin_change(struct hive *h)
+{
+	if (h->poisoned)
+		return HIVE_FAIL(HIVE_E_POISONED, "an earlier commit failed; "
+				 "reopen the hive (its log repairs it)");
+	if (h->read_only_reason)
+		return HIVE_FAIL(HIVE_E_READ_ONLY, "%s", h->read_only_reason);
+	if (!h->dirty) {
+		h->dirty = talloc_zero_array(h, uint8_t,
+					     h->bins_len / REGF_BLOCK_SIZE + 1);
+		if (!h->dirty)
+			return HIVE_FAIL(HIVE_E_NOMEM, "dirty map");
+	}
+	return hive_free_index_build(h);
+}
+
+uint8_t *hive_nk_w(struct hive *h, hive_key_t key)
+{
+	const uint8_t *nk;
+	uint32_t len;
+
+	/* Callers write fixed nk fields: the cell must hold a whole nk. */
+	if (hive_key_record(h, key, &nk, &len) != HIVE_OK) {
+		fprintf(stderr, "hive engine bug: nk write to 0x%x: %s\n", key,
+			hive_error_detail());
+		abort();
+	}
+	return hive_cell_w(h, key);
 }

@@ -66,3 +66,8 @@ int hive_record(const struct hive *h, uint32_t off, const char sig[2],
 				 "cell 0x%x is not a valid '%.2s' record", off, sig);
 	return HIVE_OK;
 }
+
+uint32_t cell_capacity(const struct hive *h, uint32_t off)
+{
+	return (uint32_t)(-(int32_t)le32(h->bins + off)) - CELL_HEADER_SIZE;
+}

@@ -295,15 +295,38 @@ void hive_base_block_changed(struct hive *h);
 int hive_free_index_build(struct hive *h);
 uint64_t hive_now_filetime(void);
 
-/* valueedit.c */
+/* cell.c: data bytes a valid allocated cell can hold. */
+uint32_t cell_capacity(const struct hive *h, uint32_t off);
+
+/* alloc.c: the start of every change, and nk fields to write. */
 int hive_begin_change(struct hive *h);
 uint8_t *hive_nk_w(struct hive *h, hive_key_t key);
+
+/* name.c: names as written into nk and vk records. */
 bool hive_name_is_latin1(const uint16_t *name, size_t len);
 void hive_store_name(uint8_t *dst, const uint16_t *name, size_t len, bool latin1);
+
+/* sublist.c: insert (`add` != HIVE_NO_CELL) and/or remove (`remove` !=
+ * HIVE_NO_CELL) a subkey of `parent`, keeping the list sorted. */
+int hive_subkeys_edit(struct hive *h, hive_key_t parent, hive_key_t remove,
+		      hive_key_t add);
+/* Free a subkey list's cells (an ri's leaves too). */
+void hive_subkey_list_free(struct hive *h, uint32_t list);
+/* A key's maximum subkey name and class lengths from its subkeys `kids`:
+ * exact, or (after an addition) never shrinking. */
+void hive_subkey_maxima_update(struct hive *h, hive_key_t key,
+			       const hive_key_t *kids, size_t n, bool exact);
+
+/* security.c: one more, or one fewer, key using the sk cell `sk`; the
+ * last release unlinks and frees it. */
+int hive_sk_retain(struct hive *h, uint32_t sk);
+void hive_sk_release(struct hive *h, uint32_t sk);
+
+/* keyedit.c: set a key's LastWriteTime to now. */
 void hive_touch_key(struct hive *h, hive_key_t key);
+
+/* valueedit.c: delete every value of a key (the key is going). */
 void hive_delete_all_values(struct hive *h, hive_key_t key);
-/* Data bytes a valid allocated cell can hold. */
-uint32_t cell_capacity(const struct hive *h, uint32_t off);
 
 /* log.c */
 uint64_t hive_marvin32(const uint8_t *data, size_t len);

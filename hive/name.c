@@ -198,3 +198,21 @@ invalid:
 	talloc_free(u);
 	return HIVE_FAIL(HIVE_E_INVALID, "malformed UTF-8");
 }
+
+bool hive_name_is_latin1(const uint16_t *name, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (name[i] > 0xFF)
+			return false;
+	return true;
+}
+
+void hive_store_name(uint8_t *dst, const uint16_t *name, size_t len, bool latin1)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (latin1)
+			dst[i] = (uint8_t)name[i];
+		else
+			put_le16(dst + 2 * i, name[i]);
+	}
+}

@@ -435,6 +435,16 @@ int hive_open_memory(void *mem, const void *image, size_t len, unsigned flags,
 	return hive_open_memory_logs(mem, image, len, NULL, NULL, flags, out);
 }
 
+bool hive_is_modified(const struct hive *h)
+{
+	return h->modified;
+}
+
+const char *hive_read_only_reason(const struct hive *h)
+{
+	return h->read_only_reason;
+}
+
 void hive_get_info(const struct hive *h, struct hive_info *out)
 {
 	const uint8_t *b = h->image;

@@ -1,11 +1,6 @@
 /*
- * valueedit.c — changing values and the bookkeeping Windows keeps around them.
- *
- * Every change starts with begin_change(), which refuses hives that must
- * not be written and readies the allocator.  Allocation may move the whole
- * image, so code here holds offsets across allocations and turns them into
- * pointers again afterwards (nk_w() and friends), never keeping a pointer
- * over a call that can allocate.
+ * valueedit.c — value changes: setting and deleting values, with the
+ * bookkeeping Windows keeps around them.
  *
  * Value data is stored the way Windows stores it: up to 4 bytes inline in
  * the vk, up to 16344 bytes (or any size in a 1.3 hive) in one cell, and
@@ -17,59 +12,6 @@
 #include <talloc.h>
 
 #include "layout.h"
-
-int hive_begin_change(struct hive *h)
-{
-	if (h->poisoned)
-		return HIVE_FAIL(HIVE_E_POISONED, "an earlier commit failed; "
-				 "reopen the hive (its log repairs it)");
-	if (h->read_only_reason)
-		return HIVE_FAIL(HIVE_E_READ_ONLY, "%s", h->read_only_reason);
-	if (!h->dirty) {
-		h->dirty = talloc_zero_array(h, uint8_t,
-					     h->bins_len / REGF_BLOCK_SIZE + 1);
-		if (!h->dirty)
-			return HIVE_FAIL(HIVE_E_NOMEM, "dirty map");
-	}
-	return hive_free_index_build(h);
-}
-
-uint8_t *hive_nk_w(struct hive *h, hive_key_t key)
-{
-	const uint8_t *nk;
-	uint32_t len;
-
-	/* Callers write fixed nk fields: the cell must hold a whole nk. */
-	if (hive_key_record(h, key, &nk, &len) != HIVE_OK) {
-		fprintf(stderr, "hive engine bug: nk write to 0x%x: %s\n", key,
-			hive_error_detail());
-		abort();
-	}
-	return hive_cell_w(h, key);
-}
-
-bool hive_name_is_latin1(const uint16_t *name, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		if (name[i] > 0xFF)
-			return false;
-	return true;
-}
-
-void hive_store_name(uint8_t *dst, const uint16_t *name, size_t len, bool latin1)
-{
-	for (size_t i = 0; i < len; i++) {
-		if (latin1)
-			dst[i] = (uint8_t)name[i];
-		else
-			put_le16(dst + 2 * i, name[i]);
-	}
-}
-
-void hive_touch_key(struct hive *h, hive_key_t key)
-{
-	put_le64(hive_nk_w(h, key) + NK_LAST_WRITE, hive_now_filetime());
-}
 
 /* ---- value data ---- */
 
@@ -173,11 +115,6 @@ static int store_data(struct hive *h, const uint8_t *data, uint32_t len,
 }
 
 /* ---- value lists ---- */
-
-uint32_t cell_capacity(const struct hive *h, uint32_t off)
-{
-	return (uint32_t)(-(int32_t)le32(h->bins + off)) - CELL_HEADER_SIZE;
-}
 
 static int value_list_of(struct hive *h, hive_key_t key, uint32_t *list,
 			 uint32_t *count)
