@@ -33,6 +33,20 @@
 #   h_same NAME EXPECTED ACTUAL ACTUAL must be the string EXPECTED
 #   h_match NAME PATTERN TEXT   a line of TEXT must match the extended regex
 #                               PATTERN (for output already captured)
+#   h_content NAME FILE EXPECTED
+#                               FILE must hold exactly the bytes
+#                               printf '%b' EXPECTED gives (compared as hex,
+#                               so no trailing newline is lost)
+#   h_result FILE               counts a result a worker process wrote to
+#                               FILE (for suites that run checks in parallel):
+#                               line 1 "STATUS [TAG]", line 2 the result,
+#                               further lines the evidence.  PASS is h_pass,
+#                               FAIL (or an empty or missing FILE: the worker
+#                               died) is h_fail, any other STATUS is shown and
+#                               not counted; STATUS and TAG are left in
+#                               H_RESULT and H_RESULT_TAG
+#   h_add_counts PASSED FAILED  adds the counts of a program that checks
+#                               many things itself (a C test's summary)
 #   h_section TITLE...          prints "== TITLE" (a heading in the log)
 #   h_summary                   prints "N passed, F failed" and returns 1 if
 #                               anything failed
@@ -66,6 +80,16 @@
 #                               stderr when not 0
 #   h_daemon_err MNT            the daemon's stderr file
 #   h_daemon_pid MNT            the daemon's pid (empty once reaped)
+#
+# Files
+#   h_corpus_copy NAME          prints the path of a private, writable copy
+#                               of corpus hive NAME ($CORPUS/NAME, or
+#                               NAME.xz decompressed) below $H_TMP/corpus,
+#                               made on first use (the corpus is never
+#                               written); set CORPUS first
+#   h_xattr PATH NAME           prints the value of extended attribute NAME
+#                               of PATH (nothing if it has none)
+#   h_hex                       stdin as lowercase hex, without spaces
 #
 # Clean-up
 #   h_at_exit CMD...            run CMD (eval'd) at exit, before the mounts
@@ -206,6 +230,57 @@ h_match() {
 	else
 		h_fail "$1" "no line matches /$2/ in: $(head -c 400 <<<"$3")"
 	fi
+}
+
+h_result() {
+	local file=$1
+	H_RESULT=FAIL H_RESULT_TAG=
+	if [[ ! -s $file ]]; then
+		h_fail "$file" "no result (the worker died)"
+		return
+	fi
+	read -r H_RESULT H_RESULT_TAG <"$file"
+	case $H_RESULT in
+	PASS) h_pass "$(sed -n 2p "$file")" ;;
+	FAIL) h_fail "$(sed -n 2p "$file")"; tail -n +3 "$file" ;;
+	*) tail -n +2 "$file" ;;
+	esac
+}
+
+h_add_counts() {
+	H_PASSED=$((H_PASSED + $1))
+	H_FAILED=$((H_FAILED + $2))
+}
+
+h_hex() { od -An -tx1 -v | tr -d ' \n'; }
+
+h_content() {
+	local want got
+	want=$(printf '%b' "$3" | h_hex)
+	got=$(h_hex <"$2")
+	if [[ $want == "$got" ]]; then
+		h_pass "$1"
+	else
+		h_fail "$1" "$2: expected bytes $want ('$3'), got $got"
+	fi
+}
+
+h_xattr() { getfattr --only-values --absolute-names -n "$2" -- "$1" 2>/dev/null; }
+
+h_corpus_copy() {
+	local name=$1 src out
+	src=$CORPUS/$name
+	[[ -f $src ]] || src=$CORPUS/$name.xz
+	out=$H_TMP/corpus/$name
+	if [[ ! -f $out ]]; then
+		mkdir -p "$(dirname "$out")"
+		if [[ $src == *.xz ]]; then
+			xz -dkc -- "$src" >"$out" || { rm -f "$out"; return 1; }
+		else
+			cp -- "$src" "$out" || return 1
+		fi
+	fi
+	printf '%s\n' "$out"
 }
 
 h_summary() {
