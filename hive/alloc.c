@@ -18,16 +18,16 @@
  * What a writer trusts.  Before the first change (at open, for a handle
  * that may write) one pass over the cell headers proves that cells tile
  * every bin exactly, and records where each cell starts.  From then on a
- * reference is a cell only if it names one of those starts (hive_cell()
+ * reference is a cell only if it names one of those starts (hv_cell()
  * checks the map), so two cells the engine writes can never overlap, and
- * only the allocator changes a cell's size.  hive_cell_w() proves its cell
+ * only the allocator changes a cell's size.  hv_cell_w() proves its cell
  * again before handing out a pointer: a write it allows stays inside the
  * bins and inside that one allocated cell, whatever the hive says.
  *
- * Every change starts with hive_begin_change(), which refuses hives that
+ * Every change starts with hv_begin_change(), which refuses hives that
  * must not be written and readies the allocator.  Allocation may move the
  * whole image, so writers hold offsets across allocations and turn them
- * into pointers again afterwards (hive_cell_w(), hive_nk_w()), never
+ * into pointers again afterwards (hv_cell_w(), hv_nk_w()), never
  * keeping a pointer over a call that can allocate.
  */
 #include <stdio.h>
@@ -189,7 +189,7 @@ static int index_build(struct hive *h)
 	if (!h->cell_starts)
 		return HIVE_FAIL(HIVE_E_NOMEM, "cell map");
 	for (uint32_t off = 0; off < h->bins_len;) {
-		const struct hive_page *page = &h->pages[off / REGF_BLOCK_SIZE];
+		const struct hv_page *page = &h->pages[off / REGF_BLOCK_SIZE];
 		uint32_t end = page->bin_end;
 
 		if (page->bin_start == PAGE_UNREADABLE || page->bin_start != off)
@@ -217,7 +217,7 @@ static int index_build(struct hive *h)
 	return HIVE_OK;
 }
 
-int hive_free_index_build(struct hive *h)
+int hv_free_index_build(struct hive *h)
 {
 	int ret;
 
@@ -237,9 +237,9 @@ int hive_free_index_build(struct hive *h)
 	return HIVE_OK;
 }
 
-void hive_base_block_changed(struct hive *h)
+void hv_base_block_changed(struct hive *h)
 {
-	put_le32(h->image + REGF_CHECKSUM, hive_header_checksum(h->image));
+	put_le32(h->image + REGF_CHECKSUM, hv_header_checksum(h->image));
 	h->base_dirty = true;
 	h->modified = true;
 }
@@ -254,7 +254,7 @@ static void write_bug(const char *what, uint32_t off)
 	abort();
 }
 
-void hive_mark_dirty(struct hive *h, uint32_t off, uint32_t len)
+void hv_mark_dirty(struct hive *h, uint32_t off, uint32_t len)
 {
 	if (len == 0)
 		return;
@@ -266,18 +266,18 @@ void hive_mark_dirty(struct hive *h, uint32_t off, uint32_t len)
 	h->modified = true;
 }
 
-uint8_t *hive_cell_w(struct hive *h, uint32_t off)
+uint8_t *hv_cell_w(struct hive *h, uint32_t off)
 {
 	const uint8_t *data;
 	uint32_t len;
 
-	if (hive_cell(h, off, &data, &len) != HIVE_OK)
+	if (hv_cell(h, off, &data, &len) != HIVE_OK)
 		write_bug("write to an unproven cell", off);
-	hive_mark_dirty(h, off, CELL_HEADER_SIZE + len);
+	hv_mark_dirty(h, off, CELL_HEADER_SIZE + len);
 	return h->bins + off + CELL_HEADER_SIZE;
 }
 
-uint64_t hive_now_filetime(void)
+uint64_t hv_now_filetime(void)
 {
 	struct timespec ts;
 
@@ -299,12 +299,12 @@ static int grow_bins(struct hive *h, uint32_t min_size)
 	if ((uint64_t)start + size > 0x7FFFFFF0u)
 		return HIVE_FAIL(HIVE_E_TOO_BIG, "hive bins would exceed 2 GiB");
 	if (need > h->image_len) {
-		int ret = hive_image_resize(h, need);
+		int ret = hv_image_resize(h, need);
 		if (ret != HIVE_OK)
 			return ret;
 	}
-	struct hive_page *pg = talloc_realloc(h, h->pages, struct hive_page,
-					      pages + new_pages);
+	struct hv_page *pg = talloc_realloc(h, h->pages, struct hv_page,
+					    pages + new_pages);
 	uint8_t *dirty = pg ? talloc_realloc(h, h->dirty, uint8_t,
 					     pages + new_pages) : NULL;
 	uint32_t map_bytes = (start + size) / CELL_ALIGN / 8 + 1;
@@ -333,8 +333,8 @@ static int grow_bins(struct hive *h, uint32_t min_size)
 	h->bin_count++;
 	start_set(h, start + HBIN_HEADER_SIZE);
 	put_le32(h->image + REGF_BINS_SIZE, h->bins_len);
-	hive_base_block_changed(h);
-	hive_mark_dirty(h, start, size);
+	hv_base_block_changed(h);
+	hv_mark_dirty(h, start, size);
 	return index_add(h, start + HBIN_HEADER_SIZE, size - HBIN_HEADER_SIZE);
 }
 
@@ -348,7 +348,7 @@ static uint32_t find_fit(const struct free_index *fi, uint32_t need)
 	return FREE_NONE;
 }
 
-int hive_alloc(struct hive *h, uint32_t data_len, uint32_t *off)
+int hv_alloc(struct hive *h, uint32_t data_len, uint32_t *off)
 {
 	uint32_t need, n, cell, size;
 	int ret;
@@ -369,7 +369,7 @@ int hive_alloc(struct hive *h, uint32_t data_len, uint32_t *off)
 	if (size - need >= CELL_ALIGN) {
 		put_le32(h->bins + cell + need, size - need);
 		start_set(h, cell + need);
-		hive_mark_dirty(h, cell + need, 4);
+		hv_mark_dirty(h, cell + need, 4);
 		ret = index_add(h, cell + need, size - need);
 		if (ret != HIVE_OK)
 			return ret;
@@ -377,7 +377,7 @@ int hive_alloc(struct hive *h, uint32_t data_len, uint32_t *off)
 	}
 	put_le32(h->bins + cell, (uint32_t)-(int32_t)size);
 	memset(h->bins + cell + CELL_HEADER_SIZE, 0, size - CELL_HEADER_SIZE);
-	hive_mark_dirty(h, cell, size);
+	hv_mark_dirty(h, cell, size);
 	*off = cell;
 	return HIVE_OK;
 }
@@ -399,28 +399,28 @@ static uint32_t previous_cell(const struct hive *h, uint32_t off)
 	return c == off ? prev : FREE_NONE;
 }
 
-void hive_free(struct hive *h, uint32_t off)
+void hv_free(struct hive *h, uint32_t off)
 {
 	const uint8_t *data;
 	uint32_t len;
 
 	/* Freeing what is not a cell would make the allocator hand out
 	 * overlapping space: callers validated it, this makes sure. */
-	if (hive_cell(h, off, &data, &len) != HIVE_OK)
+	if (hv_cell(h, off, &data, &len) != HIVE_OK)
 		write_bug("free of an unproven cell", off);
 	uint32_t size = CELL_HEADER_SIZE + len;
 	uint32_t bin_end = h->pages[off / REGF_BLOCK_SIZE].bin_end;
 	uint32_t next = off + size, prev, slot;
 
 	memset(h->bins + off, 0, size);
-	hive_mark_dirty(h, off, size);
+	hv_mark_dirty(h, off, size);
 	if (next + 4 <= bin_end && (int32_t)le32(h->bins + next) > 0 &&
 	    (slot = slot_find(&h->free, next)) != FREE_NONE) {
 		uint32_t next_size = le32(h->bins + next);
 		index_remove_slot(&h->free, slot);
 		memset(h->bins + next, 0, 4);
 		start_clear(h, next);
-		hive_mark_dirty(h, next, 4);
+		hv_mark_dirty(h, next, 4);
 		size += next_size;
 	}
 	prev = previous_cell(h, off);
@@ -433,16 +433,16 @@ void hive_free(struct hive *h, uint32_t off)
 		off = prev;
 	}
 	put_le32(h->bins + off, size);
-	hive_mark_dirty(h, off, 4);
+	hv_mark_dirty(h, off, 4);
 	/* Out of memory here only costs the reuse of this cell. */
 	index_add(h, off, size);
 }
 
-int hive_realloc(struct hive *h, uint32_t *off, uint32_t data_len)
+int hv_realloc(struct hive *h, uint32_t *off, uint32_t data_len)
 {
 	const uint8_t *data;
 	uint32_t len;
-	int ret = hive_cell(h, *off, &data, &len);
+	int ret = hv_cell(h, *off, &data, &len);
 
 	if (ret != HIVE_OK)
 		return ret;
@@ -471,20 +471,20 @@ int hive_realloc(struct hive *h, uint32_t *off, uint32_t data_len)
 			total = need;
 		}
 		put_le32(h->bins + *off, (uint32_t)-(int32_t)total);
-		hive_mark_dirty(h, *off, total);
+		hv_mark_dirty(h, *off, total);
 		return HIVE_OK;
 	}
-	ret = hive_alloc(h, data_len, &moved);
+	ret = hv_alloc(h, data_len, &moved);
 	if (ret != HIVE_OK)
 		return ret;
 	memcpy(h->bins + moved + CELL_HEADER_SIZE, h->bins + *off + CELL_HEADER_SIZE,
 	       size - CELL_HEADER_SIZE);
-	hive_free(h, *off);
+	hv_free(h, *off);
 	*off = moved;
 	return HIVE_OK;
 }
 
-int hive_begin_change(struct hive *h)
+int hv_begin_change(struct hive *h)
 {
 	if (h->poisoned)
 		return HIVE_FAIL(HIVE_E_POISONED, "an earlier commit failed; "
@@ -497,19 +497,19 @@ int hive_begin_change(struct hive *h)
 		if (!h->dirty)
 			return HIVE_FAIL(HIVE_E_NOMEM, "dirty map");
 	}
-	return hive_free_index_build(h);
+	return hv_free_index_build(h);
 }
 
-uint8_t *hive_nk_w(struct hive *h, hive_key_t key)
+uint8_t *hv_nk_w(struct hive *h, hive_key_t key)
 {
 	const uint8_t *nk;
 	uint32_t len;
 
 	/* Callers write fixed nk fields: the cell must hold a whole nk. */
-	if (hive_key_record(h, key, &nk, &len) != HIVE_OK) {
+	if (hv_key_record(h, key, &nk, &len) != HIVE_OK) {
 		fprintf(stderr, "hive engine bug: nk write to 0x%x: %s\n", key,
 			hive_error_detail());
 		abort();
 	}
-	return hive_cell_w(h, key);
+	return hv_cell_w(h, key);
 }

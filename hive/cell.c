@@ -10,10 +10,10 @@
  */
 #include "layout.h"
 
-int hive_cell(const struct hive *h, uint32_t off, const uint8_t **data,
-	      uint32_t *len)
+int hv_cell(const struct hive *h, uint32_t off, const uint8_t **data,
+	    uint32_t *len)
 {
-	const struct hive_page *page;
+	const struct hv_page *page;
 	int32_t raw;
 	uint32_t size;
 
@@ -54,10 +54,10 @@ int hive_cell(const struct hive *h, uint32_t off, const uint8_t **data,
 	return HIVE_OK;
 }
 
-int hive_record(const struct hive *h, uint32_t off, const char sig[2],
-		uint32_t min_len, const uint8_t **data, uint32_t *len)
+int hv_record(const struct hive *h, uint32_t off, const char sig[2],
+	      uint32_t min_len, const uint8_t **data, uint32_t *len)
 {
-	int ret = hive_cell(h, off, data, len);
+	int ret = hv_cell(h, off, data, len);
 
 	if (ret != HIVE_OK)
 		return ret;
@@ -67,7 +67,7 @@ int hive_record(const struct hive *h, uint32_t off, const char sig[2],
 	return HIVE_OK;
 }
 
-uint32_t cell_capacity(const struct hive *h, uint32_t off)
+uint32_t hv_cell_capacity(const struct hive *h, uint32_t off)
 {
 	return (uint32_t)(-(int32_t)le32(h->bins + off)) - CELL_HEADER_SIZE;
 }

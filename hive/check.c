@@ -117,7 +117,7 @@ static void scan_cells(struct checker *c)
 
 	c->cells = talloc_array(NULL, struct cell_ref, cap);
 	for (uint32_t off = 0; off < h->bins_len && c->cells;) {
-		const struct hive_page *page = &h->pages[off / REGF_BLOCK_SIZE];
+		const struct hv_page *page = &h->pages[off / REGF_BLOCK_SIZE];
 		uint32_t end = page->bin_end, cell;
 
 		if (page->bin_start == PAGE_UNREADABLE) {
@@ -188,7 +188,7 @@ static void check_subkey_list(struct checker *c, hive_key_t key, uint32_t list,
 	uint32_t len;
 
 	if (!use_cell(c, list, "subkey list", key) ||
-	    hive_cell(h, list, &p, &len) != HIVE_OK)
+	    hv_cell(h, list, &p, &len) != HIVE_OK)
 		return;
 	if (memcmp(p, "ri", 2) == 0) {
 		uint32_t count = le16(p + LIST_COUNT);
@@ -197,7 +197,7 @@ static void check_subkey_list(struct checker *c, hive_key_t key, uint32_t list,
 			uint32_t leaf_len, off = le32(p + LIST_ENTRIES + 4 * i);
 			if (!use_cell(c, off, "ri leaf", key))
 				continue;
-			if (hive_cell(h, off, &leaf, &leaf_len) == HIVE_OK &&
+			if (hv_cell(h, off, &leaf, &leaf_len) == HIVE_OK &&
 			    le16(leaf + LIST_COUNT) == 0)
 				finding(c, "key 0x%x: empty leaf 0x%x in its ri index",
 					key, off);
@@ -206,13 +206,13 @@ static void check_subkey_list(struct checker *c, hive_key_t key, uint32_t list,
 	/* Sorted strictly ascending by upcased name; lh hashes right. */
 	for (size_t i = 0; i < n; i++) {
 		struct stored_name a, b;
-		if (hive_key_stored_name(h, kids[i], &a) != HIVE_OK)
+		if (hv_key_stored_name(h, kids[i], &a) != HIVE_OK)
 			continue;
-		if (i + 1 < n && hive_key_stored_name(h, kids[i + 1], &b) == HIVE_OK) {
+		if (i + 1 < n && hv_key_stored_name(h, kids[i + 1], &b) == HIVE_OK) {
 			uint16_t *bn;
 			size_t bl;
-			if (stored_name_copy(NULL, &b, &bn, &bl) == HIVE_OK) {
-				int cmp = stored_name_compare(&a, bn, bl);
+			if (hv_stored_name_copy(NULL, &b, &bn, &bl) == HIVE_OK) {
+				int cmp = hv_stored_name_compare(&a, bn, bl);
 				if (cmp >= 0)
 					finding(c, "key 0x%x: subkeys 0x%x and 0x%x are %s",
 						key, kids[i], kids[i + 1],
@@ -229,7 +229,7 @@ static void check_lh_hashes(struct checker *c, hive_key_t key, uint32_t list)
 	const uint8_t *p;
 	uint32_t len, leaves[1024], nleaves = 0;
 
-	if (hive_cell(h, list, &p, &len) != HIVE_OK)
+	if (hv_cell(h, list, &p, &len) != HIVE_OK)
 		return;
 	if (memcmp(p, "ri", 2) == 0) {
 		uint32_t count = le16(p + LIST_COUNT);
@@ -240,7 +240,7 @@ static void check_lh_hashes(struct checker *c, hive_key_t key, uint32_t list)
 		leaves[nleaves++] = list;
 	}
 	for (uint32_t l = 0; l < nleaves; l++) {
-		if (hive_cell(h, leaves[l], &p, &len) != HIVE_OK)
+		if (hv_cell(h, leaves[l], &p, &len) != HIVE_OK)
 			continue;
 		if (memcmp(p, "ri", 2) == 0)
 			finding(c, "key 0x%x: ri index nested in an ri", key);
@@ -250,8 +250,8 @@ static void check_lh_hashes(struct checker *c, hive_key_t key, uint32_t list)
 		for (uint32_t i = 0; i < count && LIST_ENTRIES + 8 * i + 8 <= len; i++) {
 			struct stored_name n;
 			uint32_t kid = le32(p + LIST_ENTRIES + 8 * i);
-			if (hive_key_stored_name(h, kid, &n) == HIVE_OK &&
-			    stored_name_hash(&n) != le32(p + LIST_ENTRIES + 8 * i + 4))
+			if (hv_key_stored_name(h, kid, &n) == HIVE_OK &&
+			    hv_stored_name_hash(&n) != le32(p + LIST_ENTRIES + 8 * i + 4))
 				finding(c, "key 0x%x: wrong lh hash for subkey 0x%x",
 					key, kid);
 		}
@@ -278,7 +278,7 @@ static void check_value(struct checker *c, hive_key_t key, hive_value_t val,
 		*max_name = (uint32_t)st.name_len * 2;
 	if (st.data_len > *max_data)
 		*max_data = st.data_len;
-	hive_cell(h, val, &vk, &len);
+	hv_cell(h, val, &vk, &len);
 	if (st.inline_data || st.data_len == 0)
 		return;
 	uint32_t data = le32(vk + VK_DATA);
@@ -291,14 +291,14 @@ static void check_value(struct checker *c, hive_key_t key, hive_value_t val,
 				st.data_len, h->minor);
 		return;
 	}
-	hive_cell(h, data, &p, &plen);
+	hv_cell(h, data, &p, &plen);
 	uint32_t count = le16(p + DB_SEGMENT_COUNT), list = le32(p + DB_SEGMENT_LIST);
 	uint32_t needed = (st.data_len + BIG_DATA_SEGMENT - 1) / BIG_DATA_SEGMENT;
 	if (count != needed)
 		finding(c, "key 0x%x: value 0x%x: %u segments for %u bytes", key,
 			val, count, st.data_len);
 	if (!use_cell(c, list, "segment list", key) ||
-	    hive_cell(h, list, &p, &plen) != HIVE_OK)
+	    hv_cell(h, list, &p, &plen) != HIVE_OK)
 		return;
 	for (uint32_t i = 0; i < count && 4 * i + 4 <= plen; i++)
 		use_cell(c, le32(p + 4 * i), "data segment", key);
@@ -330,7 +330,7 @@ static int check_on_key(void *arg, hive_key_t key, unsigned depth)
 	c->path[depth] = key;
 	use_cell(c, key, "key", key);
 	if (hive_key_stat(h, key, &st) != HIVE_OK ||
-	    hive_key_record(h, key, &nk, &nk_len) != HIVE_OK)
+	    hv_key_record(h, key, &nk, &nk_len) != HIVE_OK)
 		return 0;
 	if (depth > 0 && st.parent != c->path[depth - 1])
 		finding(c, "key 0x%x: parent field 0x%x, but listed under 0x%x",
@@ -415,7 +415,7 @@ static void check_sk_list(struct checker *c)
 	for (;;) {
 		const uint8_t *p;
 		uint32_t len;
-		if (hive_record(h, sk, "sk", SK_FIXED_SIZE, &p, &len) != HIVE_OK) {
+		if (hv_record(h, sk, "sk", SK_FIXED_SIZE, &p, &len) != HIVE_OK) {
 			finding(c, "sk list: 0x%x is not an sk cell", sk);
 			break;
 		}
@@ -439,7 +439,7 @@ static void check_sk_list(struct checker *c)
 		prev = sk;
 		sk = le32(p + SK_FLINK);
 		if (sk == start) {
-			if (hive_record(h, start, "sk", SK_FIXED_SIZE, &p, &len) ==
+			if (hv_record(h, start, "sk", SK_FIXED_SIZE, &p, &len) ==
 				    HIVE_OK && le32(p + SK_BLINK) != prev)
 				finding(c, "sk 0x%x: blink 0x%x, expected 0x%x", start,
 					le32(p + SK_BLINK), prev);
@@ -477,9 +477,9 @@ static unsigned check(struct checker c)
 	const struct hive_walk_ops ops = { check_on_key, NULL, check_on_error };
 	uint32_t stored = le32(h->image + REGF_CHECKSUM);
 
-	if (stored != hive_header_checksum(h->image))
+	if (stored != hv_header_checksum(h->image))
 		finding(&c, "base block checksum 0x%08x, computed 0x%08x", stored,
-			hive_header_checksum(h->image));
+			hv_header_checksum(h->image));
 	if (h->damaged_bins)
 		finding(&c, "%u hive bins have damaged headers", h->damaged_bins);
 	scan_cells(&c);

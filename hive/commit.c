@@ -44,7 +44,7 @@ static int write_fully(struct hive *h, int fd, const uint8_t *buf, size_t len,
 	while (len) {
 		long n = h->io.pwrite(h->io.ctx, fd, buf, len, (int64_t)off);
 		if (n <= 0)
-			return HIVE_FAIL(n < 0 ? hive_io_error((int)-n) : HIVE_E_IO,
+			return HIVE_FAIL(n < 0 ? hv_io_error((int)-n) : HIVE_E_IO,
 					 "writing %s: %s", what,
 					 n < 0 ? strerror((int)-n) : "no progress");
 		buf += n;
@@ -58,7 +58,7 @@ static int flush(struct hive *h, int fd, const char *what)
 {
 	int err = h->io.fsync(h->io.ctx, fd);
 
-	return err ? HIVE_FAIL(hive_io_error(-err), "flushing %s: %s", what,
+	return err ? HIVE_FAIL(hv_io_error(-err), "flushing %s: %s", what,
 			       strerror(-err))
 		   : HIVE_OK;
 }
@@ -90,7 +90,7 @@ static void log_base_block(const struct hive *h, uint8_t *out, uint32_t seq)
 	put_le32(out + REGF_SEQ1, seq);
 	put_le32(out + REGF_SEQ2, seq);
 	put_le32(out + REGF_TYPE, 6);
-	put_le32(out + REGF_CHECKSUM, hive_header_checksum(out));
+	put_le32(out + REGF_CHECKSUM, hv_header_checksum(out));
 }
 
 /* The folder of the hive, for flushing a log's new name. */
@@ -104,12 +104,12 @@ static int flush_folder(struct hive *h)
 	slash = strrchr(dir, '/');
 	if (slash)
 		slash[slash == dir ? 1 : 0] = '\0';
-	ret = hive_file_open(&h->io, dir, HIVE_FILE_DIR, NULL, &fd, NULL);
+	ret = hv_file_open(&h->io, dir, HV_FILE_DIR, NULL, &fd, NULL);
 	if (ret == HIVE_OK) {
 		err = h->io.fsync(h->io.ctx, fd);
-		hive_file_close(&h->io, fd);
+		hv_file_close(&h->io, fd);
 		if (err)
-			ret = HIVE_FAIL(hive_io_error(-err), "flushing the folder %s: %s",
+			ret = HIVE_FAIL(hv_io_error(-err), "flushing the folder %s: %s",
 					dir, strerror(-err));
 	}
 	talloc_free(dir);
@@ -133,12 +133,12 @@ static int open_log(struct hive *h, unsigned which, int *fd)
 		if (!h->log_names[which])
 			return HIVE_FAIL(HIVE_E_NOMEM, "log name");
 	}
-	ret = hive_file_open(&h->io, h->log_names[which], HIVE_FILE_LOG_WRITE,
-			     &h->file, fd, NULL);
+	ret = hv_file_open(&h->io, h->log_names[which], HV_FILE_LOG_WRITE,
+			   &h->file, fd, NULL);
 	if (ret == HIVE_OK && !existed)
 		ret = flush_folder(h);
 	if (ret != HIVE_OK && *fd >= 0) {
-		hive_file_close(&h->io, *fd);
+		hv_file_close(&h->io, *fd);
 		*fd = -1;
 	}
 	return ret;
@@ -162,7 +162,7 @@ static int write_log_entry(struct hive *h, uint32_t seq)
 		return HIVE_FAIL(HIVE_E_TOO_BIG, "log entry of %llu bytes",
 				 (unsigned long long)size);
 	}
-	entry = hive_big_alloc(runs, LOG_SECTOR + size);
+	entry = hv_big_alloc(runs, LOG_SECTOR + size);
 	if (!entry) {
 		talloc_free(runs);
 		return HIVE_FAIL(HIVE_E_NOMEM, "log entry of %llu bytes",
@@ -181,8 +181,8 @@ static int write_log_entry(struct hive *h, uint32_t seq)
 		memcpy(data, h->bins + runs[2 * i], runs[2 * i + 1]);
 		data += runs[2 * i + 1];
 	}
-	put_le64(e + 24, hive_marvin32(e + HVLE_HEADER, size - HVLE_HEADER));
-	put_le64(e + 32, hive_marvin32(e, 32));
+	put_le64(e + 24, hv_marvin32(e + HVLE_HEADER, size - HVLE_HEADER));
+	put_le64(e + 32, hv_marvin32(e, 32));
 
 	/*
 	 * The first commit of a session empties the other log: whatever it
@@ -192,8 +192,8 @@ static int write_log_entry(struct hive *h, uint32_t seq)
 	if (!h->logs_reset && h->log_names[h->active_log ^ 1]) {
 		const char *name = h->log_names[h->active_log ^ 1];
 		int other;
-		ret = hive_file_open(&h->io, name, HIVE_FILE_LOG_EMPTY, &h->file,
-				     &other, NULL);
+		ret = hv_file_open(&h->io, name, HV_FILE_LOG_EMPTY, &h->file,
+				   &other, NULL);
 		if (ret != HIVE_OK) {
 			talloc_free(runs);
 			return ret;
@@ -202,10 +202,10 @@ static int write_log_entry(struct hive *h, uint32_t seq)
 			int err = h->io.ftruncate(h->io.ctx, other, 0);
 			if (!err)
 				err = h->io.fsync(h->io.ctx, other);
-			hive_file_close(&h->io, other);
+			hv_file_close(&h->io, other);
 			if (err) {
 				talloc_free(runs);
-				return HIVE_FAIL(hive_io_error(-err), "emptying %s: %s",
+				return HIVE_FAIL(hv_io_error(-err), "emptying %s: %s",
 						 name, strerror(-err));
 			}
 		}
@@ -217,12 +217,12 @@ static int write_log_entry(struct hive *h, uint32_t seq)
 	if (ret == HIVE_OK) {
 		int err = h->io.ftruncate(h->io.ctx, fd, (int64_t)(LOG_SECTOR + size));
 		if (err)
-			ret = HIVE_FAIL(hive_io_error(-err), "cutting the log: %s",
+			ret = HIVE_FAIL(hv_io_error(-err), "cutting the log: %s",
 					strerror(-err));
 	}
 	if (ret == HIVE_OK)
 		ret = flush(h, fd, "the log");
-	hive_file_close(&h->io, fd);
+	hv_file_close(&h->io, fd);
 	talloc_free(runs);
 	return ret;
 }
@@ -233,9 +233,9 @@ static int write_base_block(struct hive *h, uint32_t seq1, uint32_t seq2)
 
 	put_le32(b + REGF_SEQ1, seq1);
 	put_le32(b + REGF_SEQ2, seq2);
-	put_le64(b + REGF_TIMESTAMP, hive_now_filetime());
+	put_le64(b + REGF_TIMESTAMP, hv_now_filetime());
 	put_le32(b + REGF_BINS_SIZE, h->bins_len);
-	put_le32(b + REGF_CHECKSUM, hive_header_checksum(b));
+	put_le32(b + REGF_CHECKSUM, hv_header_checksum(b));
 	int ret = write_fully(h, h->lock_fd, b, REGF_BLOCK_SIZE, 0, "the base block");
 	return ret == HIVE_OK ? flush(h, h->lock_fd, "the hive") : ret;
 }
@@ -254,7 +254,7 @@ int hive_commit(struct hive *h)
 		return HIVE_OK;
 	seq = le32(h->image + REGF_SEQ2);
 	/* Nothing at all is written for a file that is no longer the hive. */
-	ret = hive_file_still_named(h);
+	ret = hv_file_still_named(h);
 	if (ret == HIVE_OK)
 		ret = write_log_entry(h, seq);
 	if (ret == HIVE_OK)
@@ -299,10 +299,10 @@ int hive_save(struct hive *h)
  * the same logs again onto the same pages: the result is identical.  Only
  * then does a clean base block end the recovery; the logs become stale.
  */
-int hive_write_recovered(struct hive *h)
+int hv_write_recovered(struct hive *h)
 {
 	uint32_t seq = le32(h->image + REGF_SEQ1);
-	int ret = hive_file_still_named(h);
+	int ret = hv_file_still_named(h);
 
 	if (ret == HIVE_OK)
 		ret = write_fully(h, h->lock_fd, h->bins, h->bins_len,

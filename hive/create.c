@@ -63,14 +63,14 @@ int hive_create(void *mem, uint32_t minor, const uint16_t *root_name,
 {
 	uint8_t image[REGF_BLOCK_SIZE * 2] = { 0 }, sd[256];
 	size_t sd_len = default_descriptor(sd);
-	bool latin1 = hive_name_is_latin1(root_name, len);
+	bool latin1 = hv_name_is_latin1(root_name, len);
 	size_t name_bytes = latin1 ? len : 2 * len;
 	uint8_t *bin = image + REGF_BLOCK_SIZE, *nk, *sk;
 	uint32_t nk_off = HBIN_HEADER_SIZE;
 	uint32_t nk_size = (CELL_HEADER_SIZE + NK_FIXED_SIZE + (uint32_t)name_bytes + 7) & ~7u;
 	uint32_t sk_off = nk_off + nk_size;
 	uint32_t sk_size = (CELL_HEADER_SIZE + SK_FIXED_SIZE + (uint32_t)sd_len + 7) & ~7u;
-	uint64_t now = hive_now_filetime();
+	uint64_t now = hv_now_filetime();
 	int ret;
 
 	if (minor < 3 || minor > 6)
@@ -87,7 +87,7 @@ int hive_create(void *mem, uint32_t minor, const uint16_t *root_name,
 	put_le32(image + REGF_ROOT, nk_off);
 	put_le32(image + REGF_BINS_SIZE, REGF_BLOCK_SIZE);
 	put_le32(image + REGF_CLUSTERING, 1);
-	put_le32(image + REGF_CHECKSUM, hive_header_checksum(image));
+	put_le32(image + REGF_CHECKSUM, hv_header_checksum(image));
 
 	memcpy(bin, HBIN_SIGNATURE, 4);
 	put_le32(bin + HBIN_SIZE, REGF_BLOCK_SIZE);
@@ -106,7 +106,7 @@ int hive_create(void *mem, uint32_t minor, const uint16_t *root_name,
 	put_le32(nk + NK_SECURITY, sk_off);
 	put_le32(nk + NK_CLASS, HIVE_NO_CELL);
 	put_le16(nk + NK_NAME_LEN, (uint16_t)name_bytes);
-	hive_store_name(nk + NK_NAME, root_name, len, latin1);
+	hv_store_name(nk + NK_NAME, root_name, len, latin1);
 
 	put_le32(bin + sk_off, (uint32_t)-(int32_t)sk_size);
 	sk = bin + sk_off + CELL_HEADER_SIZE;

@@ -64,8 +64,8 @@ const char *hive_error_detail(void)
 	return last_detail;
 }
 
-int hive_fail_at(const char *func, const char *file, int line, int err,
-		 const char *fmt, ...)
+int hv_fail_at(const char *func, const char *file, int line, int err,
+	       const char *fmt, ...)
 {
 	char detail[sizeof(last_detail)];
 	va_list ap;

@@ -5,7 +5,7 @@
  * control, so every name the engine opens there — the hive, HIVE.LOG,
  * .LOG1, .LOG2 (any case), the temporary file of a save, the folder it
  * flushes — may be a trap laid by whoever can write that folder.
- * hive_file_open() is the only way the engine opens any of them, and it
+ * hv_file_open() is the only way the engine opens any of them, and it
  * refuses:
  *
  *  - a symbolic link, for every use ("is a symbolic link"): it could point
@@ -99,7 +99,7 @@ static int default_close(void *ctx, int fd)
 	return close(fd) < 0 && errno != EINTR ? -errno : 0;
 }
 
-void hive_io_default(struct hive_io *io)
+void hv_io_default(struct hive_io *io)
 {
 	*io = (struct hive_io){
 		.pwrite = default_pwrite,
@@ -111,9 +111,9 @@ void hive_io_default(struct hive_io *io)
 	};
 }
 
-void hive_io_fill(struct hive_io *io, const struct hive_io *given)
+void hv_io_fill(struct hive_io *io, const struct hive_io *given)
 {
-	hive_io_default(io);
+	hv_io_default(io);
 	if (!given)
 		return;
 	io->ctx = given->ctx;
@@ -133,10 +133,10 @@ void hive_io_fill(struct hive_io *io, const struct hive_io *given)
 
 void hive_set_io(struct hive *h, const struct hive_io *io)
 {
-	hive_io_fill(&h->io, io);
+	hv_io_fill(&h->io, io);
 }
 
-int hive_io_error(int err)
+int hv_io_error(int err)
 {
 	/* A full disk or quota is the user's to fix, and worth telling apart. */
 	return err == ENOSPC || err == EDQUOT ? HIVE_E_NOSPC : HIVE_E_IO;
@@ -159,31 +159,31 @@ static const char *kind_of(mode_t mode)
 	return "of an unknown type";
 }
 
-static bool is_hive_use(enum hive_file_use use)
+static bool is_hive_use(enum hv_file_use use)
 {
-	return use == HIVE_FILE_HIVE_READ || use == HIVE_FILE_HIVE_WRITE;
+	return use == HV_FILE_HIVE_READ || use == HV_FILE_HIVE_WRITE;
 }
 
-static bool is_log_use(enum hive_file_use use)
+static bool is_log_use(enum hv_file_use use)
 {
-	return use == HIVE_FILE_LOG_READ || use == HIVE_FILE_LOG_WRITE ||
-	       use == HIVE_FILE_LOG_EMPTY;
+	return use == HV_FILE_LOG_READ || use == HV_FILE_LOG_WRITE ||
+	       use == HV_FILE_LOG_EMPTY;
 }
 
-static bool writes(enum hive_file_use use)
+static bool writes(enum hv_file_use use)
 {
-	return use != HIVE_FILE_HIVE_READ && use != HIVE_FILE_LOG_READ &&
-	       use != HIVE_FILE_DIR;
+	return use != HV_FILE_HIVE_READ && use != HV_FILE_LOG_READ &&
+	       use != HV_FILE_DIR;
 }
 
 /* What a refusal is reported as: the hive's own file that is not a file
  * is not a hive; anything else is a failed I/O of the operation. */
-static int refusal(enum hive_file_use use)
+static int refusal(enum hv_file_use use)
 {
 	return is_hive_use(use) ? HIVE_E_NOT_HIVE : HIVE_E_IO;
 }
 
-static int refuse_type(const char *path, mode_t mode, enum hive_file_use use)
+static int refuse_type(const char *path, mode_t mode, enum hv_file_use use)
 {
 	if (S_ISLNK(mode))
 		return HIVE_FAIL(refusal(use), "%s is a symbolic link (not "
@@ -192,15 +192,15 @@ static int refuse_type(const char *path, mode_t mode, enum hive_file_use use)
 			 kind_of(mode));
 }
 
-static bool type_fits(mode_t mode, enum hive_file_use use)
+static bool type_fits(mode_t mode, enum hv_file_use use)
 {
-	return use == HIVE_FILE_DIR ? S_ISDIR(mode) : S_ISREG(mode);
+	return use == HV_FILE_DIR ? S_ISDIR(mode) : S_ISREG(mode);
 }
 
 /* Everything decided from the open file itself, before any byte moves. */
-static int check_open_file(const char *path, int fd, enum hive_file_use use,
-			   const struct hive_file_id *owner,
-			   struct hive_file_id *id)
+static int check_open_file(const char *path, int fd, enum hv_file_use use,
+			   const struct hv_file_id *owner,
+			   struct hv_file_id *id)
 {
 	struct stat st;
 
@@ -214,7 +214,7 @@ static int check_open_file(const char *path, int fd, enum hive_file_use use,
 				 "hive's owner (uid %u) or root", path,
 				 (unsigned)st.st_uid, owner->uid);
 	if (writes(use) && st.st_nlink != 1)
-		return HIVE_FAIL(use == HIVE_FILE_HIVE_WRITE ? HIVE_E_READ_ONLY
+		return HIVE_FAIL(use == HV_FILE_HIVE_WRITE ? HIVE_E_READ_ONLY
 							     : HIVE_E_IO,
 				 "%s has %ju hard links: writing it would change "
 				 "what the other names show", path,
@@ -231,17 +231,17 @@ static int check_open_file(const char *path, int fd, enum hive_file_use use,
 	return HIVE_OK;
 }
 
-static int open_flags(enum hive_file_use use)
+static int open_flags(enum hv_file_use use)
 {
 	int base = O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
 
 	switch (use) {
-	case HIVE_FILE_HIVE_READ:
-	case HIVE_FILE_LOG_READ:
+	case HV_FILE_HIVE_READ:
+	case HV_FILE_LOG_READ:
 		return base | O_RDONLY;
-	case HIVE_FILE_DIR:
+	case HV_FILE_DIR:
 		return base | O_RDONLY | O_DIRECTORY;
-	case HIVE_FILE_NEW:
+	case HV_FILE_NEW:
 		return base | O_RDWR | O_CREAT | O_EXCL;
 	default:
 		return base | O_RDWR;
@@ -249,25 +249,25 @@ static int open_flags(enum hive_file_use use)
 }
 
 /* An error of open(2) itself, after the name looked acceptable. */
-static int open_failed(const char *path, int err, enum hive_file_use use)
+static int open_failed(const char *path, int err, enum hv_file_use use)
 {
 	/* O_NOFOLLOW says ELOOP for a link swapped in after the lstat. */
 	if (err == ELOOP)
 		return refuse_type(path, S_IFLNK, use);
-	if (err == EISDIR || (err == ENOTDIR && use == HIVE_FILE_DIR))
-		return refuse_type(path, use == HIVE_FILE_DIR ? S_IFREG : S_IFDIR,
+	if (err == EISDIR || (err == ENOTDIR && use == HV_FILE_DIR))
+		return refuse_type(path, use == HV_FILE_DIR ? S_IFREG : S_IFDIR,
 				   use);
 	if (err == ENXIO)
 		return HIVE_FAIL(refusal(use), "%s is not a regular file (a "
 				 "socket or a device)", path);
-	if (use == HIVE_FILE_HIVE_WRITE &&
+	if (use == HV_FILE_HIVE_WRITE &&
 	    (err == EACCES || err == EPERM || err == EROFS))
 		return HIVE_FAIL(HIVE_E_READ_ONLY, "%s",
 				 err == EROFS ? "the file is on a read-only file system"
 					      : "the file is not writable");
-	if (use == HIVE_FILE_NEW && err == EEXIST)
+	if (use == HV_FILE_NEW && err == EEXIST)
 		return HIVE_FAIL(HIVE_E_EXISTS, "%s exists", path);
-	return HIVE_FAIL(hive_io_error(err), "opening %s: %s", path, strerror(err));
+	return HIVE_FAIL(hv_io_error(err), "opening %s: %s", path, strerror(err));
 }
 
 /* Clear O_NONBLOCK once the file is known to be a regular file (or the
@@ -285,7 +285,7 @@ static int make_blocking(const char *path, int fd)
  * the hive's mode bits (not the umask's) and, where permitted, its owner,
  * so the hive's owner can go on using the log. */
 static int create_log(const struct hive_io *io, const char *path,
-		      const struct hive_file_id *owner, int *fdp)
+		      const struct hv_file_id *owner, int *fdp)
 {
 	mode_t mode = owner && owner->known ? (mode_t)(owner->mode & 0666) : 0600;
 	int fd = io->open(io->ctx, path,
@@ -306,9 +306,9 @@ static int create_log(const struct hive_io *io, const char *path,
 	return 0;
 }
 
-int hive_file_open(const struct hive_io *io, const char *path,
-		   enum hive_file_use use, const struct hive_file_id *owner,
-		   int *fdp, struct hive_file_id *id)
+int hv_file_open(const struct hive_io *io, const char *path,
+		 enum hv_file_use use, const struct hv_file_id *owner,
+		 int *fdp, struct hv_file_id *id)
 {
 	struct hive_io dflt;
 	struct stat st;
@@ -316,21 +316,21 @@ int hive_file_open(const struct hive_io *io, const char *path,
 
 	*fdp = -1;
 	if (!io) {
-		hive_io_default(&dflt);
+		hv_io_default(&dflt);
 		io = &dflt;
 	}
 	/* A name planted between two tries is looked at again, a few times. */
 	for (int attempt = 0; fd < 0; attempt++) {
-		if (use != HIVE_FILE_NEW) {
+		if (use != HV_FILE_NEW) {
 			if (lstat(path, &st) == 0) {
 				if (!type_fits(st.st_mode, use))
 					return refuse_type(path, st.st_mode, use);
 			} else if (errno != ENOENT || attempt >= 3) {
-				return HIVE_FAIL(hive_io_error(errno), "%s: %s", path,
+				return HIVE_FAIL(hv_io_error(errno), "%s: %s", path,
 						 strerror(errno));
-			} else if (use == HIVE_FILE_LOG_EMPTY) {
+			} else if (use == HV_FILE_LOG_EMPTY) {
 				return HIVE_OK; /* nothing to empty */
-			} else if (use == HIVE_FILE_LOG_WRITE) {
+			} else if (use == HV_FILE_LOG_WRITE) {
 				int err = create_log(io, path, owner, &fd);
 				if (err == -EEXIST)
 					continue;
@@ -344,8 +344,8 @@ int hive_file_open(const struct hive_io *io, const char *path,
 		}
 		/* A new file gets the umask's mode unless the caller sets one. */
 		fd = io->open(io->ctx, path, open_flags(use),
-			      use == HIVE_FILE_NEW ? 0666 : 0600);
-		if (fd == -ENOENT && use == HIVE_FILE_LOG_WRITE && attempt < 3) {
+			      use == HV_FILE_NEW ? 0666 : 0600);
+		if (fd == -ENOENT && use == HV_FILE_LOG_WRITE && attempt < 3) {
 			fd = -1;
 			continue; /* removed since the lstat: create it */
 		}
@@ -365,10 +365,10 @@ int hive_file_open(const struct hive_io *io, const char *path,
 
 int hive_open_file(const char *path, int *fd)
 {
-	return hive_file_open(NULL, path, HIVE_FILE_HIVE_READ, NULL, fd, NULL);
+	return hv_file_open(NULL, path, HV_FILE_HIVE_READ, NULL, fd, NULL);
 }
 
-void hive_file_close(const struct hive_io *io, int fd)
+void hv_file_close(const struct hive_io *io, int fd)
 {
 	if (fd < 0)
 		return;
@@ -378,13 +378,13 @@ void hive_file_close(const struct hive_io *io, int fd)
 		close(fd);
 }
 
-int hive_file_read(const struct hive_io *io, int fd, const char *path,
-		   uint8_t *buf, size_t len, size_t *got)
+int hv_file_read(const struct hive_io *io, int fd, const char *path,
+		 uint8_t *buf, size_t len, size_t *got)
 {
 	struct hive_io dflt;
 
 	if (!io) {
-		hive_io_default(&dflt);
+		hv_io_default(&dflt);
 		io = &dflt;
 	}
 	*got = 0;
@@ -412,7 +412,7 @@ static int release_held_fd(struct held_fd *held)
 	return 0;
 }
 
-int hive_file_hold(void *mem, int fd)
+int hv_file_hold(void *mem, int fd)
 {
 	struct held_fd *held = talloc(mem, struct held_fd);
 
@@ -423,7 +423,7 @@ int hive_file_hold(void *mem, int fd)
 	return HIVE_OK;
 }
 
-int hive_file_still_named(const struct hive *h)
+int hv_file_still_named(const struct hive *h)
 {
 	struct stat named, open;
 

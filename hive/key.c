@@ -6,10 +6,10 @@
 
 #include "layout.h"
 
-int hive_key_record(const struct hive *h, hive_key_t key,
-		    const uint8_t **nk, uint32_t *len)
+int hv_key_record(const struct hive *h, hive_key_t key,
+		  const uint8_t **nk, uint32_t *len)
 {
-	int ret = hive_record(h, key, "nk", NK_FIXED_SIZE, nk, len);
+	int ret = hv_record(h, key, "nk", NK_FIXED_SIZE, nk, len);
 
 	if (ret != HIVE_OK)
 		return ret;
@@ -20,12 +20,12 @@ int hive_key_record(const struct hive *h, hive_key_t key,
 	return HIVE_OK;
 }
 
-int hive_key_stored_name(const struct hive *h, hive_key_t key,
-			 struct stored_name *name)
+int hv_key_stored_name(const struct hive *h, hive_key_t key,
+		       struct stored_name *name)
 {
 	const uint8_t *nk;
 	uint32_t len;
-	int ret = hive_key_record(h, key, &nk, &len);
+	int ret = hv_key_record(h, key, &nk, &len);
 
 	if (ret != HIVE_OK)
 		return ret;
@@ -39,7 +39,7 @@ int hive_key_stat(struct hive *h, hive_key_t key, struct hive_key_stat *st)
 {
 	const uint8_t *nk;
 	uint32_t len;
-	int ret = hive_key_record(h, key, &nk, &len);
+	int ret = hv_key_record(h, key, &nk, &len);
 	struct stored_name name;
 
 	if (ret != HIVE_OK)
@@ -54,7 +54,7 @@ int hive_key_stat(struct hive *h, hive_key_t key, struct hive_key_stat *st)
 	st->parent = le32(nk + NK_PARENT);
 	st->subkey_count = le32(nk + NK_SUBKEY_COUNT);
 	st->value_count = le32(nk + NK_VALUE_COUNT);
-	st->name_len = stored_name_units(&name);
+	st->name_len = hv_stored_name_units(&name);
 	st->class_len = le32(nk + NK_CLASS) == HIVE_NO_CELL ? 0
 							    : le16(nk + NK_CLASS_LEN);
 	st->max_subkey_name = le32(nk + NK_MAX_SUBKEY_NAME) & 0xFFFFu;
@@ -68,9 +68,9 @@ int hive_key_name(void *mem, struct hive *h, hive_key_t key,
 		  uint16_t **name, size_t *len)
 {
 	struct stored_name n;
-	int ret = hive_key_stored_name(h, key, &n);
+	int ret = hv_key_stored_name(h, key, &n);
 
-	return ret != HIVE_OK ? ret : stored_name_copy(mem, &n, name, len);
+	return ret != HIVE_OK ? ret : hv_stored_name_copy(mem, &n, name, len);
 }
 
 int hive_key_class(void *mem, struct hive *h, hive_key_t key,
@@ -79,7 +79,7 @@ int hive_key_class(void *mem, struct hive *h, hive_key_t key,
 	const uint8_t *nk, *cls;
 	uint32_t nk_len, cls_len, off;
 	uint16_t want;
-	int ret = hive_key_record(h, key, &nk, &nk_len);
+	int ret = hv_key_record(h, key, &nk, &nk_len);
 
 	if (ret != HIVE_OK)
 		return ret;
@@ -90,7 +90,7 @@ int hive_key_class(void *mem, struct hive *h, hive_key_t key,
 		*len = 0;
 		return *data ? HIVE_OK : HIVE_FAIL(HIVE_E_NOMEM, "class");
 	}
-	ret = hive_cell(h, off, &cls, &cls_len);
+	ret = hv_cell(h, off, &cls, &cls_len);
 	if (ret != HIVE_OK)
 		return ret;
 	if (want > cls_len)

@@ -7,9 +7,9 @@
 
 #include "layout.h"
 
-void hive_touch_key(struct hive *h, hive_key_t key)
+void hv_touch_key(struct hive *h, hive_key_t key)
 {
-	put_le64(hive_nk_w(h, key) + NK_LAST_WRITE, hive_now_filetime());
+	put_le64(hv_nk_w(h, key) + NK_LAST_WRITE, hv_now_filetime());
 }
 
 /* ---- keys ---- */
@@ -36,7 +36,7 @@ static int key_depth(struct hive *h, hive_key_t key, unsigned *depth)
 	while (key != h->root) {
 		const uint8_t *nk;
 		uint32_t len;
-		int ret = hive_key_record(h, key, &nk, &len);
+		int ret = hv_key_record(h, key, &nk, &len);
 		if (ret != HIVE_OK)
 			return ret;
 		if (++d > HIVE_MAX_DEPTH + 1)
@@ -54,12 +54,12 @@ int hive_key_create(struct hive *h, hive_key_t parent, const uint16_t *name,
 	uint32_t pnk_len, sk, key;
 	unsigned depth;
 	hive_key_t existing;
-	int ret = hive_begin_change(h);
+	int ret = hv_begin_change(h);
 
 	if (ret == HIVE_OK)
 		ret = check_key_name(name, len);
 	if (ret == HIVE_OK)
-		ret = hive_key_record(h, parent, &pnk, &pnk_len);
+		ret = hv_key_record(h, parent, &pnk, &pnk_len);
 	if (ret != HIVE_OK)
 		return ret;
 	ret = hive_key_lookup(h, parent, name, len, &existing);
@@ -79,15 +79,15 @@ int hive_key_create(struct hive *h, hive_key_t parent, const uint16_t *name,
 		return HIVE_FAIL(HIVE_E_TOO_BIG, "too many subkeys");
 	sk = le32(pnk + NK_SECURITY);
 
-	bool latin1 = hive_name_is_latin1(name, len);
+	bool latin1 = hv_name_is_latin1(name, len);
 	size_t name_bytes = latin1 ? len : 2 * len;
-	ret = hive_alloc(h, NK_FIXED_SIZE + (uint32_t)name_bytes, &key);
+	ret = hv_alloc(h, NK_FIXED_SIZE + (uint32_t)name_bytes, &key);
 	if (ret != HIVE_OK)
 		return ret;
-	uint8_t *nk = hive_cell_w(h, key);
+	uint8_t *nk = hv_cell_w(h, key);
 	memcpy(nk, "nk", 2);
 	put_le16(nk + NK_FLAGS, latin1 ? HIVE_KEY_COMP_NAME : 0);
-	put_le64(nk + NK_LAST_WRITE, hive_now_filetime());
+	put_le64(nk + NK_LAST_WRITE, hv_now_filetime());
 	put_le32(nk + NK_PARENT, parent);
 	put_le32(nk + NK_SUBKEY_LIST, HIVE_NO_CELL);
 	put_le32(nk + NK_VOLATILE_SUBKEY_LIST, HIVE_NO_CELL);
@@ -95,14 +95,14 @@ int hive_key_create(struct hive *h, hive_key_t parent, const uint16_t *name,
 	put_le32(nk + NK_SECURITY, HIVE_NO_CELL);
 	put_le32(nk + NK_CLASS, HIVE_NO_CELL);
 	put_le16(nk + NK_NAME_LEN, (uint16_t)name_bytes);
-	hive_store_name(nk + NK_NAME, name, len, latin1);
-	ret = hive_subkeys_edit(h, parent, HIVE_NO_CELL, key);
+	hv_store_name(nk + NK_NAME, name, len, latin1);
+	ret = hv_subkeys_edit(h, parent, HIVE_NO_CELL, key);
 	if (ret != HIVE_OK) {
-		hive_free(h, key);
+		hv_free(h, key);
 		return ret;
 	}
-	if (sk != HIVE_NO_CELL && hive_sk_retain(h, sk) == HIVE_OK)
-		put_le32(hive_nk_w(h, key) + NK_SECURITY, sk);
+	if (sk != HIVE_NO_CELL && hv_sk_retain(h, sk) == HIVE_OK)
+		put_le32(hv_nk_w(h, key) + NK_SECURITY, sk);
 	*out = key;
 	return HIVE_OK;
 }
@@ -111,10 +111,10 @@ int hive_key_delete(struct hive *h, hive_key_t key)
 {
 	const uint8_t *nk;
 	uint32_t nk_len;
-	int ret = hive_begin_change(h);
+	int ret = hv_begin_change(h);
 
 	if (ret == HIVE_OK)
-		ret = hive_key_record(h, key, &nk, &nk_len);
+		ret = hv_key_record(h, key, &nk, &nk_len);
 	if (ret != HIVE_OK)
 		return ret;
 	if (key == h->root)
@@ -123,22 +123,22 @@ int hive_key_delete(struct hive *h, hive_key_t key)
 		return HIVE_FAIL(HIVE_E_NOT_EMPTY, "key has %u subkeys",
 				 le32(nk + NK_SUBKEY_COUNT));
 	hive_key_t parent = le32(nk + NK_PARENT);
-	hive_vindex_forget(h, key);
-	ret = hive_subkeys_edit(h, parent, key, HIVE_NO_CELL);
+	hv_vindex_forget(h, key);
+	ret = hv_subkeys_edit(h, parent, key, HIVE_NO_CELL);
 	if (ret != HIVE_OK)
 		return ret;
-	hive_delete_all_values(h, key);
-	hive_key_record(h, key, &nk, &nk_len);
+	hv_delete_all_values(h, key);
+	hv_key_record(h, key, &nk, &nk_len);
 	uint32_t cls = le32(nk + NK_CLASS), sk = le32(nk + NK_SECURITY);
 	uint32_t list = le32(nk + NK_SUBKEY_LIST);
 	const uint8_t *p;
 	uint32_t plen;
-	if (cls != HIVE_NO_CELL && hive_cell(h, cls, &p, &plen) == HIVE_OK)
-		hive_free(h, cls);
+	if (cls != HIVE_NO_CELL && hv_cell(h, cls, &p, &plen) == HIVE_OK)
+		hv_free(h, cls);
 	if (list != HIVE_NO_CELL)
-		hive_subkey_list_free(h, list);
-	hive_sk_release(h, sk);
-	hive_free(h, key);
+		hv_subkey_list_free(h, list);
+	hv_sk_release(h, sk);
+	hv_free(h, key);
 	return HIVE_OK;
 }
 
@@ -157,7 +157,7 @@ static int in_subtree(struct hive *h, hive_key_t key, hive_key_t ancestor,
 			*inside = false;
 			return HIVE_OK;
 		}
-		int ret = hive_key_record(h, key, &nk, &len);
+		int ret = hv_key_record(h, key, &nk, &len);
 		if (ret != HIVE_OK)
 			return ret;
 		key = le32(nk + NK_PARENT);
@@ -184,12 +184,12 @@ int hive_key_rename(struct hive *h, hive_key_t key, hive_key_t new_parent,
 	const uint8_t *nk;
 	uint32_t nk_len, cell_len;
 	hive_key_t old_parent, existing;
-	int ret = hive_begin_change(h);
+	int ret = hv_begin_change(h);
 
 	if (ret == HIVE_OK)
 		ret = check_key_name(name, len);
 	if (ret == HIVE_OK)
-		ret = hive_key_record(h, key, &nk, &nk_len);
+		ret = hv_key_record(h, key, &nk, &nk_len);
 	if (ret != HIVE_OK)
 		return ret;
 	if (key == h->root)
@@ -225,54 +225,54 @@ int hive_key_rename(struct hive *h, hive_key_t key, hive_key_t new_parent,
 		return ret;
 
 	/* The nk with its new name: in place if it fits, else a new cell. */
-	bool latin1 = hive_name_is_latin1(name, len);
+	bool latin1 = hv_name_is_latin1(name, len);
 	size_t name_bytes = latin1 ? len : 2 * len;
 	hive_key_t target = key;
-	hive_cell(h, key, &nk, &cell_len);
+	hv_cell(h, key, &nk, &cell_len);
 	if (NK_FIXED_SIZE + name_bytes > cell_len) {
-		ret = hive_alloc(h, NK_FIXED_SIZE + (uint32_t)name_bytes, &target);
+		ret = hv_alloc(h, NK_FIXED_SIZE + (uint32_t)name_bytes, &target);
 		if (ret != HIVE_OK)
 			return ret;
-		memcpy(hive_cell_w(h, target), h->bins + key + CELL_HEADER_SIZE,
+		memcpy(hv_cell_w(h, target), h->bins + key + CELL_HEADER_SIZE,
 		       NK_FIXED_SIZE);
 	}
 	/* Lists first: they are the only step that can fail from here on. */
 	if (new_parent == old_parent) {
-		ret = hive_subkeys_edit(h, old_parent, key, HIVE_NO_CELL);
+		ret = hv_subkeys_edit(h, old_parent, key, HIVE_NO_CELL);
 	} else {
-		ret = hive_subkeys_edit(h, old_parent, key, HIVE_NO_CELL);
+		ret = hv_subkeys_edit(h, old_parent, key, HIVE_NO_CELL);
 	}
 	if (ret != HIVE_OK) {
 		if (target != key)
-			hive_free(h, target);
+			hv_free(h, target);
 		return ret;
 	}
-	uint8_t *w = hive_nk_w(h, target);
+	uint8_t *w = hv_nk_w(h, target);
 	uint16_t flags = le16(w + NK_FLAGS);
 	put_le16(w + NK_FLAGS, latin1 ? flags | HIVE_KEY_COMP_NAME
 				       : flags & ~HIVE_KEY_COMP_NAME);
 	put_le16(w + NK_NAME_LEN, (uint16_t)name_bytes);
-	hive_store_name(w + NK_NAME, name, len, latin1);
+	hv_store_name(w + NK_NAME, name, len, latin1);
 	put_le32(w + NK_PARENT, new_parent);
-	put_le64(w + NK_LAST_WRITE, hive_now_filetime());
+	put_le64(w + NK_LAST_WRITE, hv_now_filetime());
 	if (target != key) {
 		hive_key_t *kids;
 		size_t n;
 		if (hive_key_subkeys(NULL, h, target, &kids, &n) == HIVE_OK) {
 			for (size_t i = 0; i < n; i++)
-				if (hive_key_record(h, kids[i], &nk, &nk_len) == HIVE_OK)
-					put_le32(hive_nk_w(h, kids[i]) + NK_PARENT, target);
+				if (hv_key_record(h, kids[i], &nk, &nk_len) == HIVE_OK)
+					put_le32(hv_nk_w(h, kids[i]) + NK_PARENT, target);
 			talloc_free(kids);
 		}
-		hive_vindex_forget(h, key);
-		hive_free(h, key);
+		hv_vindex_forget(h, key);
+		hv_free(h, key);
 	}
-	ret = hive_subkeys_edit(h, new_parent, HIVE_NO_CELL, target);
+	ret = hv_subkeys_edit(h, new_parent, HIVE_NO_CELL, target);
 	if (ret != HIVE_OK) {
 		/* Out of space after the key left its old list: put it back
 		 * where it was rather than lose it. */
-		put_le32(hive_nk_w(h, target) + NK_PARENT, old_parent);
-		if (hive_subkeys_edit(h, old_parent, HIVE_NO_CELL, target) != HIVE_OK)
+		put_le32(hv_nk_w(h, target) + NK_PARENT, old_parent);
+		if (hv_subkeys_edit(h, old_parent, HIVE_NO_CELL, target) != HIVE_OK)
 			return HIVE_FAIL(HIVE_E_NOMEM, "key 0x%x lost its parent list",
 					 target);
 		*moved = target;
@@ -287,33 +287,33 @@ int hive_key_set_class(struct hive *h, hive_key_t key, const void *data,
 {
 	const uint8_t *nk, *p;
 	uint32_t nk_len, plen, cls = HIVE_NO_CELL, old;
-	int ret = hive_begin_change(h);
+	int ret = hv_begin_change(h);
 
 	if (ret == HIVE_OK)
-		ret = hive_key_record(h, key, &nk, &nk_len);
+		ret = hv_key_record(h, key, &nk, &nk_len);
 	if (ret != HIVE_OK)
 		return ret;
 	if (len > 0xFFFF)
 		return HIVE_FAIL(HIVE_E_TOO_BIG, "class of %zu bytes", len);
 	if (len) {
-		ret = hive_alloc(h, (uint32_t)len, &cls);
+		ret = hv_alloc(h, (uint32_t)len, &cls);
 		if (ret != HIVE_OK)
 			return ret;
-		memcpy(hive_cell_w(h, cls), data, len);
+		memcpy(hv_cell_w(h, cls), data, len);
 	}
-	hive_key_record(h, key, &nk, &nk_len);
+	hv_key_record(h, key, &nk, &nk_len);
 	old = le32(nk + NK_CLASS);
-	if (old != HIVE_NO_CELL && hive_cell(h, old, &p, &plen) == HIVE_OK)
-		hive_free(h, old);
-	uint8_t *w = hive_nk_w(h, key);
+	if (old != HIVE_NO_CELL && hv_cell(h, old, &p, &plen) == HIVE_OK)
+		hv_free(h, old);
+	uint8_t *w = hv_nk_w(h, key);
 	put_le32(w + NK_CLASS, cls);
 	put_le16(w + NK_CLASS_LEN, (uint16_t)len);
-	hive_touch_key(h, key);
+	hv_touch_key(h, key);
 	if (key != h->root) {
 		hive_key_t parent = le32(w + NK_PARENT), *kids;
 		size_t n;
 		if (hive_key_subkeys(NULL, h, parent, &kids, &n) == HIVE_OK) {
-			hive_subkey_maxima_update(h, parent, kids, n, true);
+			hv_subkey_maxima_update(h, parent, kids, n, true);
 			talloc_free(kids);
 		}
 	}
@@ -324,11 +324,11 @@ int hive_key_set_time(struct hive *h, hive_key_t key, uint64_t filetime)
 {
 	const uint8_t *nk;
 	uint32_t nk_len;
-	int ret = hive_begin_change(h);
+	int ret = hv_begin_change(h);
 
 	if (ret == HIVE_OK)
-		ret = hive_key_record(h, key, &nk, &nk_len);
+		ret = hv_key_record(h, key, &nk, &nk_len);
 	if (ret == HIVE_OK)
-		put_le64(hive_nk_w(h, key) + NK_LAST_WRITE, filetime);
+		put_le64(hv_nk_w(h, key) + NK_LAST_WRITE, filetime);
 	return ret;
 }

@@ -2,6 +2,8 @@
  * layout.h — the on-disk regf layout and the engine's internal state.
  *
  * Internal to hive/: fs/ and tools/ never include it (unit tests do).
+ * What it declares carries the hv_ prefix (HV_ for constants), so that
+ * hive_ always means the public interface of hive.h.
  *
  * All multi-byte fields are little-endian; the accessors below read them
  * byte by byte so unaligned or truncated images cannot fault.  Record field
@@ -146,7 +148,7 @@ static inline void put_le64(uint8_t *p, uint64_t v)
 #define ORDER_CACHE_SIZE 1024u
 
 /* Which bin a 4 KiB page of the bins belongs to (one entry per page). */
-struct hive_page {
+struct hv_page {
 	uint32_t bin_start;     /* relative offset of the bin, or PAGE_UNREADABLE */
 	uint32_t bin_end;       /* relative offset just past the bin's usable part */
 };
@@ -173,7 +175,7 @@ struct free_index {
 };
 
 /* file.c: who a file is, as fstat() saw it when it was opened. */
-struct hive_file_id {
+struct hv_file_id {
 	uint64_t dev, ino, nlink;
 	uint32_t uid, gid, mode;
 	bool known;
@@ -186,7 +188,7 @@ struct hive {
 	size_t image_len;
 	uint8_t *bins;          /* image + 4096 */
 	uint32_t bins_len;      /* bytes of hive bins present and valid */
-	struct hive_page *pages; /* bins_len / 4096 entries */
+	struct hv_page *pages; /* bins_len / 4096 entries */
 	uint32_t bin_count;
 	uint32_t damaged_bins;  /* bins whose header is wrong */
 	bool truncated;         /* file shorter than the bins size says */
@@ -200,12 +202,12 @@ struct hive {
 	struct free_index free;
 	uint8_t *dirty;         /* one flag per 4 KiB page of the bins */
 	/* Writers (alloc.c): one bit per 8 bytes of bins, set where a cell of
-	 * the tiling starts; hive_cell() accepts no other offset once built. */
+	 * the tiling starts; hv_cell() accepts no other offset once built. */
 	uint8_t *cell_starts;
 	bool base_dirty;
 	int lock_fd;            /* the writer's file: locked, read-write; or -1 */
 	struct hive_io io;
-	struct hive_file_id file; /* the hive file as opened (owner of its logs) */
+	struct hv_file_id file; /* the hive file as opened (owner of its logs) */
 	bool poisoned;
 	char *log_names[2];     /* LOG1, LOG2 as found beside the hive */
 	unsigned active_log;    /* 0 or 1: where the next entry goes */
@@ -223,31 +225,31 @@ struct hive {
 };
 
 /* error.c: record a failure's reason; returns err.  Use HIVE_FAIL(). */
-int hive_fail_at(const char *func, const char *file, int line, int err,
-		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int hv_fail_at(const char *func, const char *file, int line, int err,
+	       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 #define HIVE_FAIL(err, ...) \
-	hive_fail_at(__func__, __FILE__, __LINE__, (err), __VA_ARGS__)
+	hv_fail_at(__func__, __FILE__, __LINE__, (err), __VA_ARGS__)
 
 /* open.c */
-uint32_t hive_header_checksum(const uint8_t *base_block);
+uint32_t hv_header_checksum(const uint8_t *base_block);
 /*
  * The image and other buffers that can exceed talloc's 256 MiB limit live
- * in malloc memory: hive_image_resize() grows the image (new bytes zeroed)
- * and the handle's destructor frees it; hive_big_alloc() returns zeroed
+ * in malloc memory: hv_image_resize() grows the image (new bytes zeroed)
+ * and the handle's destructor frees it; hv_big_alloc() returns zeroed
  * malloc memory released when `mem` is freed.
  */
-int hive_image_resize(struct hive *h, size_t len);
-void *hive_big_alloc(void *mem, size_t len);
+int hv_image_resize(struct hive *h, size_t len);
+void *hv_big_alloc(void *mem, size_t len);
 
 /*
  * cell.c: bounds-checked access to an allocated cell.  *data points at the
  * cell's data and *len is the usable length (cell size minus header).
  */
-int hive_cell(const struct hive *h, uint32_t off, const uint8_t **data,
-	      uint32_t *len);
+int hv_cell(const struct hive *h, uint32_t off, const uint8_t **data,
+	    uint32_t *len);
 /* The same, also checking a 2-byte signature and a minimum length. */
-int hive_record(const struct hive *h, uint32_t off, const char sig[2],
-		uint32_t min_len, const uint8_t **data, uint32_t *len);
+int hv_record(const struct hive *h, uint32_t off, const char sig[2],
+	      uint32_t min_len, const uint8_t **data, uint32_t *len);
 
 /* upcase.c (generated): runs of code units sharing one upper-case delta. */
 struct upcase_run {
@@ -255,8 +257,8 @@ struct upcase_run {
 	uint8_t stride;         /* 1, or 2 for alternating upper/lower pairs */
 	int32_t delta;
 };
-extern const struct upcase_run hive_upcase_runs[];
-extern const unsigned hive_upcase_run_count;
+extern const struct upcase_run hv_upcase_runs[];
+extern const unsigned hv_upcase_run_count;
 
 /* name.c: a stored name (Latin-1 bytes or UTF-16LE) as given on disk. */
 struct stored_name {
@@ -264,142 +266,142 @@ struct stored_name {
 	size_t len;             /* bytes */
 	bool latin1;
 };
-size_t stored_name_units(const struct stored_name *n);
-uint16_t stored_name_unit(const struct stored_name *n, size_t i);
-int stored_name_compare(const struct stored_name *n, const uint16_t *name,
-			size_t len);
-uint32_t stored_name_hash(const struct stored_name *n);
-int stored_name_copy(void *mem, const struct stored_name *n,
-		     uint16_t **out, size_t *len);
+size_t hv_stored_name_units(const struct stored_name *n);
+uint16_t hv_stored_name_unit(const struct stored_name *n, size_t i);
+int hv_stored_name_compare(const struct stored_name *n, const uint16_t *name,
+			   size_t len);
+uint32_t hv_stored_name_hash(const struct stored_name *n);
+int hv_stored_name_copy(void *mem, const struct stored_name *n,
+			uint16_t **out, size_t *len);
 
 /* alloc.c: cells for writing.  Offsets are relative to the bins. */
-int hive_alloc(struct hive *h, uint32_t data_len, uint32_t *off);
-void hive_free(struct hive *h, uint32_t off);
+int hv_alloc(struct hive *h, uint32_t data_len, uint32_t *off);
+void hv_free(struct hive *h, uint32_t off);
 /* Make room for `data_len` bytes in the cell at `off`, moving it if it
  * must grow; contents are kept. */
-int hive_realloc(struct hive *h, uint32_t *off, uint32_t data_len);
+int hv_realloc(struct hive *h, uint32_t *off, uint32_t data_len);
 /*
- * Writable data of a cell the caller has validated (hive_cell() and the
+ * Writable data of a cell the caller has validated (hv_cell() and the
  * record's own length checks); marks its pages dirty.  It proves the cell
  * again — a cell of the tiling, allocated, inside one bin — and stops the
- * process on an engine bug rather than write outside it; hive_nk_w() also
+ * process on an engine bug rather than write outside it; hv_nk_w() also
  * proves it is an nk record of at least its fixed size.
  */
-uint8_t *hive_cell_w(struct hive *h, uint32_t off);
-void hive_mark_dirty(struct hive *h, uint32_t off, uint32_t len);
+uint8_t *hv_cell_w(struct hive *h, uint32_t off);
+void hv_mark_dirty(struct hive *h, uint32_t off, uint32_t len);
 /* After changing a base-block field: checksum and dirty state. */
-void hive_base_block_changed(struct hive *h);
+void hv_base_block_changed(struct hive *h);
 /* One pass over every cell header: cells must tile every bin exactly
  * (sizes multiples of 8, none crossing its bin's end).  Builds the free
  * index and the cell-start map; HIVE_E_CORRUPT says where it breaks. */
-int hive_free_index_build(struct hive *h);
-uint64_t hive_now_filetime(void);
+int hv_free_index_build(struct hive *h);
+uint64_t hv_now_filetime(void);
 
 /* cell.c: data bytes a valid allocated cell can hold. */
-uint32_t cell_capacity(const struct hive *h, uint32_t off);
+uint32_t hv_cell_capacity(const struct hive *h, uint32_t off);
 
 /* alloc.c: the start of every change, and nk fields to write. */
-int hive_begin_change(struct hive *h);
-uint8_t *hive_nk_w(struct hive *h, hive_key_t key);
+int hv_begin_change(struct hive *h);
+uint8_t *hv_nk_w(struct hive *h, hive_key_t key);
 
 /* name.c: names as written into nk and vk records. */
-bool hive_name_is_latin1(const uint16_t *name, size_t len);
-void hive_store_name(uint8_t *dst, const uint16_t *name, size_t len, bool latin1);
+bool hv_name_is_latin1(const uint16_t *name, size_t len);
+void hv_store_name(uint8_t *dst, const uint16_t *name, size_t len, bool latin1);
 
 /* sublist.c: insert (`add` != HIVE_NO_CELL) and/or remove (`remove` !=
  * HIVE_NO_CELL) a subkey of `parent`, keeping the list sorted. */
-int hive_subkeys_edit(struct hive *h, hive_key_t parent, hive_key_t remove,
-		      hive_key_t add);
+int hv_subkeys_edit(struct hive *h, hive_key_t parent, hive_key_t remove,
+		    hive_key_t add);
 /* Free a subkey list's cells (an ri's leaves too). */
-void hive_subkey_list_free(struct hive *h, uint32_t list);
+void hv_subkey_list_free(struct hive *h, uint32_t list);
 /* A key's maximum subkey name and class lengths from its subkeys `kids`:
  * exact, or (after an addition) never shrinking. */
-void hive_subkey_maxima_update(struct hive *h, hive_key_t key,
-			       const hive_key_t *kids, size_t n, bool exact);
+void hv_subkey_maxima_update(struct hive *h, hive_key_t key,
+			     const hive_key_t *kids, size_t n, bool exact);
 
 /* security.c: one more, or one fewer, key using the sk cell `sk`; the
  * last release unlinks and frees it. */
-int hive_sk_retain(struct hive *h, uint32_t sk);
-void hive_sk_release(struct hive *h, uint32_t sk);
+int hv_sk_retain(struct hive *h, uint32_t sk);
+void hv_sk_release(struct hive *h, uint32_t sk);
 
 /* keyedit.c: set a key's LastWriteTime to now. */
-void hive_touch_key(struct hive *h, hive_key_t key);
+void hv_touch_key(struct hive *h, hive_key_t key);
 
 /* valueedit.c: delete every value of a key (the key is going). */
-void hive_delete_all_values(struct hive *h, hive_key_t key);
+void hv_delete_all_values(struct hive *h, hive_key_t key);
 
 /* log.c */
-uint64_t hive_marvin32(const uint8_t *data, size_t len);
+uint64_t hv_marvin32(const uint8_t *data, size_t len);
 /* Replay the logs beside `path` into a dirty image (a no-op when clean). */
-int hive_replay(struct hive *h, const char *path);
+int hv_replay(struct hive *h, const char *path);
 /* The same with logs given in memory: data[0..2] = .LOG, .LOG1, .LOG2
  * (NULL where there is none); the same code path as from files. */
-int hive_replay_buffers(struct hive *h, const uint8_t *const data[3],
-			const size_t len[3]);
+int hv_replay_buffers(struct hive *h, const uint8_t *const data[3],
+		      const size_t len[3]);
 
 /* open.c: hive_open_memory() that first replays logs given in memory
- * (as hive_replay_buffers(); logs may be NULL) — for fuzzing and tests. */
-int hive_open_memory_logs(void *mem, const void *image, size_t len,
-			  const uint8_t *const logs[3], const size_t log_lens[3],
-			  unsigned flags, struct hive **out);
+ * (as hv_replay_buffers(); logs may be NULL) — for fuzzing and tests. */
+int hv_open_memory_logs(void *mem, const void *image, size_t len,
+			const uint8_t *const logs[3], const size_t log_lens[3],
+			unsigned flags, struct hive **out);
 
 /* save.c */
-int hive_lock(struct hive *h, const char *path);
+int hv_lock(struct hive *h, const char *path);
 /* Names of the logs beside `path` (any case), or NULL where there is none:
  * found[0] = .LOG, found[1] = .LOG1, found[2] = .LOG2. */
-int hive_find_log_names(void *mem, const char *path, char *found[3]);
+int hv_find_log_names(void *mem, const char *path, char *found[3]);
 /* commit.c */
-int hive_write_recovered(struct hive *h);
+int hv_write_recovered(struct hive *h);
 
 /*
  * file.c: the only way the engine opens a file beside a hive (see the
  * comment there for what it refuses and why).  `owner` is the hive file's
  * identity: a log must belong to its owner or root, and a new log gets its
- * mode and owner.  HIVE_FILE_LOG_EMPTY gives *fd = -1 for a missing log;
- * HIVE_FILE_NEW creates `path` exclusively (HIVE_E_EXISTS if taken).
+ * mode and owner.  HV_FILE_LOG_EMPTY gives *fd = -1 for a missing log;
+ * HV_FILE_NEW creates `path` exclusively (HIVE_E_EXISTS if taken).
  * *id (may be NULL) receives what fstat() saw.
  */
-enum hive_file_use {
-	HIVE_FILE_HIVE_READ,    /* the hive, to read */
-	HIVE_FILE_HIVE_WRITE,   /* the hive, to lock and write */
-	HIVE_FILE_LOG_READ,     /* a log, to replay or describe */
-	HIVE_FILE_LOG_WRITE,    /* a log, to write (created if missing) */
-	HIVE_FILE_LOG_EMPTY,    /* a log, to empty (never created) */
-	HIVE_FILE_NEW,          /* a save's temporary file */
-	HIVE_FILE_DIR,          /* the hive's folder, to flush */
+enum hv_file_use {
+	HV_FILE_HIVE_READ,    /* the hive, to read */
+	HV_FILE_HIVE_WRITE,   /* the hive, to lock and write */
+	HV_FILE_LOG_READ,     /* a log, to replay or describe */
+	HV_FILE_LOG_WRITE,    /* a log, to write (created if missing) */
+	HV_FILE_LOG_EMPTY,    /* a log, to empty (never created) */
+	HV_FILE_NEW,          /* a save's temporary file */
+	HV_FILE_DIR,          /* the hive's folder, to flush */
 };
-int hive_file_open(const struct hive_io *io, const char *path,
-		   enum hive_file_use use, const struct hive_file_id *owner,
-		   int *fd, struct hive_file_id *id);
-void hive_file_close(const struct hive_io *io, int fd);
+int hv_file_open(const struct hive_io *io, const char *path,
+		 enum hv_file_use use, const struct hv_file_id *owner,
+		 int *fd, struct hv_file_id *id);
+void hv_file_close(const struct hive_io *io, int fd);
 /* Read up to len bytes from offset 0 (fewer if the file is shorter). */
-int hive_file_read(const struct hive_io *io, int fd, const char *path,
-		   uint8_t *buf, size_t len, size_t *got);
+int hv_file_read(const struct hive_io *io, int fd, const char *path,
+		 uint8_t *buf, size_t len, size_t *got);
 /* Keep fd open until `mem` is freed (a reader's shared lock). */
-int hive_file_hold(void *mem, int fd);
+int hv_file_hold(void *mem, int fd);
 /* HIVE_OK if h->path still names the open, singly linked file. */
-int hive_file_still_named(const struct hive *h);
-void hive_io_default(struct hive_io *io);
+int hv_file_still_named(const struct hive *h);
+void hv_io_default(struct hive_io *io);
 /* *io = the defaults with given's non-NULL members (given may be NULL). */
-void hive_io_fill(struct hive_io *io, const struct hive_io *given);
+void hv_io_fill(struct hive_io *io, const struct hive_io *given);
 /* HIVE_E_NOSPC for ENOSPC and EDQUOT, HIVE_E_IO for any other errno. */
-int hive_io_error(int err);
+int hv_io_error(int err);
 
 /* key.c */
-int hive_key_record(const struct hive *h, hive_key_t key,
-		    const uint8_t **nk, uint32_t *len);
-int hive_key_stored_name(const struct hive *h, hive_key_t key,
-			 struct stored_name *name);
+int hv_key_record(const struct hive *h, hive_key_t key,
+		  const uint8_t **nk, uint32_t *len);
+int hv_key_stored_name(const struct hive *h, hive_key_t key,
+		       struct stored_name *name);
 
 /* value.c: a key's value list, validated (no list when count is 0). */
-int hive_value_list(const struct hive *h, hive_key_t key,
-		    const uint8_t **list, uint32_t *count);
+int hv_value_list(const struct hive *h, hive_key_t key,
+		  const uint8_t **list, uint32_t *count);
 /* Keeping the value-name index right: a value was appended to or removed
  * from a key's list that had old_count entries at old_list; a key went. */
-void hive_vindex_added(struct hive *h, hive_key_t key, uint32_t old_count,
+void hv_vindex_added(struct hive *h, hive_key_t key, uint32_t old_count,
+		     uint32_t old_list, hive_value_t val);
+void hv_vindex_removed(struct hive *h, hive_key_t key, uint32_t old_count,
 		       uint32_t old_list, hive_value_t val);
-void hive_vindex_removed(struct hive *h, hive_key_t key, uint32_t old_count,
-			 uint32_t old_list, hive_value_t val);
-void hive_vindex_forget(struct hive *h, hive_key_t key);
+void hv_vindex_forget(struct hive *h, hive_key_t key);
 
 #endif /* HIVE_LAYOUT_H */

@@ -71,7 +71,7 @@ static void marvin_block(uint32_t *p0, uint32_t *p1)
 	*p1 = rotl32(*p1, 19);
 }
 
-uint64_t hive_marvin32(const uint8_t *data, size_t len)
+uint64_t hv_marvin32(const uint8_t *data, size_t len)
 {
 	uint32_t p0 = (uint32_t)MARVIN_SEED, p1 = (uint32_t)(MARVIN_SEED >> 32);
 	uint32_t final = 0x80;
@@ -110,7 +110,7 @@ struct log_entry {
 static bool base_block_valid(const uint8_t *b, size_t len)
 {
 	return len >= LOG_SECTOR && memcmp(b, REGF_SIGNATURE, 4) == 0 &&
-	       le32(b + REGF_CHECKSUM) == hive_header_checksum(b);
+	       le32(b + REGF_CHECKSUM) == hv_header_checksum(b);
 }
 
 /*
@@ -120,25 +120,25 @@ static bool base_block_valid(const uint8_t *b, size_t len)
  * recovery note can say why.  Only a failure to allocate is an error.
  */
 static int read_log(void *mem, const struct hive_io *io,
-		    const struct hive_file_id *owner, const char *path,
+		    const struct hv_file_id *owner, const char *path,
 		    struct log_file *log)
 {
 	struct stat st;
 	int fd, ret;
 
-	ret = hive_file_open(io, path, HIVE_FILE_LOG_READ, owner, &fd, NULL);
+	ret = hv_file_open(io, path, HV_FILE_LOG_READ, owner, &fd, NULL);
 	if (ret == HIVE_OK && (fstat(fd, &st) < 0 || st.st_size > (off_t)0x7FFFFFFF))
 		ret = HIVE_FAIL(HIVE_E_IO, "%s: not a usable log file", path);
 	if (ret == HIVE_OK) {
-		log->data = hive_big_alloc(mem, (size_t)st.st_size + 1);
+		log->data = hv_big_alloc(mem, (size_t)st.st_size + 1);
 		if (!log->data) {
-			hive_file_close(io, fd);
+			hv_file_close(io, fd);
 			return HIVE_FAIL(HIVE_E_NOMEM, "log %s", path);
 		}
-		ret = hive_file_read(io, fd, path, log->data, (size_t)st.st_size,
-				     &log->len);
+		ret = hv_file_read(io, fd, path, log->data, (size_t)st.st_size,
+				   &log->len);
 	}
-	hive_file_close(io, fd);
+	hv_file_close(io, fd);
 	if (ret != HIVE_OK) {
 		log->len = 0;
 		log->base_ok = false;
@@ -156,7 +156,7 @@ static int read_log(void *mem, const struct hive_io *io,
 	return HIVE_OK;
 }
 
-int hive_find_log_names(void *mem, const char *path, char *found[3])
+int hv_find_log_names(void *mem, const char *path, char *found[3])
 {
 	char *copy1 = talloc_strdup(mem, path), *copy2 = talloc_strdup(mem, path);
 	static const char *const suffixes[] = { ".LOG", ".LOG1", ".LOG2" };
@@ -175,7 +175,7 @@ int hive_find_log_names(void *mem, const char *path, char *found[3])
 	dir = realpath(dirname(copy1), NULL);
 	base = basename(copy2);
 	blen = strlen(base);
-	if (!dir || hive_file_open(NULL, dir, HIVE_FILE_DIR, NULL, &fd, NULL) != HIVE_OK) {
+	if (!dir || hv_file_open(NULL, dir, HV_FILE_DIR, NULL, &fd, NULL) != HIVE_OK) {
 		free(dir);
 		return HIVE_OK; /* no folder to list: no logs */
 	}
@@ -202,11 +202,11 @@ int hive_find_log_names(void *mem, const char *path, char *found[3])
 
 /* Logs beside `path`: BASE.LOG, BASE.LOG1, BASE.LOG2 in any case. */
 static int find_logs(void *mem, const struct hive_io *io,
-		     const struct hive_file_id *owner, const char *path,
+		     const struct hv_file_id *owner, const char *path,
 		     struct log_file *logs, unsigned *count)
 {
 	char *names[3];
-	int ret = hive_find_log_names(mem, path, names);
+	int ret = hv_find_log_names(mem, path, names);
 
 	*count = 0;
 	for (unsigned s = 0; ret == HIVE_OK && s < 3; s++) {
@@ -223,7 +223,7 @@ static int ensure_bins(struct hive *h, uint32_t bins_size)
 {
 	size_t need = (size_t)REGF_BLOCK_SIZE + bins_size;
 
-	return need > h->image_len ? hive_image_resize(h, need) : HIVE_OK;
+	return need > h->image_len ? hv_image_resize(h, need) : HIVE_OK;
 }
 
 /* Bytes of bins the image holds now, whole sectors only. */
@@ -304,8 +304,8 @@ static unsigned parse_entries(const struct log_file *log, struct log_entry *out,
 		}
 		if (data > size - HVLE_HEADER - 8ull * pages)
 			break;
-		if (le64(e + 32) != hive_marvin32(e, 32) ||
-		    le64(e + 24) != hive_marvin32(e + HVLE_HEADER, size - HVLE_HEADER))
+		if (le64(e + 32) != hv_marvin32(e, 32) ||
+		    le64(e + 24) != hv_marvin32(e + HVLE_HEADER, size - HVLE_HEADER))
 			break;
 		out[n].log = log;
 		out[n].entry = e;
@@ -535,7 +535,7 @@ static int replay_found(struct hive *h, struct log_file logs[3], unsigned count,
 		}
 	}
 	if (ret == HIVE_OK) {
-		put_le32(h->image + REGF_CHECKSUM, hive_header_checksum(h->image));
+		put_le32(h->image + REGF_CHECKSUM, hv_header_checksum(h->image));
 		h->recovery_note = note;
 		h->recovered = true;
 	} else {
@@ -546,7 +546,7 @@ static int replay_found(struct hive *h, struct log_file logs[3], unsigned count,
 	return ret;
 }
 
-int hive_replay(struct hive *h, const char *path)
+int hv_replay(struct hive *h, const char *path)
 {
 	void *tmp;
 	struct log_file logs[3];
@@ -568,8 +568,8 @@ int hive_replay(struct hive *h, const char *path)
 	return ret;
 }
 
-int hive_replay_buffers(struct hive *h, const uint8_t *const data[3],
-			const size_t len[3])
+int hv_replay_buffers(struct hive *h, const uint8_t *const data[3],
+		      const size_t len[3])
 {
 	static const char *const names[3] = { "(.LOG)", "(.LOG1)", "(.LOG2)" };
 	struct log_file logs[3];
@@ -613,11 +613,11 @@ int hive_describe_logs(void *mem, const char *path, char **text)
 	int ret;
 
 	memset(logs, 0, sizeof(logs));
-	struct hive_file_id hive_file = { .known = false };
+	struct hv_file_id hive_file = { .known = false };
 	struct stat st;
 	/* The same owner rule as replay: a log must be the hive's owner's. */
 	if (stat(path, &st) == 0)
-		hive_file = (struct hive_file_id){ .uid = (uint32_t)st.st_uid,
+		hive_file = (struct hv_file_id){ .uid = (uint32_t)st.st_uid,
 						   .known = true };
 	/* Bytes of bins the primary file holds, for the growth bound. */
 	uint64_t held = hive_file.known && st.st_size > (off_t)REGF_BLOCK_SIZE

@@ -19,8 +19,8 @@ __attribute__((constructor)) static void upcase_table_init(void)
 		upcase_table[c] = (uint16_t)c;
 	for (uint16_t c = 'a'; c <= 'z'; c++)
 		upcase_table[c] = (uint16_t)(c - 32);
-	for (unsigned i = 0; i < hive_upcase_run_count; i++) {
-		const struct upcase_run *r = &hive_upcase_runs[i];
+	for (unsigned i = 0; i < hv_upcase_run_count; i++) {
+		const struct upcase_run *r = &hv_upcase_runs[i];
 		for (uint32_t c = r->first; c <= r->last; c += r->stride)
 			upcase_table[c] = (uint16_t)((int32_t)c + r->delta);
 	}
@@ -53,24 +53,24 @@ uint32_t hive_name_hash(const uint16_t *name, size_t len)
 	return h;
 }
 
-size_t stored_name_units(const struct stored_name *n)
+size_t hv_stored_name_units(const struct stored_name *n)
 {
 	return n->latin1 ? n->len : n->len / 2;
 }
 
-uint16_t stored_name_unit(const struct stored_name *n, size_t i)
+uint16_t hv_stored_name_unit(const struct stored_name *n, size_t i)
 {
 	return n->latin1 ? n->bytes[i] : le16(n->bytes + 2 * i);
 }
 
-int stored_name_compare(const struct stored_name *n, const uint16_t *name,
-			size_t len)
+int hv_stored_name_compare(const struct stored_name *n, const uint16_t *name,
+			   size_t len)
 {
-	size_t units = stored_name_units(n);
+	size_t units = hv_stored_name_units(n);
 	size_t common = units < len ? units : len;
 
 	for (size_t i = 0; i < common; i++) {
-		uint16_t ua = upcase_table[stored_name_unit(n, i)];
+		uint16_t ua = upcase_table[hv_stored_name_unit(n, i)];
 		uint16_t ub = upcase_table[name[i]];
 		if (ua != ub)
 			return ua < ub ? -1 : 1;
@@ -78,27 +78,27 @@ int stored_name_compare(const struct stored_name *n, const uint16_t *name,
 	return units < len ? -1 : units > len ? 1 : 0;
 }
 
-uint32_t stored_name_hash(const struct stored_name *n)
+uint32_t hv_stored_name_hash(const struct stored_name *n)
 {
 	uint32_t h = 0;
-	size_t units = stored_name_units(n);
+	size_t units = hv_stored_name_units(n);
 
 	for (size_t i = 0; i < units; i++)
-		h = h * 37u + upcase_table[stored_name_unit(n, i)];
+		h = h * 37u + upcase_table[hv_stored_name_unit(n, i)];
 	return h;
 }
 
-int stored_name_copy(void *mem, const struct stored_name *n,
-		     uint16_t **out, size_t *len)
+int hv_stored_name_copy(void *mem, const struct stored_name *n,
+			uint16_t **out, size_t *len)
 {
-	size_t units = stored_name_units(n);
+	size_t units = hv_stored_name_units(n);
 	/* One spare unit so an empty name still gets a non-NULL array. */
 	uint16_t *s = talloc_array(mem, uint16_t, units + 1);
 
 	if (!s)
 		return HIVE_FAIL(HIVE_E_NOMEM, "name of %zu units", units);
 	for (size_t i = 0; i < units; i++)
-		s[i] = stored_name_unit(n, i);
+		s[i] = hv_stored_name_unit(n, i);
 	s[units] = 0;
 	*out = s;
 	*len = units;
@@ -199,7 +199,7 @@ invalid:
 	return HIVE_FAIL(HIVE_E_INVALID, "malformed UTF-8");
 }
 
-bool hive_name_is_latin1(const uint16_t *name, size_t len)
+bool hv_name_is_latin1(const uint16_t *name, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
 		if (name[i] > 0xFF)
@@ -207,7 +207,7 @@ bool hive_name_is_latin1(const uint16_t *name, size_t len)
 	return true;
 }
 
-void hive_store_name(uint8_t *dst, const uint16_t *name, size_t len, bool latin1)
+void hv_store_name(uint8_t *dst, const uint16_t *name, size_t len, bool latin1)
 {
 	for (size_t i = 0; i < len; i++) {
 		if (latin1)

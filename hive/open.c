@@ -20,7 +20,7 @@
 
 #include "layout.h"
 
-uint32_t hive_header_checksum(const uint8_t *base_block)
+uint32_t hv_header_checksum(const uint8_t *base_block)
 {
 	uint32_t sum = 0;
 
@@ -48,14 +48,14 @@ static int read_whole_file(struct hive *h)
 	bool own_fd = fd < 0;
 
 	if (own_fd) {
-		ret = hive_file_open(&h->io, h->path, HIVE_FILE_HIVE_READ, NULL, &fd,
-				     &h->file);
+		ret = hv_file_open(&h->io, h->path, HV_FILE_HIVE_READ, NULL, &fd,
+				   &h->file);
 		if (ret != HIVE_OK)
 			return ret;
 		if ((h->flags & HIVE_OPEN_SHARED_LOCK) &&
 		    flock(fd, LOCK_SH | LOCK_NB) < 0) {
 			int err = errno;
-			hive_file_close(&h->io, fd);
+			hv_file_close(&h->io, fd);
 			return err == EWOULDBLOCK
 				       ? HIVE_FAIL(HIVE_E_READ_ONLY, "%s is open for "
 						   "writing elsewhere (hivefs or "
@@ -74,15 +74,15 @@ static int read_whole_file(struct hive *h)
 				(long long)st.st_size);
 		goto done;
 	}
-	ret = hive_image_resize(h, (size_t)st.st_size);
+	ret = hv_image_resize(h, (size_t)st.st_size);
 	if (ret == HIVE_OK)
-		ret = hive_file_read(&h->io, fd, h->path, h->image,
-				     (size_t)st.st_size, &h->image_len);
+		ret = hv_file_read(&h->io, fd, h->path, h->image,
+				   (size_t)st.st_size, &h->image_len);
 done:
 	if (own_fd && ret == HIVE_OK && (h->flags & HIVE_OPEN_SHARED_LOCK))
-		ret = hive_file_hold(h, fd);
+		ret = hv_file_hold(h, fd);
 	else if (own_fd)
-		hive_file_close(&h->io, fd);
+		hv_file_close(&h->io, fd);
 	return ret;
 }
 
@@ -98,7 +98,7 @@ static int check_base_block(struct hive *h)
 					 ? "file shorter than a base block"
 					 : "no regf signature");
 	stored = le32(b + REGF_CHECKSUM);
-	computed = hive_header_checksum(b);
+	computed = hv_header_checksum(b);
 	if (stored != computed)
 		return HIVE_FAIL(HIVE_E_CHECKSUM,
 				 "stored 0x%08x, computed 0x%08x; the base block "
@@ -158,7 +158,7 @@ static int scan_bins(struct hive *h)
 	}
 	h->bins = h->image + REGF_BLOCK_SIZE;
 	h->bins_len = len;
-	h->pages = talloc_array(h, struct hive_page, len / REGF_BLOCK_SIZE);
+	h->pages = talloc_array(h, struct hv_page, len / REGF_BLOCK_SIZE);
 	if (!h->pages)
 		return HIVE_FAIL(HIVE_E_NOMEM, "page map");
 
@@ -199,7 +199,7 @@ static int release_handle(struct hive *h)
 	return 0;
 }
 
-int hive_image_resize(struct hive *h, size_t len)
+int hv_image_resize(struct hive *h, size_t len)
 {
 	uint8_t *image = realloc(h->image, len ? len : 1);
 
@@ -223,7 +223,7 @@ static int free_big_block(struct big_block *b)
 	return 0;
 }
 
-void *hive_big_alloc(void *mem, size_t len)
+void *hv_big_alloc(void *mem, size_t len)
 {
 	struct big_block *b = talloc(mem, struct big_block);
 
@@ -246,7 +246,7 @@ static struct hive *new_handle(void *mem, unsigned flags)
 		return NULL;
 	h->flags = flags;
 	h->lock_fd = -1;
-	hive_io_default(&h->io);
+	hv_io_default(&h->io);
 	talloc_set_destructor(h, release_handle);
 	return h;
 }
@@ -279,7 +279,7 @@ static int finish_open(struct hive *h)
 	if (ret == HIVE_OK)
 		ret = scan_bins(h);
 	if (ret == HIVE_OK) {
-		ret = hive_key_record(h, h->root, &nk, &nk_len);
+		ret = hv_key_record(h, h->root, &nk, &nk_len);
 		if (ret != HIVE_OK)
 			ret = HIVE_FAIL(ret, "root key at 0x%x: %s", h->root,
 					hive_error_detail());
@@ -292,7 +292,7 @@ static int finish_open(struct hive *h)
 	 * every write rely on it (alloc.c).  A hive that fails stays readable.
 	 */
 	if (ret == HIVE_OK && !h->read_only_reason &&
-	    hive_free_index_build(h) != HIVE_OK) {
+	    hv_free_index_build(h) != HIVE_OK) {
 		h->read_only_reason = talloc_asprintf(h, "the cells of its hive bins "
 						      "are damaged (%s)",
 						      hive_error_detail());
@@ -336,9 +336,9 @@ static int check_logs_writable(struct hive *h)
 		int fd;
 		if (!h->log_names[i])
 			continue;
-		int ret = hive_file_open(&h->io, h->log_names[i], HIVE_FILE_LOG_EMPTY,
-					 &h->file, &fd, NULL);
-		hive_file_close(&h->io, fd);
+		int ret = hv_file_open(&h->io, h->log_names[i], HV_FILE_LOG_EMPTY,
+				       &h->file, &fd, NULL);
+		hv_file_close(&h->io, fd);
 		if (ret == HIVE_E_NOMEM)
 			return ret;
 		if (ret != HIVE_OK)
@@ -364,15 +364,15 @@ int hive_open_io(void *mem, const char *path, unsigned flags,
 
 	if (!h)
 		return HIVE_FAIL(HIVE_E_NOMEM, "hive handle");
-	hive_io_fill(&h->io, io);
+	hv_io_fill(&h->io, io);
 	ret = resolve_path(h, path);
 	/* A writer locks before reading, so what it reads is what it owns. */
 	if (ret == HIVE_OK && !(flags & HIVE_OPEN_READ_ONLY))
-		ret = hive_lock(h, h->path);
+		ret = hv_lock(h, h->path);
 	if (ret == HIVE_OK)
 		ret = read_whole_file(h);
 	if (ret == HIVE_OK && !(flags & HIVE_OPEN_NO_REPLAY))
-		hive_replay(h, h->path); /* failure is recorded in the note */
+		hv_replay(h, h->path); /* failure is recorded in the note */
 	if (ret == HIVE_OK) {
 		ret = finish_open(h);
 		if (ret != HIVE_OK && h->recovery_note)
@@ -381,14 +381,14 @@ int hive_open_io(void *mem, const char *path, unsigned flags,
 	}
 	if (ret == HIVE_OK && h->lock_fd >= 0) {
 		char *names[3];
-		ret = hive_find_log_names(h, h->path, names);
+		ret = hv_find_log_names(h, h->path, names);
 		h->log_names[0] = names[1];
 		h->log_names[1] = names[2];
 		if (ret == HIVE_OK)
 			ret = check_logs_writable(h);
 		/* A writer makes a replayed hive whole on disk before anything else. */
 		if (ret == HIVE_OK && h->recovered && !h->read_only_reason)
-			ret = hive_write_recovered(h);
+			ret = hv_write_recovered(h);
 	}
 	if (ret != HIVE_OK) {
 		talloc_free(h);
@@ -398,9 +398,9 @@ int hive_open_io(void *mem, const char *path, unsigned flags,
 	return HIVE_OK;
 }
 
-int hive_open_memory_logs(void *mem, const void *image, size_t len,
-			  const uint8_t *const logs[3], const size_t log_lens[3],
-			  unsigned flags, struct hive **out)
+int hv_open_memory_logs(void *mem, const void *image, size_t len,
+			const uint8_t *const logs[3], const size_t log_lens[3],
+			unsigned flags, struct hive **out)
 {
 	struct hive *h = new_handle(mem, flags);
 	int ret;
@@ -411,11 +411,11 @@ int hive_open_memory_logs(void *mem, const void *image, size_t len,
 		talloc_free(h);
 		return HIVE_FAIL(HIVE_E_TOO_BIG, "image of %zu bytes", len);
 	}
-	ret = hive_image_resize(h, len);
+	ret = hv_image_resize(h, len);
 	if (ret == HIVE_OK) {
 		memcpy(h->image, image, len);
 		if (logs && !(flags & HIVE_OPEN_NO_REPLAY))
-			hive_replay_buffers(h, logs, log_lens); /* noted, as hive_open */
+			hv_replay_buffers(h, logs, log_lens); /* noted, as hive_open */
 		ret = finish_open(h);
 		if (ret != HIVE_OK && h->recovery_note)
 			ret = HIVE_FAIL(ret, "%s (%s)", hive_error_detail(),
@@ -432,7 +432,7 @@ int hive_open_memory_logs(void *mem, const void *image, size_t len,
 int hive_open_memory(void *mem, const void *image, size_t len, unsigned flags,
 		     struct hive **out)
 {
-	return hive_open_memory_logs(mem, image, len, NULL, NULL, flags, out);
+	return hv_open_memory_logs(mem, image, len, NULL, NULL, flags, out);
 }
 
 bool hive_is_modified(const struct hive *h)
@@ -482,7 +482,7 @@ int hive_get_space(const struct hive *h, struct hive_space *out)
 {
 	memset(out, 0, sizeof(*out));
 	for (uint32_t off = 0; off < h->bins_len;) {
-		const struct hive_page *page = &h->pages[off / REGF_BLOCK_SIZE];
+		const struct hv_page *page = &h->pages[off / REGF_BLOCK_SIZE];
 		uint32_t end = page->bin_end;
 
 		if (page->bin_start == PAGE_UNREADABLE) {

@@ -33,9 +33,9 @@ static void finish_base_block(struct hive *h)
 		seq = le32(b + REGF_SEQ2);
 	put_le32(b + REGF_SEQ1, seq + 1);
 	put_le32(b + REGF_SEQ2, seq + 1);
-	put_le64(b + REGF_TIMESTAMP, hive_now_filetime());
+	put_le64(b + REGF_TIMESTAMP, hv_now_filetime());
 	put_le32(b + REGF_BINS_SIZE, h->bins_len);
-	put_le32(b + REGF_CHECKSUM, hive_header_checksum(b));
+	put_le32(b + REGF_CHECKSUM, hv_header_checksum(b));
 }
 
 static int write_all(struct hive *h, int fd, const char *path,
@@ -46,7 +46,7 @@ static int write_all(struct hive *h, int fd, const char *path,
 	while (len) {
 		long n = h->io.pwrite(h->io.ctx, fd, p, len, (int64_t)off);
 		if (n <= 0)
-			return HIVE_FAIL(n < 0 ? hive_io_error((int)-n) : HIVE_E_IO,
+			return HIVE_FAIL(n < 0 ? hv_io_error((int)-n) : HIVE_E_IO,
 					 "writing %s: %s", path,
 					 n < 0 ? strerror((int)-n) : "no progress");
 		p += n;
@@ -60,12 +60,12 @@ static int fsync_dir(struct hive *h, const char *dir)
 {
 	int fd, err, ret;
 
-	ret = hive_file_open(&h->io, dir, HIVE_FILE_DIR, NULL, &fd, NULL);
+	ret = hv_file_open(&h->io, dir, HV_FILE_DIR, NULL, &fd, NULL);
 	if (ret != HIVE_OK)
 		return ret;
 	err = h->io.fsync(h->io.ctx, fd);
-	hive_file_close(&h->io, fd);
-	return err ? HIVE_FAIL(hive_io_error(-err), "flushing the folder %s: %s",
+	hv_file_close(&h->io, fd);
+	return err ? HIVE_FAIL(hv_io_error(-err), "flushing the folder %s: %s",
 			       dir, strerror(-err))
 		   : HIVE_OK;
 }
@@ -76,12 +76,12 @@ static int fsync_dir(struct hive *h, const char *dir)
  * read-only medium, permissions) or must not be (it has other hard links)
  * still opens, read-only, with the reason.
  */
-int hive_lock(struct hive *h, const char *path)
+int hv_lock(struct hive *h, const char *path)
 {
 	int fd, ret;
 
-	ret = hive_file_open(&h->io, path, HIVE_FILE_HIVE_WRITE, NULL, &fd,
-			     &h->file);
+	ret = hv_file_open(&h->io, path, HV_FILE_HIVE_WRITE, NULL, &fd,
+			   &h->file);
 	if (ret == HIVE_E_READ_ONLY) {
 		h->read_only_reason = talloc_strdup(h, hive_error_detail());
 		return h->read_only_reason ? HIVE_OK
@@ -91,7 +91,7 @@ int hive_lock(struct hive *h, const char *path)
 		return ret;
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		int err = errno;
-		hive_file_close(&h->io, fd);
+		hv_file_close(&h->io, fd);
 		return HIVE_FAIL(err == EWOULDBLOCK ? HIVE_E_READ_ONLY : HIVE_E_IO,
 				 err == EWOULDBLOCK
 					 ? "the hive is open for writing elsewhere "
@@ -99,7 +99,7 @@ int hive_lock(struct hive *h, const char *path)
 					 : "lock: %s", strerror(err));
 	}
 	if (h->lock_fd >= 0)
-		hive_file_close(&h->io, h->lock_fd);
+		hv_file_close(&h->io, h->lock_fd);
 	h->lock_fd = fd;
 	return HIVE_OK;
 }
@@ -137,7 +137,7 @@ static int resolve_target(void *mem, const char *path, char **dir, char **full,
 		return HIVE_FAIL(HIVE_E_INVALID, "%s: not a file name", path);
 	real = realpath(dirname(copy1), NULL);
 	if (!real)
-		return HIVE_FAIL(hive_io_error(errno), "%s: %s", path, strerror(errno));
+		return HIVE_FAIL(hv_io_error(errno), "%s: %s", path, strerror(errno));
 	*dir = talloc_strdup(mem, real);
 	free(real);
 	if (!*dir)
@@ -199,7 +199,7 @@ static int save_image(struct hive *h, const char *path, bool replace)
 	ret = HIVE_E_EXISTS;
 	for (int tries = 0; ret == HIVE_E_EXISTS && tries < 100; tries++) {
 		temp_name(temp, talloc_get_size(temp), dir, base);
-		ret = hive_file_open(&h->io, temp, HIVE_FILE_NEW, NULL, &fd, NULL);
+		ret = hv_file_open(&h->io, temp, HV_FILE_NEW, NULL, &fd, NULL);
 	}
 	if (ret != HIVE_OK)
 		goto out;
@@ -220,7 +220,7 @@ static int save_image(struct hive *h, const char *path, bool replace)
 		goto fail;
 	err = h->io.fsync(h->io.ctx, fd);
 	if (err) {
-		ret = HIVE_FAIL(hive_io_error(-err), "flushing %s: %s", temp,
+		ret = HIVE_FAIL(hv_io_error(-err), "flushing %s: %s", temp,
 				strerror(-err));
 		goto fail;
 	}
@@ -236,25 +236,25 @@ static int save_image(struct hive *h, const char *path, bool replace)
 		goto fail;
 	}
 	if (err) {
-		ret = HIVE_FAIL(hive_io_error(-err), "renaming %s to %s: %s", temp,
+		ret = HIVE_FAIL(hv_io_error(-err), "renaming %s to %s: %s", temp,
 				full, strerror(-err));
 		goto fail;
 	}
 	/* Logs beside the path belonged to the file just replaced; a later
 	 * crash must never replay them into this one. */
 	char *logs[3];
-	if (hive_find_log_names(tmp, full, logs) == HIVE_OK)
+	if (hv_find_log_names(tmp, full, logs) == HIVE_OK)
 		for (unsigned i = 0; i < 3; i++)
 			if (logs[i])
 				unlink(logs[i]);
 	ret = fsync_dir(h, dir);
 	if (ret != HIVE_OK || copy_only) {
-		hive_file_close(&h->io, fd);
+		hv_file_close(&h->io, fd);
 		goto out;
 	}
 	struct stat now;
 	if (fstat(fd, &now) == 0)
-		h->file = (struct hive_file_id){
+		h->file = (struct hv_file_id){
 			.dev = (uint64_t)now.st_dev, .ino = (uint64_t)now.st_ino,
 			.nlink = (uint64_t)now.st_nlink, .uid = (uint32_t)now.st_uid,
 			.gid = (uint32_t)now.st_gid, .mode = (uint32_t)now.st_mode,
@@ -265,7 +265,7 @@ static int save_image(struct hive *h, const char *path, bool replace)
 		h->path = talloc_strdup(h, full);
 	}
 	if (h->lock_fd >= 0)
-		hive_file_close(&h->io, h->lock_fd);
+		hv_file_close(&h->io, h->lock_fd);
 	h->lock_fd = fd;
 	/* Whatever logs were found belong to the replaced file. */
 	h->log_names[0] = h->log_names[1] = NULL;
@@ -277,7 +277,7 @@ static int save_image(struct hive *h, const char *path, bool replace)
 	ret = HIVE_OK;
 	goto out;
 fail:
-	hive_file_close(&h->io, fd);
+	hv_file_close(&h->io, fd);
 	unlink(temp);
 out:
 	talloc_free(tmp);

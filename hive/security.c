@@ -5,8 +5,8 @@
  * Security descriptors live in sk cells shared by every key that uses the
  * same bytes; all sk cells form one circular list (flink/blink) and each
  * counts the keys referring to it.  A key takes its parent's sk on
- * creation (hive_sk_retain); an sk whose count drops to zero is unlinked
- * and freed (hive_sk_release).
+ * creation (hv_sk_retain); an sk whose count drops to zero is unlinked
+ * and freed (hv_sk_release).
  */
 #include <talloc.h>
 
@@ -17,7 +17,7 @@ int hive_key_security(void *mem, struct hive *h, hive_key_t key,
 {
 	const uint8_t *nk, *sk;
 	uint32_t nk_len, sk_len, size;
-	int ret = hive_key_record(h, key, &nk, &nk_len);
+	int ret = hv_key_record(h, key, &nk, &nk_len);
 
 	if (ret != HIVE_OK)
 		return ret;
@@ -26,8 +26,8 @@ int hive_key_security(void *mem, struct hive *h, hive_key_t key,
 		*len = 0;
 		return *sd ? HIVE_OK : HIVE_FAIL(HIVE_E_NOMEM, "descriptor");
 	}
-	ret = hive_record(h, le32(nk + NK_SECURITY), "sk", SK_FIXED_SIZE, &sk,
-			  &sk_len);
+	ret = hv_record(h, le32(nk + NK_SECURITY), "sk", SK_FIXED_SIZE, &sk,
+			&sk_len);
 	if (ret != HIVE_OK)
 		return ret;
 	size = le32(sk + SK_DESCRIPTOR_SIZE);
@@ -40,41 +40,41 @@ int hive_key_security(void *mem, struct hive *h, hive_key_t key,
 	return *sd ? HIVE_OK : HIVE_FAIL(HIVE_E_NOMEM, "descriptor");
 }
 
-void hive_sk_release(struct hive *h, uint32_t sk)
+void hv_sk_release(struct hive *h, uint32_t sk)
 {
 	const uint8_t *p;
 	uint32_t len;
 
 	if (sk == HIVE_NO_CELL ||
-	    hive_record(h, sk, "sk", SK_FIXED_SIZE, &p, &len) != HIVE_OK)
+	    hv_record(h, sk, "sk", SK_FIXED_SIZE, &p, &len) != HIVE_OK)
 		return;
 	uint32_t refs = le32(p + SK_REFCOUNT);
 	if (refs > 1) {
-		put_le32(hive_cell_w(h, sk) + SK_REFCOUNT, refs - 1);
+		put_le32(hv_cell_w(h, sk) + SK_REFCOUNT, refs - 1);
 		return;
 	}
 	uint32_t flink = le32(p + SK_FLINK), blink = le32(p + SK_BLINK);
 	if (flink == sk) {
 		/* The last descriptor of the hive stays, unreferenced. */
-		put_le32(hive_cell_w(h, sk) + SK_REFCOUNT, 0);
+		put_le32(hv_cell_w(h, sk) + SK_REFCOUNT, 0);
 		return;
 	}
-	if (hive_record(h, flink, "sk", SK_FIXED_SIZE, &p, &len) == HIVE_OK &&
-	    hive_record(h, blink, "sk", SK_FIXED_SIZE, &p, &len) == HIVE_OK) {
-		put_le32(hive_cell_w(h, blink) + SK_FLINK, flink);
-		put_le32(hive_cell_w(h, flink) + SK_BLINK, blink);
-		hive_free(h, sk);
+	if (hv_record(h, flink, "sk", SK_FIXED_SIZE, &p, &len) == HIVE_OK &&
+	    hv_record(h, blink, "sk", SK_FIXED_SIZE, &p, &len) == HIVE_OK) {
+		put_le32(hv_cell_w(h, blink) + SK_FLINK, flink);
+		put_le32(hv_cell_w(h, flink) + SK_BLINK, blink);
+		hv_free(h, sk);
 	}
 }
 
-int hive_sk_retain(struct hive *h, uint32_t sk)
+int hv_sk_retain(struct hive *h, uint32_t sk)
 {
 	const uint8_t *p;
 	uint32_t len;
-	int ret = hive_record(h, sk, "sk", SK_FIXED_SIZE, &p, &len);
+	int ret = hv_record(h, sk, "sk", SK_FIXED_SIZE, &p, &len);
 
 	if (ret == HIVE_OK)
-		put_le32(hive_cell_w(h, sk) + SK_REFCOUNT, le32(p + SK_REFCOUNT) + 1);
+		put_le32(hv_cell_w(h, sk) + SK_REFCOUNT, le32(p + SK_REFCOUNT) + 1);
 	return ret;
 }
 
@@ -87,7 +87,7 @@ static uint32_t sk_find(struct hive *h, uint32_t start, const void *sd,
 	for (uint32_t steps = 0; steps < h->bins_len / 16; steps++) {
 		const uint8_t *p;
 		uint32_t plen;
-		if (hive_record(h, sk, "sk", SK_FIXED_SIZE, &p, &plen) != HIVE_OK)
+		if (hv_record(h, sk, "sk", SK_FIXED_SIZE, &p, &plen) != HIVE_OK)
 			break;
 		if (le32(p + SK_DESCRIPTOR_SIZE) == len &&
 		    len <= plen - SK_FIXED_SIZE &&
@@ -111,19 +111,19 @@ static int sk_create(struct hive *h, uint32_t anchor, const void *sd,
 
 	/* Both neighbours get a link written: both must be sk cells. */
 	if (anchor != HIVE_NO_CELL &&
-	    hive_record(h, anchor, "sk", SK_FIXED_SIZE, &p, &plen) == HIVE_OK) {
+	    hv_record(h, anchor, "sk", SK_FIXED_SIZE, &p, &plen) == HIVE_OK) {
 		next = le32(p + SK_FLINK);
-		ret = hive_record(h, next, "sk", SK_FIXED_SIZE, &p, &plen);
+		ret = hv_record(h, next, "sk", SK_FIXED_SIZE, &p, &plen);
 		if (ret != HIVE_OK)
 			return HIVE_FAIL(ret, "sk list after 0x%x: %s", anchor,
 					 hive_error_detail());
 	} else {
 		anchor = HIVE_NO_CELL;
 	}
-	ret = hive_alloc(h, SK_FIXED_SIZE + (uint32_t)len, &sk);
+	ret = hv_alloc(h, SK_FIXED_SIZE + (uint32_t)len, &sk);
 	if (ret != HIVE_OK)
 		return ret;
-	uint8_t *rec = hive_cell_w(h, sk);
+	uint8_t *rec = hv_cell_w(h, sk);
 	memcpy(rec, "sk", 2);
 	put_le32(rec + SK_REFCOUNT, 0);
 	put_le32(rec + SK_DESCRIPTOR_SIZE, (uint32_t)len);
@@ -131,8 +131,8 @@ static int sk_create(struct hive *h, uint32_t anchor, const void *sd,
 	if (anchor != HIVE_NO_CELL) {
 		put_le32(rec + SK_FLINK, next);
 		put_le32(rec + SK_BLINK, anchor);
-		put_le32(hive_cell_w(h, anchor) + SK_FLINK, sk);
-		put_le32(hive_cell_w(h, next) + SK_BLINK, sk);
+		put_le32(hv_cell_w(h, anchor) + SK_FLINK, sk);
+		put_le32(hv_cell_w(h, next) + SK_BLINK, sk);
 	} else {
 		put_le32(rec + SK_FLINK, sk);
 		put_le32(rec + SK_BLINK, sk);
@@ -146,10 +146,10 @@ int hive_key_set_security(struct hive *h, hive_key_t key, const void *sd,
 {
 	const uint8_t *nk;
 	uint32_t nk_len, old, anchor, sk;
-	int ret = hive_begin_change(h);
+	int ret = hv_begin_change(h);
 
 	if (ret == HIVE_OK)
-		ret = hive_key_record(h, key, &nk, &nk_len);
+		ret = hv_key_record(h, key, &nk, &nk_len);
 	if (ret != HIVE_OK)
 		return ret;
 	if (len < 20 || len > 0xFFFF)
@@ -157,7 +157,7 @@ int hive_key_set_security(struct hive *h, hive_key_t key, const void *sd,
 				 "security descriptor of %zu bytes", len);
 	old = le32(nk + NK_SECURITY);
 	anchor = old;
-	if (hive_key_record(h, h->root, &nk, &nk_len) == HIVE_OK &&
+	if (hv_key_record(h, h->root, &nk, &nk_len) == HIVE_OK &&
 	    le32(nk + NK_SECURITY) != HIVE_NO_CELL)
 		anchor = le32(nk + NK_SECURITY);
 	sk = anchor == HIVE_NO_CELL ? HIVE_NO_CELL : sk_find(h, anchor, sd, len);
@@ -168,9 +168,9 @@ int hive_key_set_security(struct hive *h, hive_key_t key, const void *sd,
 		if (ret != HIVE_OK)
 			return ret;
 	}
-	hive_sk_retain(h, sk);
-	hive_sk_release(h, old);
-	put_le32(hive_nk_w(h, key) + NK_SECURITY, sk);
-	hive_touch_key(h, key);
+	hv_sk_retain(h, sk);
+	hv_sk_release(h, old);
+	put_le32(hv_nk_w(h, key) + NK_SECURITY, sk);
+	hv_touch_key(h, key);
 	return HIVE_OK;
 }

@@ -46,7 +46,7 @@ static int list_open(const struct hive *h, uint32_t off, struct list_view *v)
 {
 	const uint8_t *p;
 	uint32_t len;
-	int ret = hive_cell(h, off, &p, &len);
+	int ret = hv_cell(h, off, &p, &len);
 
 	if (ret != HIVE_OK)
 		return ret;
@@ -94,7 +94,7 @@ static int key_list_root(const struct hive *h, hive_key_t key, uint32_t *list,
 {
 	const uint8_t *nk;
 	uint32_t len;
-	int ret = hive_key_record(h, key, &nk, &len);
+	int ret = hv_key_record(h, key, &nk, &len);
 
 	if (ret != HIVE_OK)
 		return ret;
@@ -208,10 +208,10 @@ static int compare_child(const struct hive *h, hive_key_t child,
 			 const uint16_t *name, size_t len, int *cmp)
 {
 	struct stored_name n;
-	int ret = hive_key_stored_name(h, child, &n);
+	int ret = hv_key_stored_name(h, child, &n);
 
 	if (ret == HIVE_OK)
-		*cmp = -stored_name_compare(&n, name, len);
+		*cmp = -hv_stored_name_compare(&n, name, len);
 	return ret;
 }
 
@@ -347,13 +347,13 @@ static bool list_is_sorted(struct hive *h, hive_key_t parent, uint32_t list)
 		struct stored_name a, b;
 		uint16_t *bn;
 		size_t bl;
-		if (hive_key_stored_name(h, keys[i - 1], &a) != HIVE_OK ||
-		    hive_key_stored_name(h, keys[i], &b) != HIVE_OK ||
-		    stored_name_copy(NULL, &b, &bn, &bl) != HIVE_OK) {
+		if (hv_key_stored_name(h, keys[i - 1], &a) != HIVE_OK ||
+		    hv_key_stored_name(h, keys[i], &b) != HIVE_OK ||
+		    hv_stored_name_copy(NULL, &b, &bn, &bl) != HIVE_OK) {
 			sorted = false;
 			break;
 		}
-		sorted = stored_name_compare(&a, bn, bl) < 0;
+		sorted = hv_stored_name_compare(&a, bn, bl) < 0;
 		talloc_free(bn);
 	}
 	talloc_free(keys);
@@ -392,14 +392,14 @@ static void fill_leaf_entry(struct hive *h, uint8_t *entry, hive_key_t key,
 	struct stored_name n = { 0 };
 
 	put_le32(entry, key);
-	hive_key_stored_name(h, key, &n);
+	hv_key_stored_name(h, key, &n);
 	if (hashed) {
-		put_le32(entry + 4, stored_name_hash(&n));
+		put_le32(entry + 4, hv_stored_name_hash(&n));
 	} else {
 		/* lf hint: the first four characters, as bytes, zero padded. */
 		uint8_t hint[4] = { 0 };
-		for (size_t i = 0; i < 4 && i < stored_name_units(&n); i++)
-			hint[i] = (uint8_t)stored_name_unit(&n, i);
+		for (size_t i = 0; i < 4 && i < hv_stored_name_units(&n); i++)
+			hint[i] = (uint8_t)hv_stored_name_unit(&n, i);
 		memcpy(entry + 4, hint, 4);
 	}
 }
@@ -409,11 +409,11 @@ static int build_leaf(struct hive *h, const hive_key_t *keys, uint32_t n,
 {
 	bool hashed = h->minor >= 5;
 	uint32_t cell;
-	int ret = hive_alloc(h, LIST_ENTRIES + 8 * n, &cell);
+	int ret = hv_alloc(h, LIST_ENTRIES + 8 * n, &cell);
 
 	if (ret != HIVE_OK)
 		return ret;
-	uint8_t *p = hive_cell_w(h, cell);
+	uint8_t *p = hv_cell_w(h, cell);
 	memcpy(p, hashed ? "lh" : "lf", 2);
 	put_le16(p + LIST_COUNT, (uint16_t)n);
 	for (uint32_t i = 0; i < n; i++)
@@ -422,12 +422,12 @@ static int build_leaf(struct hive *h, const hive_key_t *keys, uint32_t n,
 	return HIVE_OK;
 }
 
-void hive_subkey_list_free(struct hive *h, uint32_t list)
+void hv_subkey_list_free(struct hive *h, uint32_t list)
 {
 	const uint8_t *p;
 	uint32_t len;
 
-	if (list == HIVE_NO_CELL || hive_cell(h, list, &p, &len) != HIVE_OK)
+	if (list == HIVE_NO_CELL || hv_cell(h, list, &p, &len) != HIVE_OK)
 		return;
 	if (len >= LIST_ENTRIES && memcmp(p, "ri", 2) == 0) {
 		uint32_t count = le16(p + LIST_COUNT);
@@ -436,11 +436,11 @@ void hive_subkey_list_free(struct hive *h, uint32_t list)
 		for (uint32_t i = 0; i < count; i++) {
 			const uint8_t *leaf;
 			uint32_t leaf_len, off = le32(p + LIST_ENTRIES + 4 * i);
-			if (hive_cell(h, off, &leaf, &leaf_len) == HIVE_OK)
-				hive_free(h, off);
+			if (hv_cell(h, off, &leaf, &leaf_len) == HIVE_OK)
+				hv_free(h, off);
 		}
 	}
-	hive_free(h, list);
+	hv_free(h, list);
 }
 
 /* Build list cells for `n` sorted keys; *out = HIVE_NO_CELL when n == 0. */
@@ -459,7 +459,7 @@ static int build_list(struct hive *h, const hive_key_t *keys, size_t n,
 	leaves = (uint32_t)((n + LEAF_MAX / 2 - 1) / (LEAF_MAX / 2));
 	if (leaves > 0xFFFF)
 		return HIVE_FAIL(HIVE_E_TOO_BIG, "%zu subkeys", n);
-	ret = hive_alloc(h, LIST_ENTRIES + 4 * leaves, &index);
+	ret = hv_alloc(h, LIST_ENTRIES + 4 * leaves, &index);
 	if (ret != HIVE_OK)
 		return ret;
 	for (uint32_t i = 0, done = 0; i < leaves; i++) {
@@ -468,16 +468,16 @@ static int build_list(struct hive *h, const hive_key_t *keys, size_t n,
 		uint32_t leaf;
 		ret = build_leaf(h, keys + done, take, &leaf);
 		if (ret != HIVE_OK) {
-			put_le16(hive_cell_w(h, index) + LIST_COUNT, (uint16_t)i);
-			memcpy(hive_cell_w(h, index), "ri", 2);
-			hive_subkey_list_free(h, index);
+			put_le16(hv_cell_w(h, index) + LIST_COUNT, (uint16_t)i);
+			memcpy(hv_cell_w(h, index), "ri", 2);
+			hv_subkey_list_free(h, index);
 			return ret;
 		}
-		uint8_t *p = hive_cell_w(h, index);
+		uint8_t *p = hv_cell_w(h, index);
 		put_le32(p + LIST_ENTRIES + 4 * i, leaf);
 		done += take;
 	}
-	uint8_t *p = hive_cell_w(h, index);
+	uint8_t *p = hv_cell_w(h, index);
 	memcpy(p, "ri", 2);
 	put_le16(p + LIST_COUNT, (uint16_t)leaves);
 	*out = index;
@@ -491,8 +491,8 @@ static int build_list(struct hive *h, const hive_key_t *keys, size_t n,
  * whose maxima Windows left too small (seen in XP hives) is put right by
  * the first change to its subkeys.
  */
-void hive_subkey_maxima_update(struct hive *h, hive_key_t key,
-				 const hive_key_t *kids, size_t n, bool exact)
+void hv_subkey_maxima_update(struct hive *h, hive_key_t key,
+			     const hive_key_t *kids, size_t n, bool exact)
 {
 	uint32_t max_name = 0, max_class = 0;
 
@@ -505,7 +505,7 @@ void hive_subkey_maxima_update(struct hive *h, hive_key_t key,
 		if (st.class_len > max_class)
 			max_class = (uint32_t)st.class_len;
 	}
-	uint8_t *nk = hive_nk_w(h, key);
+	uint8_t *nk = hv_nk_w(h, key);
 	uint32_t field = le32(nk + NK_MAX_SUBKEY_NAME);
 	if (!exact && (field & 0xFFFF) > max_name)
 		max_name = field & 0xFFFF;
@@ -525,10 +525,10 @@ static int set_subkeys(struct hive *h, hive_key_t parent, const hive_key_t *kids
 
 	if (ret != HIVE_OK)
 		return ret;
-	old = le32(hive_nk_w(h, parent) + NK_SUBKEY_LIST);
-	if (le32(hive_nk_w(h, parent) + NK_SUBKEY_COUNT) != 0 || old != HIVE_NO_CELL)
-		hive_subkey_list_free(h, old);
-	uint8_t *nk = hive_nk_w(h, parent);
+	old = le32(hv_nk_w(h, parent) + NK_SUBKEY_LIST);
+	if (le32(hv_nk_w(h, parent) + NK_SUBKEY_COUNT) != 0 || old != HIVE_NO_CELL)
+		hv_subkey_list_free(h, old);
+	uint8_t *nk = hv_nk_w(h, parent);
 	put_le32(nk + NK_SUBKEY_LIST, list);
 	put_le32(nk + NK_SUBKEY_COUNT, (uint32_t)n);
 	return HIVE_OK;
@@ -549,8 +549,8 @@ static size_t sorted_position(struct hive *h, const hive_key_t *kids, size_t n,
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		struct stored_name sn;
-		if (hive_key_stored_name(h, kids[mid], &sn) != HIVE_OK ||
-		    stored_name_compare(&sn, name, len) < 0)
+		if (hv_key_stored_name(h, kids[mid], &sn) != HIVE_OK ||
+		    hv_stored_name_compare(&sn, name, len) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -580,7 +580,7 @@ static int leaf_insert(struct hive *h, uint32_t *leaf, uint32_t pos,
 {
 	const uint8_t *p;
 	uint32_t len;
-	int ret = hive_cell(h, *leaf, &p, &len);
+	int ret = hv_cell(h, *leaf, &p, &len);
 
 	if (ret != HIVE_OK)
 		return ret;
@@ -592,11 +592,11 @@ static int leaf_insert(struct hive *h, uint32_t *leaf, uint32_t pos,
 		uint32_t cap = count + 1 + (count / 4 > 4 ? count / 4 : 4);
 		if (cap > LEAF_MAX)
 			cap = LEAF_MAX;
-		ret = hive_realloc(h, leaf, LIST_ENTRIES + 8 * cap);
+		ret = hv_realloc(h, leaf, LIST_ENTRIES + 8 * cap);
 		if (ret != HIVE_OK)
 			return ret;
 	}
-	uint8_t *w = hive_cell_w(h, *leaf);
+	uint8_t *w = hv_cell_w(h, *leaf);
 	memmove(w + LIST_ENTRIES + 8 * (pos + 1), w + LIST_ENTRIES + 8 * pos,
 		8 * (count - pos));
 	fill_leaf_entry(h, w + LIST_ENTRIES + 8 * pos, key, h->minor >= 5);
@@ -612,7 +612,7 @@ static void leaf_remove(struct hive *h, uint32_t leaf, hive_key_t key,
 	uint32_t len;
 
 	*found = false;
-	if (hive_cell(h, leaf, &p, &len) != HIVE_OK)
+	if (hv_cell(h, leaf, &p, &len) != HIVE_OK)
 		return;
 	uint32_t stride = memcmp(p, "li", 2) == 0 ? 4 : 8;
 	uint32_t count = le16(p + LIST_COUNT);
@@ -621,7 +621,7 @@ static void leaf_remove(struct hive *h, uint32_t leaf, hive_key_t key,
 	for (uint32_t i = 0; i < count && LIST_ENTRIES + stride * (i + 1) <= len; i++) {
 		if (le32(p + LIST_ENTRIES + stride * i) != key)
 			continue;
-		uint8_t *w = hive_cell_w(h, leaf);
+		uint8_t *w = hv_cell_w(h, leaf);
 		memmove(w + LIST_ENTRIES + stride * i, w + LIST_ENTRIES + stride * (i + 1),
 			stride * (count - i - 1));
 		memset(w + LIST_ENTRIES + stride * (count - 1), 0, stride);
@@ -639,7 +639,7 @@ static int list_remove_in_place(struct hive *h, uint32_t list, uint32_t count,
 	uint32_t len;
 	bool found;
 
-	if (hive_cell(h, list, &p, &len) != HIVE_OK)
+	if (hv_cell(h, list, &p, &len) != HIVE_OK)
 		return REBUILD;
 	if (memcmp(p, "ri", 2) != 0) {
 		leaf_remove(h, list, key, &found);
@@ -655,15 +655,15 @@ static int list_remove_in_place(struct hive *h, uint32_t list, uint32_t count,
 		leaf_remove(h, leaf, key, &found);
 		if (!found)
 			continue;
-		if (hive_cell(h, leaf, &lp, &llen) == HIVE_OK &&
+		if (hv_cell(h, leaf, &lp, &llen) == HIVE_OK &&
 		    le16(lp + LIST_COUNT) == 0) {
 			/* Drop the emptied leaf from the index. */
-			uint8_t *w = hive_cell_w(h, list);
+			uint8_t *w = hv_cell_w(h, list);
 			memmove(w + LIST_ENTRIES + 4 * i, w + LIST_ENTRIES + 4 * (i + 1),
 				4 * (leaves - i - 1));
 			put_le32(w + LIST_ENTRIES + 4 * (leaves - 1), 0);
 			put_le16(w + LIST_COUNT, (uint16_t)(leaves - 1));
-			hive_free(h, leaf);
+			hv_free(h, leaf);
 		}
 		return HIVE_OK;
 	}
@@ -679,7 +679,7 @@ static int list_insert_in_place(struct hive *h, uint32_t list, uint32_t pos,
 	int ret;
 
 	*new_list = list;
-	if (hive_cell(h, list, &p, &len) != HIVE_OK)
+	if (hv_cell(h, list, &p, &len) != HIVE_OK)
 		return REBUILD;
 	if (memcmp(p, "ri", 2) != 0)
 		return leaf_insert(h, new_list, pos, key);
@@ -688,14 +688,14 @@ static int list_insert_in_place(struct hive *h, uint32_t list, uint32_t pos,
 		uint32_t leaf = le32(p + LIST_ENTRIES + 4 * i);
 		const uint8_t *lp;
 		uint32_t llen;
-		if (hive_cell(h, leaf, &lp, &llen) != HIVE_OK)
+		if (hv_cell(h, leaf, &lp, &llen) != HIVE_OK)
 			return REBUILD;
 		uint32_t n = le16(lp + LIST_COUNT);
 		/* At a boundary the key joins the end of the earlier leaf. */
 		if (pos <= before + n || i + 1 == leaves) {
 			ret = leaf_insert(h, &leaf, pos - before, key);
 			if (ret == HIVE_OK)
-				put_le32(hive_cell_w(h, list) + LIST_ENTRIES + 4 * i, leaf);
+				put_le32(hv_cell_w(h, list) + LIST_ENTRIES + 4 * i, leaf);
 			return ret;
 		}
 		before += n;
@@ -704,8 +704,8 @@ static int list_insert_in_place(struct hive *h, uint32_t list, uint32_t pos,
 }
 
 /* Insert (`add` != NO_CELL) and/or remove (`remove` != NO_CELL) a subkey. */
-int hive_subkeys_edit(struct hive *h, hive_key_t parent, hive_key_t remove,
-			hive_key_t add)
+int hv_subkeys_edit(struct hive *h, hive_key_t parent, hive_key_t remove,
+		    hive_key_t add)
 {
 	hive_key_t *kids;
 	size_t n, w = 0;
@@ -716,14 +716,14 @@ int hive_subkeys_edit(struct hive *h, hive_key_t parent, hive_key_t remove,
 	/* A parent field may name anything: only a key whose list reads is one. */
 	if (ret != HIVE_OK)
 		return ret;
-	list = le32(hive_nk_w(h, parent) + NK_SUBKEY_LIST);
+	list = le32(hv_nk_w(h, parent) + NK_SUBKEY_LIST);
 	if (remove != HIVE_NO_CELL) {
 		for (size_t i = 0; i < n; i++)
 			if (kids[i] != remove)
 				kids[w++] = kids[i];
 		if (w < n) {
 			if (w == 0) {
-				hive_subkey_list_free(h, list);
+				hv_subkey_list_free(h, list);
 				list = HIVE_NO_CELL;
 			} else if (list_remove_in_place(h, list, (uint32_t)n, remove) != HIVE_OK) {
 				rebuild = true;
@@ -756,13 +756,13 @@ int hive_subkeys_edit(struct hive *h, hive_key_t parent, hive_key_t remove,
 	if (rebuild) {
 		ret = set_subkeys(h, parent, kids, n);
 	} else {
-		uint8_t *nk = hive_nk_w(h, parent);
+		uint8_t *nk = hv_nk_w(h, parent);
 		put_le32(nk + NK_SUBKEY_LIST, list);
 		put_le32(nk + NK_SUBKEY_COUNT, (uint32_t)n);
 	}
 	if (ret == HIVE_OK) {
-		hive_subkey_maxima_update(h, parent, kids, n, add == HIVE_NO_CELL);
-		hive_touch_key(h, parent);
+		hv_subkey_maxima_update(h, parent, kids, n, add == HIVE_NO_CELL);
+		hv_touch_key(h, parent);
 	}
 	talloc_free(kids);
 	return ret;

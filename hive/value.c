@@ -14,7 +14,7 @@
 static int value_record(const struct hive *h, hive_value_t val,
 			const uint8_t **vk, uint32_t *len)
 {
-	int ret = hive_record(h, val, "vk", VK_FIXED_SIZE, vk, len);
+	int ret = hv_record(h, val, "vk", VK_FIXED_SIZE, vk, len);
 
 	if (ret != HIVE_OK)
 		return ret;
@@ -63,7 +63,7 @@ static int locate_data(const struct hive *h, hive_value_t val,
 	if (d->len > MAX_VALUE_DATA)
 		return HIVE_FAIL(HIVE_E_TOO_BIG, "value 0x%x: data of %u bytes",
 				 val, d->len);
-	ret = hive_cell(h, off, &d->cell, &d->cell_len);
+	ret = hv_cell(h, off, &d->cell, &d->cell_len);
 	if (ret != HIVE_OK)
 		return HIVE_FAIL(ret, "value 0x%x data: %s", val,
 				 hive_error_detail());
@@ -95,7 +95,7 @@ int hive_value_stat(struct hive *h, hive_value_t val, struct hive_value_stat *st
 	memset(st, 0, sizeof(*st));
 	st->type = le32(vk + VK_TYPE);
 	st->data_len = d.len;
-	st->name_len = stored_name_units(&n);
+	st->name_len = hv_stored_name_units(&n);
 	st->inline_data = d.inline_data;
 	st->big_data = d.big;
 	return HIVE_OK;
@@ -112,7 +112,7 @@ int hive_value_name(void *mem, struct hive *h, hive_value_t val,
 	if (ret != HIVE_OK)
 		return ret;
 	value_stored_name(vk, &n);
-	return stored_name_copy(mem, &n, name, len);
+	return hv_stored_name_copy(mem, &n, name, len);
 }
 
 static int copy_big_data(const struct hive *h, hive_value_t val,
@@ -129,7 +129,7 @@ static int copy_big_data(const struct hive *h, hive_value_t val,
 		return HIVE_FAIL(HIVE_E_CORRUPT,
 				 "value 0x%x: %u big-data segments hold less than %u bytes",
 				 val, count, d->len);
-	ret = hive_cell(h, list_off, &list, &list_len);
+	ret = hv_cell(h, list_off, &list, &list_len);
 	if (ret != HIVE_OK)
 		return ret;
 	if ((uint64_t)needed * 4 > list_len)
@@ -143,7 +143,7 @@ static int copy_big_data(const struct hive *h, hive_value_t val,
 		const uint8_t *seg;
 		uint32_t seg_len;
 
-		ret = hive_cell(h, le32(list + 4 * i), &seg, &seg_len);
+		ret = hv_cell(h, le32(list + 4 * i), &seg, &seg_len);
 		if (ret != HIVE_OK)
 			return ret;
 		if (seg_len < want)
@@ -187,12 +187,12 @@ int hive_value_data(void *mem, struct hive *h, hive_value_t val,
 	return HIVE_OK;
 }
 
-int hive_value_list(const struct hive *h, hive_key_t key,
-		    const uint8_t **list, uint32_t *count)
+int hv_value_list(const struct hive *h, hive_key_t key,
+		  const uint8_t **list, uint32_t *count)
 {
 	const uint8_t *nk;
 	uint32_t nk_len, list_len;
-	int ret = hive_key_record(h, key, &nk, &nk_len);
+	int ret = hv_key_record(h, key, &nk, &nk_len);
 
 	if (ret != HIVE_OK)
 		return ret;
@@ -202,7 +202,7 @@ int hive_value_list(const struct hive *h, hive_key_t key,
 	if (*count > MAX_VALUES_PER_KEY)
 		return HIVE_FAIL(HIVE_E_TOO_BIG, "key 0x%x: %u values", key,
 				 *count);
-	ret = hive_cell(h, le32(nk + NK_VALUE_LIST), list, &list_len);
+	ret = hv_cell(h, le32(nk + NK_VALUE_LIST), list, &list_len);
 	if (ret != HIVE_OK)
 		return ret;
 	if ((uint64_t)*count * 4 > list_len)
@@ -218,7 +218,7 @@ int hive_key_values(void *mem, struct hive *h, hive_key_t key,
 	const uint8_t *list = NULL;
 	uint32_t n;
 	hive_value_t *out;
-	int ret = hive_value_list(h, key, &list, &n);
+	int ret = hv_value_list(h, key, &list, &n);
 
 	if (ret != HIVE_OK)
 		return ret;
@@ -268,7 +268,7 @@ static uint32_t list_offset(const struct hive *h, hive_key_t key)
 	const uint8_t *nk;
 	uint32_t nk_len;
 
-	return hive_key_record(h, key, &nk, &nk_len) == HIVE_OK
+	return hv_key_record(h, key, &nk, &nk_len) == HIVE_OK
 		       ? le32(nk + NK_VALUE_LIST)
 		       : HIVE_NO_CELL;
 }
@@ -309,7 +309,7 @@ static int vindex_build(struct hive *h, hive_key_t key, const uint8_t *list,
 		if (value_record(h, le32(list + 4 * i), &vk, &vk_len) != HIVE_OK)
 			continue;
 		value_stored_name(vk, &sn);
-		vindex_put(x, stored_name_hash(&sn), le32(list + 4 * i));
+		vindex_put(x, hv_stored_name_hash(&sn), le32(list + 4 * i));
 	}
 	x->key = key;
 	x->list = list_offset(h, key);
@@ -329,8 +329,8 @@ static struct value_index *vindex_of(const struct hive *h, hive_key_t key,
 	return NULL;
 }
 
-void hive_vindex_added(struct hive *h, hive_key_t key, uint32_t old_count,
-		       uint32_t old_list, hive_value_t val)
+void hv_vindex_added(struct hive *h, hive_key_t key, uint32_t old_count,
+		     uint32_t old_list, hive_value_t val)
 {
 	struct value_index *x = h->vindex;
 	const uint8_t *vk;
@@ -346,13 +346,13 @@ void hive_vindex_added(struct hive *h, hive_key_t key, uint32_t old_count,
 		return;
 	}
 	value_stored_name(vk, &sn);
-	vindex_put(x, stored_name_hash(&sn), val);
+	vindex_put(x, hv_stored_name_hash(&sn), val);
 	x->count = old_count + 1;
 	x->list = list_offset(h, key);
 }
 
-void hive_vindex_removed(struct hive *h, hive_key_t key, uint32_t old_count,
-			 uint32_t old_list, hive_value_t val)
+void hv_vindex_removed(struct hive *h, hive_key_t key, uint32_t old_count,
+		       uint32_t old_list, hive_value_t val)
 {
 	struct value_index *x = h->vindex;
 	const uint8_t *vk;
@@ -368,7 +368,7 @@ void hive_vindex_removed(struct hive *h, hive_key_t key, uint32_t old_count,
 	}
 	value_stored_name(vk, &sn);
 	mask = x->cap - 1;
-	for (i = stored_name_hash(&sn) & mask; x->vk[i] != val;
+	for (i = hv_stored_name_hash(&sn) & mask; x->vk[i] != val;
 	     i = (i + 1) & mask) {
 		if (!x->vk[i]) {
 			x->key = HIVE_NO_CELL;
@@ -391,7 +391,7 @@ void hive_vindex_removed(struct hive *h, hive_key_t key, uint32_t old_count,
 	x->list = list_offset(h, key);
 }
 
-void hive_vindex_forget(struct hive *h, hive_key_t key)
+void hv_vindex_forget(struct hive *h, hive_key_t key)
 {
 	if (h->vindex && h->vindex->key == key)
 		h->vindex->key = HIVE_NO_CELL;
@@ -403,7 +403,7 @@ int hive_value_lookup(struct hive *h, hive_key_t key,
 	const uint8_t *list = NULL;
 	struct value_index *x;
 	uint32_t n, hash;
-	int ret = hive_value_list(h, key, &list, &n);
+	int ret = hv_value_list(h, key, &list, &n);
 
 	if (ret != HIVE_OK)
 		return ret;
@@ -422,7 +422,7 @@ int hive_value_lookup(struct hive *h, hive_key_t key,
 			    value_record(h, x->vk[i], &vk, &vk_len) != HIVE_OK)
 				continue;
 			value_stored_name(vk, &sn);
-			if (stored_name_compare(&sn, name, len) == 0) {
+			if (hv_stored_name_compare(&sn, name, len) == 0) {
 				*val = x->vk[i];
 				return HIVE_OK;
 			}
@@ -438,7 +438,7 @@ int hive_value_lookup(struct hive *h, hive_key_t key,
 		if (value_record(h, le32(list + 4 * i), &vk, &vk_len) != HIVE_OK)
 			continue;
 		value_stored_name(vk, &sn);
-		if (stored_name_compare(&sn, name, len) == 0) {
+		if (hv_stored_name_compare(&sn, name, len) == 0) {
 			*val = le32(list + 4 * i);
 			return HIVE_OK;
 		}

@@ -25,7 +25,7 @@ static void free_data(struct hive *h, const uint8_t *vk_unused, uint32_t raw_siz
 
 	(void)vk_unused;
 	if ((raw_size & VK_DATA_INLINE) || len == 0 ||
-	    hive_cell(h, data_off, &cell, &cell_len) != HIVE_OK)
+	    hv_cell(h, data_off, &cell, &cell_len) != HIVE_OK)
 		return;
 	if (h->minor >= 4 && len > BIG_DATA_SEGMENT && cell_len >= 8 &&
 	    memcmp(cell, "db", 2) == 0) {
@@ -34,22 +34,22 @@ static void free_data(struct hive *h, const uint8_t *vk_unused, uint32_t raw_siz
 		const uint8_t *segs;
 		uint32_t segs_len;
 
-		if (hive_cell(h, list, &segs, &segs_len) == HIVE_OK) {
+		if (hv_cell(h, list, &segs, &segs_len) == HIVE_OK) {
 			if (count > segs_len / 4)
 				count = segs_len / 4;
 			for (uint32_t i = 0; i < count; i++) {
 				const uint8_t *seg;
 				uint32_t seg_len, seg_off;
 
-				hive_cell(h, list, &segs, &segs_len);
+				hv_cell(h, list, &segs, &segs_len);
 				seg_off = le32(segs + 4 * i);
-				if (hive_cell(h, seg_off, &seg, &seg_len) == HIVE_OK)
-					hive_free(h, seg_off);
+				if (hv_cell(h, seg_off, &seg, &seg_len) == HIVE_OK)
+					hv_free(h, seg_off);
 			}
-			hive_free(h, list);
+			hv_free(h, list);
 		}
 	}
-	hive_free(h, data_off);
+	hv_free(h, data_off);
 }
 
 /*
@@ -70,16 +70,16 @@ static int store_data(struct hive *h, const uint8_t *data, uint32_t len,
 		return HIVE_OK;
 	}
 	if (len <= BIG_DATA_SEGMENT || h->minor < 4) {
-		ret = hive_alloc(h, len, &cell);
+		ret = hv_alloc(h, len, &cell);
 		if (ret != HIVE_OK)
 			return ret;
-		memcpy(hive_cell_w(h, cell), data, len);
+		memcpy(hv_cell_w(h, cell), data, len);
 		*raw_size = len;
 		*data_field = cell;
 		return HIVE_OK;
 	}
 	uint32_t count = (len + BIG_DATA_SEGMENT - 1) / BIG_DATA_SEGMENT;
-	ret = hive_alloc(h, 4 * count, &list);
+	ret = hv_alloc(h, 4 * count, &list);
 	if (ret != HIVE_OK)
 		return ret;
 	for (uint32_t i = 0; i < count; i++) {
@@ -88,24 +88,24 @@ static int store_data(struct hive *h, const uint8_t *data, uint32_t len,
 					 : BIG_DATA_SEGMENT;
 		/* Windows sizes every segment cell for a full 16344 bytes, the
 		 * last one too, and readers such as hivex rely on it. */
-		ret = hive_alloc(h, BIG_DATA_SEGMENT, &cell);
+		ret = hv_alloc(h, BIG_DATA_SEGMENT, &cell);
 		if (ret != HIVE_OK) {
 			for (uint32_t j = 0; j < i; j++)
-				hive_free(h, le32(hive_cell_w(h, list) + 4 * j));
-			hive_free(h, list);
+				hv_free(h, le32(hv_cell_w(h, list) + 4 * j));
+			hv_free(h, list);
 			return ret;
 		}
-		memcpy(hive_cell_w(h, cell), data + (size_t)i * BIG_DATA_SEGMENT, chunk);
-		put_le32(hive_cell_w(h, list) + 4 * i, cell);
+		memcpy(hv_cell_w(h, cell), data + (size_t)i * BIG_DATA_SEGMENT, chunk);
+		put_le32(hv_cell_w(h, list) + 4 * i, cell);
 	}
-	ret = hive_alloc(h, 8, &db);
+	ret = hv_alloc(h, 8, &db);
 	if (ret != HIVE_OK) {
 		for (uint32_t j = 0; j < count; j++)
-			hive_free(h, le32(hive_cell_w(h, list) + 4 * j));
-		hive_free(h, list);
+			hv_free(h, le32(hv_cell_w(h, list) + 4 * j));
+		hv_free(h, list);
 		return ret;
 	}
-	uint8_t *rec = hive_cell_w(h, db);
+	uint8_t *rec = hv_cell_w(h, db);
 	memcpy(rec, "db", 2);
 	put_le16(rec + DB_SEGMENT_COUNT, (uint16_t)count);
 	put_le32(rec + DB_SEGMENT_LIST, list);
@@ -120,11 +120,11 @@ static int value_list_of(struct hive *h, hive_key_t key, uint32_t *list,
 			 uint32_t *count)
 {
 	const uint8_t *entries;
-	int ret = hive_value_list(h, key, &entries, count);
+	int ret = hv_value_list(h, key, &entries, count);
 
 	if (ret != HIVE_OK)
 		return ret;
-	*list = le32(hive_nk_w(h, key) + NK_VALUE_LIST);
+	*list = le32(hv_nk_w(h, key) + NK_VALUE_LIST);
 	return HIVE_OK;
 }
 
@@ -137,7 +137,7 @@ static int value_list_of(struct hive *h, hive_key_t key, uint32_t *list,
 static void update_value_maxima(struct hive *h, hive_key_t key, size_t name_len,
 				 size_t data_len)
 {
-	uint8_t *nk = hive_nk_w(h, key);
+	uint8_t *nk = hv_nk_w(h, key);
 
 	if (2 * name_len > le32(nk + NK_MAX_VALUE_NAME))
 		put_le32(nk + NK_MAX_VALUE_NAME, (uint32_t)(2 * name_len));
@@ -151,7 +151,7 @@ int hive_value_set(struct hive *h, hive_key_t key, const uint16_t *name,
 {
 	hive_value_t val;
 	uint32_t raw_size, data_field, list, count;
-	int ret = hive_begin_change(h);
+	int ret = hv_begin_change(h);
 
 	if (ret != HIVE_OK)
 		return ret;
@@ -171,7 +171,7 @@ int hive_value_set(struct hive *h, hive_key_t key, const uint16_t *name,
 		/* Replace: new data first, so a failure leaves the old value. */
 		const uint8_t *vk;
 		uint32_t vk_len;
-		ret = hive_cell(h, val, &vk, &vk_len);
+		ret = hv_cell(h, val, &vk, &vk_len);
 		if (ret != HIVE_OK)
 			return ret;
 		uint32_t old_size = le32(vk + VK_DATA_SIZE), old_off = le32(vk + VK_DATA);
@@ -180,12 +180,12 @@ int hive_value_set(struct hive *h, hive_key_t key, const uint16_t *name,
 			return ret;
 		free_data(h, NULL, old_size, old_off);
 	} else {
-		bool latin1 = hive_name_is_latin1(name, len);
+		bool latin1 = hv_name_is_latin1(name, len);
 		size_t name_bytes = latin1 ? len : 2 * len;
 
 		if (count >= MAX_VALUES_PER_KEY)
 			return HIVE_FAIL(HIVE_E_TOO_BIG, "key has %u values", count);
-		ret = hive_alloc(h, VK_FIXED_SIZE + (uint32_t)name_bytes, &val);
+		ret = hv_alloc(h, VK_FIXED_SIZE + (uint32_t)name_bytes, &val);
 		if (ret != HIVE_OK)
 			return ret;
 		ret = store_data(h, data, (uint32_t)data_len, &raw_size, &data_field);
@@ -195,36 +195,36 @@ int hive_value_set(struct hive *h, hive_key_t key, const uint16_t *name,
 			uint32_t cap = count + 1 + (count / 4 > 4 ? count / 4 : 4);
 			/* (A key with values has a list hive_key_values() validated.) */
 			if (count == 0)
-				ret = hive_alloc(h, 4 * cap, &new_list);
-			else if (4 * (count + 1) > cell_capacity(h, list))
-				ret = hive_realloc(h, &new_list, 4 * cap);
+				ret = hv_alloc(h, 4 * cap, &new_list);
+			else if (4 * (count + 1) > hv_cell_capacity(h, list))
+				ret = hv_realloc(h, &new_list, 4 * cap);
 			if (ret != HIVE_OK)
 				free_data(h, NULL, raw_size, data_field);
 			else
 				list = new_list;
 		}
 		if (ret != HIVE_OK) {
-			hive_free(h, val);
+			hv_free(h, val);
 			return ret;
 		}
-		uint8_t *vk = hive_cell_w(h, val);
+		uint8_t *vk = hv_cell_w(h, val);
 		memcpy(vk, "vk", 2);
 		put_le16(vk + VK_NAME_LEN, (uint16_t)name_bytes);
 		put_le16(vk + VK_FLAGS, latin1 && len ? VK_COMP_NAME : 0);
-		hive_store_name(vk + VK_NAME, name, len, latin1);
-		put_le32(hive_cell_w(h, list) + 4 * count, val);
-		uint8_t *nk = hive_nk_w(h, key);
+		hv_store_name(vk + VK_NAME, name, len, latin1);
+		put_le32(hv_cell_w(h, list) + 4 * count, val);
+		uint8_t *nk = hv_nk_w(h, key);
 		uint32_t old_list = le32(nk + NK_VALUE_LIST);
 		put_le32(nk + NK_VALUE_LIST, list);
 		put_le32(nk + NK_VALUE_COUNT, count + 1);
-		hive_vindex_added(h, key, count, old_list, val);
+		hv_vindex_added(h, key, count, old_list, val);
 	}
-	uint8_t *vk = hive_cell_w(h, val);
+	uint8_t *vk = hv_cell_w(h, val);
 	put_le32(vk + VK_DATA_SIZE, raw_size);
 	put_le32(vk + VK_DATA, data_field);
 	put_le32(vk + VK_TYPE, type);
 	update_value_maxima(h, key, len, data_len);
-	hive_touch_key(h, key);
+	hv_touch_key(h, key);
 	if (out)
 		*out = val;
 	return HIVE_OK;
@@ -234,23 +234,23 @@ int hive_value_set(struct hive *h, hive_key_t key, const uint16_t *name,
 static void remove_value(struct hive *h, hive_key_t key, uint32_t list,
 			 uint32_t count, uint32_t i)
 {
-	uint32_t val = le32(hive_cell_w(h, list) + 4 * i);
+	uint32_t val = le32(hv_cell_w(h, list) + 4 * i);
 	const uint8_t *vk;
 	uint32_t vk_len;
 
-	hive_vindex_removed(h, key, count, list, val);
-	if (hive_cell(h, val, &vk, &vk_len) == HIVE_OK) {
+	hv_vindex_removed(h, key, count, list, val);
+	if (hv_cell(h, val, &vk, &vk_len) == HIVE_OK) {
 		free_data(h, NULL, le32(vk + VK_DATA_SIZE), le32(vk + VK_DATA));
-		hive_free(h, val);
+		hv_free(h, val);
 	}
-	uint8_t *entries = hive_cell_w(h, list);
+	uint8_t *entries = hv_cell_w(h, list);
 	memmove(entries + 4 * i, entries + 4 * (i + 1), 4 * (count - i - 1));
 	put_le32(entries + 4 * (count - 1), 0);
-	uint8_t *nk = hive_nk_w(h, key);
+	uint8_t *nk = hv_nk_w(h, key);
 	put_le32(nk + NK_VALUE_COUNT, count - 1);
 	if (count == 1) {
-		hive_free(h, list);
-		put_le32(hive_nk_w(h, key) + NK_VALUE_LIST, HIVE_NO_CELL);
+		hv_free(h, list);
+		put_le32(hv_nk_w(h, key) + NK_VALUE_LIST, HIVE_NO_CELL);
 	}
 }
 
@@ -259,7 +259,7 @@ int hive_value_delete(struct hive *h, hive_key_t key, const uint16_t *name,
 {
 	hive_value_t val;
 	uint32_t list, count;
-	int ret = hive_begin_change(h);
+	int ret = hv_begin_change(h);
 
 	if (ret == HIVE_OK)
 		ret = value_list_of(h, key, &list, &count);
@@ -268,17 +268,17 @@ int hive_value_delete(struct hive *h, hive_key_t key, const uint16_t *name,
 	if (ret != HIVE_OK)
 		return ret;
 	for (uint32_t i = 0; i < count; i++) {
-		if (le32(hive_cell_w(h, list) + 4 * i) == val) {
+		if (le32(hv_cell_w(h, list) + 4 * i) == val) {
 			remove_value(h, key, list, count, i);
 			break;
 		}
 	}
-	hive_touch_key(h, key);
+	hv_touch_key(h, key);
 	return HIVE_OK;
 }
 
 /* Delete every value of a key (the key is going away). */
-void hive_delete_all_values(struct hive *h, hive_key_t key)
+void hv_delete_all_values(struct hive *h, hive_key_t key)
 {
 	uint32_t list, count;
 

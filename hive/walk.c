@@ -149,7 +149,7 @@ int hive_walk(struct hive *h, hive_key_t start, const struct hive_walk_ops *ops,
 		talloc_free(tmp);
 		return HIVE_FAIL(HIVE_E_NOMEM, "walk stack");
 	}
-	ret = hive_key_record(h, start, &nk, &nk_len);
+	ret = hv_key_record(h, start, &nk, &nk_len);
 	if (ret != HIVE_OK) {
 		talloc_free(tmp);
 		return ret;
@@ -183,7 +183,7 @@ int hive_walk(struct hive *h, hive_key_t start, const struct hive_walk_ops *ops,
 				     HIVE_FAIL(HIVE_E_TOO_BIG,
 					       "keys nested deeper than %u",
 					       HIVE_MAX_DEPTH));
-		} else if ((ret = hive_key_record(h, child, &nk, &nk_len)) != HIVE_OK) {
+		} else if ((ret = hv_key_record(h, child, &nk, &nk_len)) != HIVE_OK) {
 			ret = report(ops, arg, f->key, top, child, ret);
 		} else if ((ret = meet(tmp, &seen, child, f->stamp, &how)) != HIVE_OK) {
 			break;

@@ -1,7 +1,7 @@
 /*
  * fuzz_replay.c — libFuzzer target over transaction-log replay: a hive
  * image and up to three logs, replayed in memory by the same code as logs
- * read from files (hive_open_memory_logs), then the result read whole and
+ * read from files (hv_open_memory_logs), then the result read whole and
  * checked.  Beyond memory errors, a finding is an image that grew past what
  * the input carries (log.c's bound: the primary plus the logs' bytes).
  *
@@ -64,7 +64,7 @@ static void silent(void *arg, const char *text)
 static void fix_base(uint8_t *b, size_t len)
 {
 	if (len >= 512)
-		put_le32(b + REGF_CHECKSUM, hive_header_checksum(b));
+		put_le32(b + REGF_CHECKSUM, hv_header_checksum(b));
 }
 
 /* Make a new-format log's entries carry right hashes, walking their sizes. */
@@ -76,8 +76,8 @@ static void fix_entries(uint8_t *log, size_t len)
 		if (memcmp(e, "HvLE", 4) != 0 || size < 40 || size % 512 ||
 		    size > len - off)
 			break;
-		put_le64(e + 24, hive_marvin32(e + 40, size - 40));
-		put_le64(e + 32, hive_marvin32(e, 32));
+		put_le64(e + 24, hv_marvin32(e + 40, size - 40));
+		put_le64(e + 32, hv_marvin32(e, 32));
 		off += size;
 	}
 }
@@ -127,7 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	for (unsigned s = 0; s < 3; s++)
 		total += lens[s];
-	if (hive_open_memory_logs(mem, hive, hive_len, logs, lens, 0, &h) == HIVE_OK) {
+	if (hv_open_memory_logs(mem, hive, hive_len, logs, lens, 0, &h) == HIVE_OK) {
 		const struct hive_walk_ops ops = { .on_key = on_key };
 		struct hive_space space;
 		/* The bound of log.c: nothing beyond the primary and what the

@@ -58,7 +58,7 @@ uint32_t image_cell(struct image *im, const void *data, uint32_t len)
 
 void image_checksum(struct image *im)
 {
-	put32(im->buf + REGF_CHECKSUM, hive_header_checksum(im->buf));
+	put32(im->buf + REGF_CHECKSUM, hv_header_checksum(im->buf));
 }
 
 void image_finish(struct image *im, uint32_t root)

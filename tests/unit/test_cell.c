@@ -44,7 +44,7 @@ static void valid_cell_exact_length(void **state)
 	const uint8_t *d;
 	uint32_t len;
 
-	assert_int_equal(hive_cell(h, f.cell, &d, &len), HIVE_OK);
+	assert_int_equal(hv_cell(h, f.cell, &d, &len), HIVE_OK);
 	assert_int_equal(len, 36);
 	assert_memory_equal(d, "0123456789", 10);
 	image_free(&f.im);
@@ -57,17 +57,17 @@ static void out_of_bounds_references(void **state)
 	const uint8_t *d;
 	uint32_t len;
 
-	assert_int_equal(hive_cell(h, HIVE_NO_CELL, &d, &len), HIVE_E_BOUNDS);
-	assert_int_equal(hive_cell(h, 8192, &d, &len), HIVE_E_BOUNDS);
-	assert_int_equal(hive_cell(h, 0x7FFFFFF8, &d, &len), HIVE_E_BOUNDS);
-	assert_int_equal(hive_cell(h, f.cell + 4, &d, &len), HIVE_E_BOUNDS);
+	assert_int_equal(hv_cell(h, HIVE_NO_CELL, &d, &len), HIVE_E_BOUNDS);
+	assert_int_equal(hv_cell(h, 8192, &d, &len), HIVE_E_BOUNDS);
+	assert_int_equal(hv_cell(h, 0x7FFFFFF8, &d, &len), HIVE_E_BOUNDS);
+	assert_int_equal(hv_cell(h, f.cell + 4, &d, &len), HIVE_E_BOUNDS);
 	/* Into a bin header. */
-	assert_int_equal(hive_cell(h, 0, &d, &len), HIVE_E_BOUNDS);
-	assert_int_equal(hive_cell(h, 4096 + 8, &d, &len), HIVE_E_BOUNDS);
+	assert_int_equal(hv_cell(h, 0, &d, &len), HIVE_E_BOUNDS);
+	assert_int_equal(hv_cell(h, 4096 + 8, &d, &len), HIVE_E_BOUNDS);
 	/* Free cell. */
-	assert_int_equal(hive_cell(h, f.free_cell, &d, &len), HIVE_E_CORRUPT);
+	assert_int_equal(hv_cell(h, f.free_cell, &d, &len), HIVE_E_CORRUPT);
 	/* Crossing into the next bin. */
-	assert_int_equal(hive_cell(h, f.last, &d, &len), HIVE_E_BOUNDS);
+	assert_int_equal(hv_cell(h, f.last, &d, &len), HIVE_E_BOUNDS);
 	image_free(&f.im);
 }
 
@@ -80,10 +80,10 @@ static void absurd_sizes(void **state)
 
 	put32(image_at(&f.im, f.cell), 0x80000000u); /* INT32_MIN */
 	h = open_image(*state, &f.im);
-	assert_int_equal(hive_cell(h, f.cell, &d, &len), HIVE_E_BOUNDS);
+	assert_int_equal(hv_cell(h, f.cell, &d, &len), HIVE_E_BOUNDS);
 	put32(image_at(&f.im, f.cell), (uint32_t)-4); /* smaller than a header */
 	h = open_image(*state, &f.im);
-	assert_int_equal(hive_cell(h, f.cell, &d, &len), HIVE_E_BOUNDS);
+	assert_int_equal(hv_cell(h, f.cell, &d, &len), HIVE_E_BOUNDS);
 	image_free(&f.im);
 }
 
@@ -94,11 +94,11 @@ static void record_signature_and_length(void **state)
 	const uint8_t *d;
 	uint32_t len;
 
-	assert_int_equal(hive_record(h, f.root, "nk", NK_FIXED_SIZE, &d, &len),
+	assert_int_equal(hv_record(h, f.root, "nk", NK_FIXED_SIZE, &d, &len),
 			 HIVE_OK);
-	assert_int_equal(hive_record(h, f.root, "vk", 4, &d, &len),
+	assert_int_equal(hv_record(h, f.root, "vk", 4, &d, &len),
 			 HIVE_E_CORRUPT);
-	assert_int_equal(hive_record(h, f.cell, "nk", 4, &d, &len),
+	assert_int_equal(hv_record(h, f.cell, "nk", 4, &d, &len),
 			 HIVE_E_CORRUPT);
 	/* A name length beyond the cell. */
 	put16(image_at(&f.im, f.root) + 4 + NK_NAME_LEN, 200);

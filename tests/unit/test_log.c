@@ -63,7 +63,7 @@ static void make_primary(void *mem, struct primary *p)
 	p->bins = le32(p->image + REGF_BINS_SIZE);
 	p->seq = le32(p->image + REGF_SEQ2);
 	put_le32(p->image + REGF_SEQ1, p->seq + 1);
-	put_le32(p->image + REGF_CHECKSUM, hive_header_checksum(p->image));
+	put_le32(p->image + REGF_CHECKSUM, hv_header_checksum(p->image));
 	talloc_free(h);
 }
 
@@ -77,7 +77,7 @@ static void base_sector(struct buf *log, const struct primary *p, uint32_t type,
 	put_le32(b + REGF_SEQ2, seq);
 	put_le32(b + REGF_TYPE, type);
 	put_le32(b + REGF_BINS_SIZE, bins);
-	put_le32(b + REGF_CHECKSUM, hive_header_checksum(b));
+	put_le32(b + REGF_CHECKSUM, hv_header_checksum(b));
 	append(log, b, SECTOR);
 }
 
@@ -108,8 +108,8 @@ static void entry(struct buf *log, uint32_t seq, uint32_t bins,
 		memcpy(at, pages[i].data, pages[i].len);
 		at += pages[i].len;
 	}
-	put_le64(e + 24, hive_marvin32(e + 40, size - 40));
-	put_le64(e + 32, hive_marvin32(e, 32));
+	put_le64(e + 24, hv_marvin32(e + 40, size - 40));
+	put_le64(e + 32, hv_marvin32(e, 32));
 	append(log, e, size);
 	free(e);
 }
@@ -136,7 +136,7 @@ static int open_with(void *mem, const struct primary *p, const struct buf *log,
 		data[2] = log2->p;
 		lens[2] = log2->len;
 	}
-	return hive_open_memory_logs(mem, p->image, p->len, data, lens, 0, h);
+	return hv_open_memory_logs(mem, p->image, p->len, data, lens, 0, h);
 }
 
 static void huge_bins_refused(void **state)

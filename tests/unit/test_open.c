@@ -26,15 +26,15 @@ static void checksum_reserved_values(void **state)
 	uint8_t block[4096] = { 0 };
 
 	/* All zero XORs to 0, stored as 1. */
-	assert_int_equal(hive_header_checksum(block), 1);
+	assert_int_equal(hv_header_checksum(block), 1);
 	put32(block, 0xFFFFFFFFu);
-	assert_int_equal(hive_header_checksum(block), 0xFFFFFFFEu);
+	assert_int_equal(hv_header_checksum(block), 0xFFFFFFFEu);
 	put32(block + 4, 0x12345678u);
-	assert_int_equal(hive_header_checksum(block), 0xFFFFFFFFu ^ 0x12345678u);
+	assert_int_equal(hv_header_checksum(block), 0xFFFFFFFFu ^ 0x12345678u);
 	/* Bytes from 508 on are not covered. */
 	put32(block + 508, 0xDEADBEEF);
 	put32(block + 600, 0xDEADBEEF);
-	assert_int_equal(hive_header_checksum(block), 0xFFFFFFFFu ^ 0x12345678u);
+	assert_int_equal(hv_header_checksum(block), 0xFFFFFFFFu ^ 0x12345678u);
 }
 
 static void opens_minimal_hive(void **state)
