@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "random.h"
 /* The fs/ layer under test (the lead may split hivefs.h per layer). */
 #include "hivefs.h"
 
@@ -433,22 +434,6 @@ static struct model_node model[MODEL_IDS];
 static uint64_t model_top; /* ids below this were handed out */
 /* The live, undeleted node of each identity, or 0. */
 static uint64_t model_by_identity[MODEL_IDENTITIES];
-
-static uint64_t rng_state;
-
-static uint64_t rng(void)
-{
-	uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
-
-static uint32_t rng_below(uint32_t n)
-{
-	return (uint32_t)(rng() % n);
-}
 
 static uint64_t *identity_slot(enum node_kind kind, uint32_t parent,
 			       uint32_t cell)

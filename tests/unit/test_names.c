@@ -10,27 +10,11 @@
 #include <string.h>
 
 #include "common.h"
+#include "random.h"
 /* The fs/ layer under test (the lead may split hivefs.h per layer). */
 #include "hivefs.h"
 
 #define RANDOM_CASES 20000
-
-/* splitmix64: a fixed seed, so a failure repeats. */
-static uint64_t rng_state;
-
-static uint64_t rng(void)
-{
-	uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
-
-static uint32_t rng_below(uint32_t n)
-{
-	return (uint32_t)(rng() % n);
-}
 
 static bool is_high(uint16_t c)
 {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "random.h"
 /* The fs/ layer under test (the lead may split hivefs.h per layer). */
 #include "hivefs.h"
 
@@ -16,22 +17,6 @@ static const uint32_t text_types[] = {
 	HIVE_REG_DWORD, HIVE_REG_DWORD_BIG_ENDIAN, HIVE_REG_QWORD,
 };
 #define N_TEXT_TYPES (sizeof(text_types) / sizeof(text_types[0]))
-
-static uint64_t rng_state;
-
-static uint64_t rng(void)
-{
-	uint64_t z = (rng_state += 0x9E3779B97F4A7C15ull);
-
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-	return z ^ (z >> 31);
-}
-
-static uint32_t rng_below(uint32_t n)
-{
-	return (uint32_t)(rng() % n);
-}
 
 /* UTF-16LE bytes of units. */
 static size_t le16(uint8_t *out, const uint16_t *u, size_t n)
