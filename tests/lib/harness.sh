@@ -53,6 +53,12 @@
 #   h_skip WHY...               prints "SKIP: WHY" and exits 77
 #   H_PASSED, H_FAILED          the counts so far
 #
+# What a suite needs (each skips the suite, exit 77, when it is missing)
+#   h_need_fuse                 /dev/fuse that opens, and fusermount3
+#   h_need_corpus               the hive corpus: $CORPUS/MANIFEST.tsv
+#   h_need_hivex                /usr/bin/python3 that imports hivex
+#   h_need_cmd CMD PACKAGE      the command CMD (from Debian's PACKAGE)
+#
 # Bounded commands
 #   h_bounded SECONDS CMD...    runs CMD with a timeout; 124 when it hung
 #   H_TIMEOUT                   default bound for h_check/h_refuse/h_status
@@ -124,6 +130,21 @@ h_skip() {
 	exit 77
 }
 h_section() { echo "== $*"; }
+
+h_need_cmd() { command -v "$1" >/dev/null || h_skip "$1 not installed (package $2)"; }
+h_need_fuse() {
+	[[ -c /dev/fuse ]] || h_skip "/dev/fuse does not exist"
+	{ exec 3<>/dev/fuse; } 2>/dev/null || h_skip "/dev/fuse cannot be opened (no permission?)"
+	exec 3>&-
+	h_need_cmd fusermount3 fuse3
+}
+h_need_corpus() {
+	[[ -f $CORPUS/MANIFEST.tsv ]] || h_skip "corpus not found at $CORPUS (no MANIFEST.tsv; set HIVEFS_CORPUS)"
+}
+h_need_hivex() {
+	/usr/bin/python3 -c 'import hivex' 2>/dev/null ||
+		h_skip "/usr/bin/python3 cannot import hivex (package python3-hivex)"
+}
 
 h_bounded() {
 	local seconds=$1
