@@ -78,7 +78,6 @@ struct hivefs {
 	dev_t hive_dev;
 	ino_t hive_ino;
 	double timeout;                /* entry and attribute cache, seconds */
-	struct uring *uring;           /* uring.c; NULL: plain /dev/fuse */
 	struct hive_info info;
 
 	/* Cell usage for statfs, counted at the first statfs (under lock). */
@@ -223,36 +222,6 @@ void view_render(const struct view *v, uint32_t type, const uint8_t *data,
  */
 int view_parse(void *mem, uint32_t type, const char *text, size_t len,
 	       uint8_t **data, size_t *data_len);
-
-/* ---- loop.c ---- */
-
-/*
- * Serve requests on one thread that polls for spin_us after each request
- * before sleeping (see loop.c).  0 when the session ended by unmount or
- * signal, -1 on error.
- */
-struct fuse_session;
-struct uring;
-int loop_spin(struct fuse_session *se, unsigned spin_us,
-	      const struct uring *u);
-
-/* ---- uring.c ---- */
-
-/*
- * Give the session hivefs's own I/O so that, when the kernel offers FUSE
- * over io_uring, requests are served by a thread per CPU (see uring.c),
- * each polling spin_us after small answers; sets fs->uring.  False if
- * libfuse refused.  Not called, nothing stands between libfuse and
- * /dev/fuse.
- */
-struct hivefs;
-bool uring_attach(struct hivefs *fs, struct fuse_session *se, unsigned spin_us);
-/* Are requests arriving over io_uring (not /dev/fuse)? */
-bool uring_serving(const struct uring *u);
-/* Stop the queue threads (the session's loop has ended). */
-void uring_stop(struct uring *u);
-/* After fuse_session_destroy(): answers may come until then. */
-void uring_free(struct uring *u);
 
 /* ---- xattr.c ---- */
 

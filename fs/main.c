@@ -57,6 +57,7 @@
 #include <talloc.h>
 
 #include "hivefs.h"
+#include "transport/transport.h"
 
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
@@ -66,7 +67,7 @@
 /* Read-write: hivefs tells the kernel what it changes (see ops.c). */
 #define CACHE_TIMEOUT_RW 1.0
 #define DEFAULT_COMMIT_SECONDS 5
-/* Microseconds the request loop polls for the next request (loop.c). */
+/* Microseconds the request loop polls for the next request (transport/). */
 #define DEFAULT_SPIN_US 50
 
 /*
@@ -84,7 +85,7 @@ struct options {
 	unsigned commit;
 	unsigned spin;
 	int noprefetch;
-	int nouring;
+	int nouring, io_uring;
 	int allow_other, default_permissions, no_default_permissions;
 	int uid_given, gid_given;
 	char *hive;
@@ -108,6 +109,7 @@ static const struct fuse_opt option_table[] = {
 	OPT("spin=%u", spin, 0),
 	OPT("noprefetch", noprefetch, 1),
 	OPT("nouring", nouring, 1),
+	OPT("io_uring", io_uring, 1),
 	OPT("force", force, 1),
 	OPT("no_default_permissions", no_default_permissions, 1),
 	/* Noted, and passed on to libfuse. */
@@ -151,7 +153,8 @@ static void usage(const char *prog)
 	       "default used when\n"
 	       "                           the kernel offers it: "
 	       "/sys/module/fuse/parameters/\n"
-	       "                           enable_uring is Y)\n"
+	       "                           enable_uring is Y; -o io_uring "
+	       "asks for that default)\n"
 	       "    -o noprefetch          read-only: read values only when "
 	       "asked (by default\n"
 	       "                           listing or reading a key brings its "
@@ -430,54 +433,58 @@ static int add_mount_options(struct fuse_args *args, const char *hive_path,
 	return ret;
 }
 
+/* How requests travel (transport/): chosen here, once. */
+static struct transport *choose_transport(struct fuse_args *args,
+					  const struct fuse_cmdline_opts *cmd,
+					  const struct options *opts)
+{
+	const struct transport_wish wish = {
+		.spin_us = opts->spin,
+		.single_thread = cmd->singlethread,
+		.nouring = opts->nouring,
+		.verbose = cmd->foreground || cmd->debug,
+		.clone_fd = cmd->clone_fd,
+		.max_idle_threads = cmd->max_idle_threads,
+		.max_threads = cmd->max_threads,
+	};
+
+	return transport_choose(&wish, args);
+}
+
 static int run_session(struct hivefs *fs, struct fuse_args *args,
 		       const struct fuse_cmdline_opts *cmd,
 		       const struct options *opts)
 {
+	struct transport *transport = choose_transport(args, cmd, opts);
 	struct fuse_session *se;
 	int ret = EXIT_FAILED;
 
+	if (!transport) {
+		fprintf(stderr, "hivefs: out of memory\n");
+		return EXIT_FAILED;
+	}
 	se = fuse_session_new(args, &hivefs_ops, sizeof(hivefs_ops), fs);
-	if (!se)
+	if (!se) {
+		transport_free(transport);
 		return EXIT_FAILED; /* libfuse said why */
+	}
 	fs->se = se;
 	if (fuse_set_signal_handlers(se) != 0)
 		goto destroy;
 	if (fuse_session_mount(se, cmd->mountpoint) != 0)
 		goto remove_handlers;
-	/* -s: one thread, as asked (the queues would add one per CPU).  If
-	 * libfuse refuses hivefs's I/O, /dev/fuse serves as it would anyway. */
-	if (!opts->nouring && !cmd->singlethread)
-		(void)uring_attach(fs, se, opts->spin);
+	transport_start(transport, se);
 	if (fuse_daemonize(cmd->foreground) != 0)
 		goto unmount;
-	if (cmd->singlethread) {
-		ret = fuse_session_loop(se);
-	} else if (opts->spin > 0) {
-		ret = loop_spin(se, opts->spin, fs->uring);
-	} else {
-		struct fuse_loop_config *cfg = fuse_loop_cfg_create();
-
-		if (!cfg)
-			goto unmount;
-		fuse_loop_cfg_set_clone_fd(cfg, (unsigned)cmd->clone_fd);
-		/* UINT_MAX: not given (libfuse 3.14 would warn about it). */
-		if (cmd->max_idle_threads != UINT_MAX)
-			fuse_loop_cfg_set_idle_threads(cfg, cmd->max_idle_threads);
-		fuse_loop_cfg_set_max_threads(cfg, cmd->max_threads);
-		ret = fuse_session_loop_mt(se, cfg);
-		fuse_loop_cfg_destroy(cfg);
-	}
-	ret = ret == 0 ? 0 : EXIT_FAILED;
+	ret = transport_run(transport) == 0 ? 0 : EXIT_FAILED;
 unmount:
-	uring_stop(fs->uring);
+	transport_stop(transport);
 	fuse_session_unmount(se);
 remove_handlers:
 	fuse_remove_signal_handlers(se);
 destroy:
 	fuse_session_destroy(se);
-	uring_free(fs->uring);
-	fs->uring = NULL;
+	transport_free(transport);
 	return ret;
 }
 
@@ -525,6 +532,12 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "hivefs: missing %s\nTry '%s -h' for more "
 				"information.\n",
 			opts.hive ? "MOUNTPOINT" : "HIVE and MOUNTPOINT", argv[0]);
+		ret = EXIT_USAGE;
+		goto done;
+	}
+	if (opts.io_uring && opts.nouring) {
+		fprintf(stderr, "hivefs: io_uring and nouring contradict each "
+				"other\n");
 		ret = EXIT_USAGE;
 		goto done;
 	}

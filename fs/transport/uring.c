@@ -1,6 +1,10 @@
 /*
  * uring.c — serving requests over FUSE's io_uring transport (Linux 6.14+,
- * when /sys/module/fuse/parameters/enable_uring is Y).
+ * when /sys/module/fuse/parameters/enable_uring is Y), hivefs's own: built
+ * only against libfuse < 3.18 (libfuse 3.18 brings its own, which
+ * transport.c asks for instead), and attached only when the kernel offers
+ * the transport (transport.c), so that otherwise nothing stands between
+ * libfuse and /dev/fuse.
  *
  * Why: each request read from /dev/fuse wakes the daemon wherever the
  * scheduler left it, and its answer wakes the caller back: on a virtual
@@ -16,12 +20,12 @@
  * 5.8-6.6 s -> 4.7-4.9 s, 3000 `echo > file` in a shell loop 0.46-0.53 s
  * -> 0.34-0.52 s.
  *
- * How it fits libfuse 3.14, which knows nothing of it: hivefs gives the
+ * How it fits libfuse 3.13-3.17, which know nothing of it: hivefs gives the
  * session its own read/writev (fuse_session_custom_io).  The read side
- * notes the kernel's INIT request; the INIT answer is sent with
- * FUSE_OVER_IO_URING added, but only once every queue thread has its ring,
- * because from then on the kernel holds every request until each queue
- * has an entry registered.  Each thread then registers QUEUE_DEPTH
+ * notes the kernel's INIT request; the INIT answer (in however many pieces
+ * libfuse writes it) is sent with FUSE_OVER_IO_URING added, but only once
+ * every queue thread has its ring, because from then on the kernel holds
+ * every request until each queue has an entry registered.  Each thread then registers QUEUE_DEPTH
  * entries (a header block and a payload buffer each; more while answers
  * are pending in other threads, see QUEUE_DEPTH).  A request arrives
  * split in three (fuse_in_header, the operation's fixed part, the
@@ -33,8 +37,9 @@
  * entry's thread, the only one that touches its ring.  FORGET, INTERRUPT
  * and notifications still travel over /dev/fuse, served by the usual loop.
  *
- * If any step fails before the INIT answer, the mount simply uses
- * /dev/fuse; if registering fails after it, the kernel falls back itself.
+ * If any step fails before the INIT answer, or the answer is not one this
+ * file understands, the mount simply uses /dev/fuse (the latter with a
+ * message); if registering fails after it, the kernel falls back itself.
  */
 #define _GNU_SOURCE /* sched_setaffinity */
 #include <errno.h>
@@ -43,6 +48,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,10 +61,15 @@
 
 #include <fuse_lowlevel.h>
 
-#include "hivefs.h"
+#include "impl.h"
 
-/* The kernel's ABI for the transport (include/uapi/linux/fuse.h, 7.42),
- * missing from older system headers. */
+/*
+ * The kernel's ABI for the transport: <linux/fuse.h> has it from Linux
+ * 6.14 (FUSE protocol 7.42) on.  Older headers (Debian 12's linux-libc-dev
+ * is 6.1, protocol 7.38) lack it: these copies of the parts used here
+ * stand in for it, as 7.42 defines them, and are left out where the
+ * installed header has them; all else comes from that header.
+ */
 #ifndef FUSE_OVER_IO_URING
 #define FUSE_OVER_IO_URING (1ULL << 41)
 #endif
@@ -107,7 +118,6 @@ enum {
 /* In front of each payload buffer: room for the request's headers. */
 #define HEAD_ROOM 256
 #define TAG_WAKE UINT64_MAX
-#define URING_PARAM "/sys/module/fuse/parameters/enable_uring"
 /* The kernel's limits when the INIT answer does not set max_pages. */
 #define KERNEL_DEFAULT_MAX_PAGES 32
 #define KERNEL_MIN_READ_BUFFER 8192
@@ -177,6 +187,50 @@ struct uring {
 
 /* The entry this thread is serving, for the answer's fast path. */
 static _Thread_local struct entry *current_entry;
+
+/*
+ * The session's transport.  libfuse hands the I/O hooks the session's
+ * user data, which is the file system's, not this file's; a process
+ * serves one session.
+ */
+static struct uring *attached;
+
+/*
+ * Copy len bytes starting at offset `from` of what iov[] holds to dst.
+ * False if iov[] holds fewer.  libfuse decides how it cuts a message into
+ * pieces; this file does not depend on it.
+ */
+static bool iov_copy_out(const struct iovec *iov, int count, size_t from,
+			 void *dst, size_t len)
+{
+	char *to = dst;
+
+	for (int i = 0; i < count && len > 0; i++) {
+		size_t n = iov[i].iov_len;
+
+		if (from >= n) {
+			from -= n;
+			continue;
+		}
+		n -= from;
+		if (n > len)
+			n = len;
+		memcpy(to, (const char *)iov[i].iov_base + from, n);
+		to += n;
+		len -= n;
+		from = 0;
+	}
+	return len == 0;
+}
+
+static size_t iov_total(const struct iovec *iov, int count)
+{
+	size_t len = 0;
+
+	for (int i = 0; i < count; i++)
+		len += iov[i].iov_len;
+	return len;
+}
 
 static int sys_uring_setup(unsigned entries, struct io_uring_params *p)
 {
@@ -484,14 +538,6 @@ static bool queue_register(struct queue *q)
 	return queue_wake_read(q) == 0;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 static bool cq_empty(struct queue *q)
 {
 	return __atomic_load_n(q->cq_tail, __ATOMIC_ACQUIRE) == *q->cq_head;
@@ -510,14 +556,14 @@ static bool cq_empty(struct queue *q)
  */
 static int queue_wait(struct queue *q)
 {
-	uint64_t start = now_ns();
+	uint64_t start = spin_now_ns();
 	int err;
 
 	if (q->u->spin_ns > 0 && !q->last_listing) {
 		err = ring_submit(q, 0);
 		if (err != 0)
 			return err;
-		while (cq_empty(q) && now_ns() - start < q->u->spin_ns) {
+		while (cq_empty(q) && spin_now_ns() - start < q->u->spin_ns) {
 			if (sys_uring_enter(q->ring_fd, 0, 0,
 					    IORING_ENTER_GETEVENTS) < 0 &&
 			    errno != EINTR)
@@ -620,23 +666,24 @@ static void *queue_run(void *arg)
 	return NULL;
 }
 
-/* The answer to a request an entry holds: copy it in (q->lock). */
+/*
+ * The answer to a request an entry holds: copy it in (q->lock), the
+ * fuse_out_header to the header block, the rest to the payload buffer.
+ */
 static ssize_t entry_answer(struct entry *e, const struct iovec *iov,
 			    int count)
 {
 	struct queue *q = e->q;
-	char *out = e->buf + HEAD_ROOM;
-	size_t len = 0;
+	const size_t head = sizeof(struct fuse_out_header);
+	size_t total = iov_total(iov, count), len;
 
-	if (iov[0].iov_len != sizeof(struct fuse_out_header))
+	if (total < head)
 		return -EINVAL;
-	for (int i = 1; i < count; i++) {
-		if (len + iov[i].iov_len > q->u->payload_size)
-			return -E2BIG;
-		memcpy(out + len, iov[i].iov_base, iov[i].iov_len);
-		len += iov[i].iov_len;
-	}
-	memcpy(e->head->in_out, iov[0].iov_base, iov[0].iov_len);
+	len = total - head;
+	if (len > q->u->payload_size)
+		return -E2BIG;
+	(void)iov_copy_out(iov, count, 0, e->head->in_out, head);
+	(void)iov_copy_out(iov, count, head, e->buf + HEAD_ROOM, len);
 	e->head->ring_ent_in_out.payload_sz = (uint32_t)len;
 	e->answered = true;
 	if (!e->serving) {
@@ -647,7 +694,7 @@ static ssize_t entry_answer(struct entry *e, const struct iovec *iov,
 		if (write(q->wake_fd, &one, sizeof(one)) < 0)
 			return -errno;
 	}
-	return (ssize_t)(len + iov[0].iov_len);
+	return (ssize_t)total;
 }
 
 /* The ring entry holding request `unique`, locked; NULL if none. */
@@ -714,28 +761,65 @@ static bool queues_start(struct uring *u)
 }
 
 /*
+ * The INIT answer, whole: libfuse 3.14 writes it in two pieces (header,
+ * fuse_init_out), but nothing promises that, so it is gathered here.  Room
+ * for twice the fuse_init_out this file knows: a longer answer is not one
+ * it understands.
+ */
+union init_answer {
+	struct fuse_out_header oh;
+	uint64_t align;
+	char bytes[sizeof(struct fuse_out_header) +
+		   2 * sizeof(struct fuse_init_out)];
+};
+
+/* The INIT answer as libfuse wrote it, with a note why it is left so. */
+static ssize_t answer_init_as_is(int fd, struct iovec *iov, int count,
+				 const char *why)
+{
+	if (why)
+		fprintf(stderr, "hivefs: not asking for FUSE over io_uring: %s; "
+				"serving over /dev/fuse\n", why);
+	return writev(fd, iov, count);
+}
+
+/*
  * The INIT answer: ask for io_uring if the kernel offered it and the
  * queues are ready, and let them register once the kernel has the answer.
  */
 static ssize_t answer_init(struct uring *u, int fd, struct iovec *iov,
 			   int count)
 {
-	struct fuse_out_header *oh = iov[0].iov_base;
+	const size_t head = sizeof(struct fuse_out_header);
+	const size_t flags2_at = head + offsetof(struct fuse_init_out, flags2);
+	union init_answer msg;
 	struct fuse_init_out init;
-	struct iovec patched[2];
+	size_t len = iov_total(iov, count), arg_len;
 	long page = sysconf(_SC_PAGESIZE);
 	size_t pages;
+	uint32_t flags2;
+	struct iovec whole;
 	ssize_t n;
 
-	if (!u->offered || count != 2 || oh->error != 0 ||
-	    iov[1].iov_len < offsetof(struct fuse_init_out, flags2) +
-				     sizeof(init.flags2))
-		return writev(fd, iov, count);
+	if (!u->offered)
+		return answer_init_as_is(fd, iov, count, NULL);
+	if (len > sizeof(msg.bytes) || len < flags2_at + sizeof(flags2) ||
+	    !iov_copy_out(iov, count, 0, msg.bytes, len))
+		return answer_init_as_is(fd, iov, count,
+					 "the INIT answer is not one hivefs "
+					 "understands (its length)");
+	if (msg.oh.error != 0)
+		return answer_init_as_is(fd, iov, count, NULL);
+	if (msg.oh.len != len)
+		return answer_init_as_is(fd, iov, count,
+					 "the INIT answer is not one hivefs "
+					 "understands (its header)");
+	arg_len = len - head;
 	memset(&init, 0, sizeof(init));
-	memcpy(&init, iov[1].iov_base,
-	       iov[1].iov_len < sizeof(init) ? iov[1].iov_len : sizeof(init));
+	memcpy(&init, msg.bytes + head,
+	       arg_len < sizeof(init) ? arg_len : sizeof(init));
 	if (!(init.flags & FUSE_INIT_EXT))
-		return writev(fd, iov, count);
+		return answer_init_as_is(fd, iov, count, NULL);
 	pages = (init.flags & FUSE_MAX_PAGES) ? init.max_pages : 0;
 	if (pages < KERNEL_DEFAULT_MAX_PAGES)
 		pages = KERNEL_DEFAULT_MAX_PAGES;
@@ -746,12 +830,12 @@ static ssize_t answer_init(struct uring *u, int fd, struct iovec *iov,
 		u->payload_size = KERNEL_MIN_READ_BUFFER;
 	if (!queues_start(u)) {
 		uring_quit_waiting(u);
-		return writev(fd, iov, count);
+		return answer_init_as_is(fd, iov, count, NULL);
 	}
-	init.flags2 |= (uint32_t)(FUSE_OVER_IO_URING >> 32);
-	patched[0] = iov[0];
-	patched[1] = (struct iovec){ &init, iov[1].iov_len };
-	n = writev(fd, patched, 2);
+	flags2 = init.flags2 | (uint32_t)(FUSE_OVER_IO_URING >> 32);
+	memcpy(msg.bytes + flags2_at, &flags2, sizeof(flags2));
+	whole = (struct iovec){ msg.bytes, len };
+	n = writev(fd, &whole, 1);
 	if (n < 0) {
 		uring_quit_waiting(u);
 		return n;
@@ -765,23 +849,23 @@ static ssize_t answer_init(struct uring *u, int fd, struct iovec *iov,
 
 static ssize_t io_writev(int fd, struct iovec *iov, int count, void *data)
 {
-	struct uring *u = ((struct hivefs *)data)->uring;
-	const struct fuse_out_header *oh = iov[0].iov_base;
+	struct uring *u = attached;
+	struct fuse_out_header oh;
 	struct entry *e = current_entry;
 	ssize_t n;
 
-	if (count < 1 || iov[0].iov_len < sizeof(*oh))
+	if (!iov_copy_out(iov, count, 0, &oh, sizeof(oh)))
 		return writev(fd, iov, count);
-	if (u->init_seen && !u->init_answered && oh->unique == u->init_unique) {
+	if (u->init_seen && !u->init_answered && oh.unique == u->init_unique) {
 		u->init_answered = true;
 		return answer_init(u, fd, iov, count);
 	}
-	if (oh->unique == 0 || !atomic_load(&u->serving))
+	if (oh.unique == 0 || !atomic_load(&u->serving))
 		return writev(fd, iov, count);
-	if (e && e->unique == oh->unique)
+	if (e && e->unique == oh.unique)
 		pthread_mutex_lock(&e->q->lock);
 	else
-		e = entry_find(u, oh->unique);
+		e = entry_find(u, oh.unique);
 	if (!e)
 		return writev(fd, iov, count); /* came over /dev/fuse */
 	n = entry_answer(e, iov, count);
@@ -795,7 +879,7 @@ static ssize_t io_writev(int fd, struct iovec *iov, int count, void *data)
 
 static ssize_t io_read(int fd, void *buf, size_t len, void *data)
 {
-	struct uring *u = ((struct hivefs *)data)->uring;
+	struct uring *u = attached;
 	ssize_t n = read(fd, buf, len);
 	const struct fuse_in_header *in = buf;
 
@@ -805,46 +889,46 @@ static ssize_t io_read(int fd, void *buf, size_t len, void *data)
 
 		u->init_seen = true;
 		u->init_unique = in->unique;
+		/* The kernel read enable_uring when it sent INIT: the flag,
+		 * not the parameter transport.c saw, is what counts. */
 		u->offered = (size_t)n >= sizeof(*in) + sizeof(*init) &&
 			     (init->flags & FUSE_INIT_EXT) &&
 			     (init->flags2 & (uint32_t)(FUSE_OVER_IO_URING >> 32));
-		if (!u->offered && u->verbose &&
-		    access(URING_PARAM, F_OK) == 0)
-			fprintf(stderr, "hivefs: note: FUSE over io_uring is "
-					"off (%s is N); walks are faster with "
-					"it on\n", URING_PARAM);
 	}
 	return n;
 }
 
-bool uring_attach(struct hivefs *fs, struct fuse_session *se, unsigned spin_us)
+struct uring *uring_attach(struct fuse_session *se, unsigned spin_us,
+			   bool verbose)
 {
 	static const struct fuse_custom_io io = {
 		.read = io_read,
 		.writev = io_writev,
 	};
-	struct uring *u = calloc(1, sizeof(*u));
+	struct uring *u;
 
+	if (attached)
+		return NULL; /* one session per process */
+	u = calloc(1, sizeof(*u));
 	if (!u)
-		return false;
+		return NULL;
 	u->se = se;
 	u->fuse_fd = fuse_session_fd(se);
-	u->verbose = fs->verbose;
+	u->verbose = verbose;
 	u->spin_ns = (uint64_t)spin_us * 1000u;
 	pthread_mutex_init(&u->lock, NULL);
 	pthread_cond_init(&u->changed, NULL);
-	fs->uring = u;
+	attached = u;
 	if (fuse_session_custom_io(se, &io, u->fuse_fd) != 0) {
-		fs->uring = NULL;
 		uring_free(u);
-		return false;
+		return NULL;
 	}
-	return true;
+	return u;
 }
 
-bool uring_serving(const struct uring *u)
+bool uring_serving(const void *u)
 {
-	return u && atomic_load(&u->serving);
+	return u && atomic_load(&((const struct uring *)u)->serving);
 }
 
 void uring_stop(struct uring *u)
@@ -896,5 +980,7 @@ void uring_free(struct uring *u)
 	free(u->queues);
 	pthread_cond_destroy(&u->changed);
 	pthread_mutex_destroy(&u->lock);
+	if (attached == u)
+		attached = NULL;
 	free(u);
 }

@@ -1,7 +1,6 @@
 /*
- * loop.c — the request loop: one thread that keeps
- * polling /dev/fuse for a few microseconds after each request before it
- * sleeps.
+ * spin.c — the polling transport: one thread that keeps polling /dev/fuse
+ * for a few microseconds after each request before it sleeps.
  *
  * Why: a walk (find, tar, grep -r, a file manager) is a chain of short
  * requests, each sent only after the previous answer arrived.  With
@@ -20,7 +19,7 @@
  * stale.c hands that to a thread of its own when a READ could be.
  *
  * When requests come over io_uring instead (uring.c), this loop only sees
- * FORGET and INTERRUPT, and sleeps at once.
+ * FORGET and INTERRUPT, and sleeps at once (the caller's quiet()).
  */
 #define _GNU_SOURCE /* ppoll */
 #include <errno.h>
@@ -34,9 +33,9 @@
 
 #include <fuse_lowlevel.h>
 
-#include "hivefs.h"
+#include "impl.h"
 
-static uint64_t now_ns(void)
+uint64_t spin_now_ns(void)
 {
 	struct timespec t;
 
@@ -78,7 +77,8 @@ static int wait_for_request(struct fuse_session *se, int fd)
 	return ret;
 }
 
-int loop_spin(struct fuse_session *se, unsigned spin_us, const struct uring *u)
+int spin_loop(struct fuse_session *se, unsigned spin_us,
+	      bool (*quiet)(const void *arg), const void *arg)
 {
 	struct fuse_buf buf = { .mem = NULL };
 	int fd = fuse_session_fd(se);
@@ -88,19 +88,19 @@ int loop_spin(struct fuse_session *se, unsigned spin_us, const struct uring *u)
 
 	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
 		return fuse_session_loop(se);
-	last = now_ns();
+	last = spin_now_ns();
 	while (!fuse_session_exited(se)) {
 		res = fuse_session_receive_buf(se, &buf);
 		if (res == -EAGAIN) {
-			/* Over io_uring only FORGETs come this way. */
-			if (now_ns() - last < spin_ns && !uring_serving(u)) {
+			if (spin_now_ns() - last < spin_ns &&
+			    !(quiet && quiet(arg))) {
 				cpu_relax();
 				continue;
 			}
 			res = wait_for_request(se, fd);
 			if (res < 0)
 				break;
-			last = now_ns();
+			last = spin_now_ns();
 			continue;
 		}
 		if (res == -EINTR)
@@ -108,7 +108,7 @@ int loop_spin(struct fuse_session *se, unsigned spin_us, const struct uring *u)
 		if (res <= 0)
 			break; /* 0: unmounted */
 		fuse_session_process_buf(se, &buf);
-		last = now_ns();
+		last = spin_now_ns();
 	}
 	free(buf.mem);
 	fuse_session_reset(se);
