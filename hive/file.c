@@ -32,9 +32,11 @@
  * A missing log is created with O_CREAT|O_EXCL|O_NOFOLLOW (a name planted
  * in between is then looked at as above, never followed) with the hive's
  * mode bits and owner.  A temporary file is only ever created new
- * (O_EXCL).  Every open, read, write, flush, cut and close goes through
- * struct hive_io, so the fault-injection tests reach all of them.
+ * (O_EXCL).  Every open, read, write, flush, cut, close, rename and
+ * unlink goes through struct hive_io, so the fault-injection tests reach
+ * all of them.
  */
+#define _GNU_SOURCE /* renameat2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -99,6 +101,33 @@ static int default_close(void *ctx, int fd)
 	return close(fd) < 0 && errno != EINTR ? -errno : 0;
 }
 
+/*
+ * A name taken only if free: renameat2's NOREPLACE, or where the file
+ * system lacks it a second link made (link(2) never replaces) and the
+ * first removed — the same outcome, also atomic.
+ */
+static int default_rename(void *ctx, const char *from, const char *to,
+			  bool replace)
+{
+	(void)ctx;
+	if (replace)
+		return rename(from, to) < 0 ? -errno : 0;
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -errno;
+	if (link(from, to) < 0)
+		return -errno;
+	unlink(from);
+	return 0;
+}
+
+static int default_unlink(void *ctx, const char *path)
+{
+	(void)ctx;
+	return unlink(path) < 0 ? -errno : 0;
+}
+
 void hv_io_default(struct hive_io *io)
 {
 	*io = (struct hive_io){
@@ -108,6 +137,8 @@ void hv_io_default(struct hive_io *io)
 		.open = default_open,
 		.pread = default_pread,
 		.close = default_close,
+		.rename = default_rename,
+		.unlink = default_unlink,
 	};
 }
 
@@ -129,6 +160,10 @@ void hv_io_fill(struct hive_io *io, const struct hive_io *given)
 		io->pread = given->pread;
 	if (given->close)
 		io->close = given->close;
+	if (given->rename)
+		io->rename = given->rename;
+	if (given->unlink)
+		io->unlink = given->unlink;
 }
 
 void hive_set_io(struct hive *h, const struct hive_io *io)
@@ -403,21 +438,23 @@ int hv_file_read(const struct hive_io *io, int fd, const char *path,
 
 /* The descriptor a reader keeps for its shared lock, closed with it. */
 struct held_fd {
+	struct hive_io io;
 	int fd;
 };
 
 static int release_held_fd(struct held_fd *held)
 {
-	close(held->fd);
+	hv_file_close(&held->io, held->fd);
 	return 0;
 }
 
-int hv_file_hold(void *mem, int fd)
+int hv_file_hold(void *mem, const struct hive_io *io, int fd)
 {
 	struct held_fd *held = talloc(mem, struct held_fd);
 
 	if (!held)
 		return HIVE_FAIL(HIVE_E_NOMEM, "file handle");
+	held->io = *io;
 	held->fd = fd;
 	talloc_set_destructor(held, release_held_fd);
 	return HIVE_OK;

@@ -325,11 +325,14 @@ int hive_save_new(struct hive *h, const char *path);
 
 /*
  * The file operations of the engine — opening the hive, its logs, a save's
- * temporary file and folder, reading them, and every write, flush, cut and
- * close — replaceable so tests can fail or tear any of them: open at
- * hive_open_io(), replay, commits, hive_save_as().  Each returns 0 or
- * -errno (open: a descriptor; pread/pwrite: bytes moved).  `flags` of open
- * are open(2)'s.  A NULL member means the system call.  A commit that runs
+ * temporary file and folder, reading them, every write, flush, cut and
+ * close, and the names a save gives and takes away — replaceable so tests
+ * can fail or tear any of them: open at hive_open_io(), replay, commits,
+ * hive_save_as() and hive_save_new().  Each returns 0 or -errno (open: a
+ * descriptor; pread/pwrite: bytes moved).  `flags` of open are open(2)'s.
+ * rename gives `from` the name `to`: over whatever has it when `replace`,
+ * otherwise only if nothing has it, atomically (-EEXIST if something
+ * does).  A NULL member means the system call.  A commit or save that runs
  * out of space (ENOSPC, EDQUOT) fails with HIVE_E_NOSPC.
  */
 struct hive_io {
@@ -340,6 +343,8 @@ struct hive_io {
 	int (*open)(void *ctx, const char *path, int flags, unsigned mode);
 	long (*pread)(void *ctx, int fd, void *buf, size_t len, int64_t off);
 	int (*close)(void *ctx, int fd);
+	int (*rename)(void *ctx, const char *from, const char *to, bool replace);
+	int (*unlink)(void *ctx, const char *path);
 };
 void hive_set_io(struct hive *h, const struct hive_io *io);
 bool hive_is_poisoned(const struct hive *h);

@@ -377,8 +377,9 @@ void hv_file_close(const struct hive_io *io, int fd);
 /* Read up to len bytes from offset 0 (fewer if the file is shorter). */
 int hv_file_read(const struct hive_io *io, int fd, const char *path,
 		 uint8_t *buf, size_t len, size_t *got);
-/* Keep fd open until `mem` is freed (a reader's shared lock). */
-int hv_file_hold(void *mem, int fd);
+/* Keep fd open until `mem` is freed (a reader's shared lock); closed
+ * through `io`. */
+int hv_file_hold(void *mem, const struct hive_io *io, int fd);
 /* HIVE_OK if h->path still names the open, singly linked file. */
 int hv_file_still_named(const struct hive *h);
 void hv_io_default(struct hive_io *io);

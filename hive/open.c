@@ -80,7 +80,7 @@ static int read_whole_file(struct hive *h)
 				   (size_t)st.st_size, &h->image_len);
 done:
 	if (own_fd && ret == HIVE_OK && (h->flags & HIVE_OPEN_SHARED_LOCK))
-		ret = hv_file_hold(h, fd);
+		ret = hv_file_hold(h, &h->io, fd);
 	else if (own_fd)
 		hv_file_close(&h->io, fd);
 	return ret;
@@ -194,7 +194,7 @@ static int scan_bins(struct hive *h)
 static int release_handle(struct hive *h)
 {
 	if (h->lock_fd >= 0)
-		close(h->lock_fd);
+		hv_file_close(&h->io, h->lock_fd);
 	free(h->image);
 	return 0;
 }

@@ -9,7 +9,6 @@
  * both sequence numbers advanced and equal, timestamp, bins size and
  * checksum.
  */
-#define _GNU_SOURCE /* renameat2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -146,26 +145,6 @@ static int resolve_target(void *mem, const char *path, char **dir, char **full,
 	return *full ? HIVE_OK : HIVE_FAIL(HIVE_E_NOMEM, "path");
 }
 
-/*
- * Give the finished temporary file its name: over whatever has it, or,
- * for a new hive, only if nothing has it (atomically, so a file that
- * appears meanwhile is never replaced; where the file system cannot
- * rename so, a second link made and the first removed does the same).
- */
-static int put_in_place(const char *temp, const char *full, bool replace)
-{
-	if (replace)
-		return rename(temp, full) < 0 ? -errno : 0;
-	if (renameat2(AT_FDCWD, temp, AT_FDCWD, full, RENAME_NOREPLACE) == 0)
-		return 0;
-	if (errno != EINVAL && errno != ENOSYS)
-		return -errno;
-	if (link(temp, full) < 0)
-		return -errno;
-	unlink(temp);
-	return 0;
-}
-
 static int save_image(struct hive *h, const char *path, bool replace)
 {
 	size_t len = (size_t)REGF_BLOCK_SIZE + h->bins_len;
@@ -230,7 +209,9 @@ static int save_image(struct hive *h, const char *path, bool replace)
 		ret = HIVE_FAIL(HIVE_E_IO, "lock: %s", strerror(errno));
 		goto fail;
 	}
-	err = put_in_place(temp, full, replace);
+	/* Its name: over whatever has it, or, for a new hive, only if
+	 * nothing has it (a file that appears meanwhile is never replaced). */
+	err = h->io.rename(h->io.ctx, temp, full, replace);
 	if (err == -EEXIST) {
 		ret = HIVE_FAIL(HIVE_E_EXISTS, "%s exists", full);
 		goto fail;
@@ -246,7 +227,7 @@ static int save_image(struct hive *h, const char *path, bool replace)
 	if (hv_find_log_names(tmp, full, logs) == HIVE_OK)
 		for (unsigned i = 0; i < 3; i++)
 			if (logs[i])
-				unlink(logs[i]);
+				h->io.unlink(h->io.ctx, logs[i]);
 	ret = fsync_dir(h, dir);
 	if (ret != HIVE_OK || copy_only) {
 		hv_file_close(&h->io, fd);
@@ -278,7 +259,7 @@ static int save_image(struct hive *h, const char *path, bool replace)
 	goto out;
 fail:
 	hv_file_close(&h->io, fd);
-	unlink(temp);
+	h->io.unlink(h->io.ctx, temp);
 out:
 	talloc_free(tmp);
 	return ret;

@@ -3,7 +3,7 @@
  * FIFOs, directories, devices, hard links and other users' files named as
  * the hive or as HIVE.LOG1/.LOG2, met at open, at a commit and at replay;
  * a hive deleted or replaced while open; faults injected into the open and
- * the reads of replay and into save_as.  Each must end at once with the
+ * the reads of replay, and into the writes, flushes and renames of saves.  Each must end at once with the
  * reason, write nothing through the planted name, and leave every file as
  * it was.  (The refusals need root for devices and other owners; without
  * it those cases are skipped.)
@@ -249,6 +249,7 @@ struct inject {
 	int write_err;           /* (or of any file, write_ino 0) */
 	int fsync_err;           /* fail every fsync */
 	bool write_any;
+	int rename_err;          /* fail every rename */
 };
 
 static uint64_t ino_of_fd(int fd)
@@ -315,6 +316,21 @@ static int inject_fsync(void *ctx, int fd)
 	return fsync(fd) < 0 ? -errno : 0;
 }
 
+static int inject_rename(void *ctx, const char *from, const char *to,
+			 bool replace)
+{
+	struct inject *f = ctx;
+
+	if (f->rename_err)
+		return -f->rename_err;
+	if (replace)
+		return rename(from, to) < 0 ? -errno : 0;
+	/* Enough for these tests: link(2) never replaces. */
+	if (link(from, to) < 0)
+		return -errno;
+	return unlink(from) < 0 ? -errno : 0;
+}
+
 static struct hive_io injecting(struct inject *f)
 {
 	return (struct hive_io){
@@ -322,6 +338,7 @@ static struct hive_io injecting(struct inject *f)
 		.pread = inject_pread,
 		.pwrite = inject_pwrite,
 		.fsync = inject_fsync,
+		.rename = inject_rename,
 		.ctx = f,
 	};
 }
@@ -748,6 +765,9 @@ static void hive_read_faults(void **state)
 	struct inject f = { .read_ino = ino_of(path), .read_err = EIO };
 	struct hive_io io = injecting(&f);
 	struct hive *h;
+	size_t len;
+	uint8_t *before = slurp(*state, path, &len);
+	unsigned files = entries_in(dir);
 
 	for (int rw = 0; rw < 2; rw++) {
 		assert_int_equal(hive_open_io(*state, path, rw ? 0 : HIVE_OPEN_READ_ONLY,
@@ -758,6 +778,10 @@ static void hive_read_faults(void **state)
 	f = (struct inject){ .open_suffix = "/hive", .open_err = ENFILE };
 	assert_int_equal(hive_open_io(*state, path, 0, &io, &h), HIVE_E_IO);
 	detail_says(hive_error_detail(), "Too many open files in system");
+	/* A writer that could not read the hive left it and its folder as
+	 * they were. */
+	unchanged(*state, path, before, len);
+	assert_int_equal(entries_in(dir), files);
 	remove_dir(dir);
 }
 
@@ -800,6 +824,71 @@ static void save_as_faults(void **state)
 		assert_int_equal(entries_in(dir), files); /* no temporary left */
 		remove_dir(dir);
 	}
+}
+
+/*
+ * A writer saving its changed hive over its own file: a failed write,
+ * flush or rename leaves the file on disk as it was, no temporary file
+ * behind, and the error says what the system said (a full disk apart).
+ */
+static void save_own_faults(void **state)
+{
+	static const struct { int write_err, fsync_err, rename_err, expect; } cases[] = {
+		{ EIO, 0, 0, HIVE_E_IO },
+		{ ENOSPC, 0, 0, HIVE_E_NOSPC },
+		{ 0, EIO, 0, HIVE_E_IO },
+		{ 0, EDQUOT, 0, HIVE_E_NOSPC },
+		{ 0, 0, EIO, HIVE_E_IO },
+		{ 0, 0, ENOSPC, HIVE_E_NOSPC },
+	};
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		char *dir = fresh_dir(*state);
+		char *path = make_hive(*state, dir);
+		struct inject f = { 0 };
+		struct hive_io io = injecting(&f);
+		struct hive *h;
+		size_t len;
+		uint8_t *before = slurp(*state, path, &len);
+		unsigned files = entries_in(dir);
+
+		assert_int_equal(hive_open_io(*state, path, 0, &io, &h), HIVE_OK);
+		add_key(h, "X");
+		f = (struct inject){ .write_err = cases[c].write_err,
+				     .write_any = true,
+				     .fsync_err = cases[c].fsync_err,
+				     .rename_err = cases[c].rename_err };
+		assert_int_equal(hive_save_as(h, path), cases[c].expect);
+		talloc_free(h);
+		unchanged(*state, path, before, len);
+		assert_int_equal(entries_in(dir), files); /* no temporary left */
+		assert_int_equal(hive_open(*state, path, HIVE_OPEN_READ_ONLY, &h),
+				 HIVE_OK);
+		assert_false(has_key(h, "X"));
+		talloc_free(h);
+		remove_dir(dir);
+	}
+	/* A new hive whose name cannot be given: nothing has the name after,
+	 * and no temporary file is left. */
+	char *dir = fresh_dir(*state);
+	char *out = talloc_asprintf(*state, "%s/new", dir);
+	struct inject f = { .rename_err = EIO };
+	struct hive_io io = injecting(&f);
+	struct hive *h;
+	uint16_t n[8];
+	size_t len;
+
+	name16(n, &len, "ROOT");
+	assert_int_equal(hive_create(*state, 5, n, len, &h), HIVE_OK);
+	hive_set_io(h, &io);
+	assert_int_equal(hive_save_new(h, out), HIVE_E_IO);
+	detail_says(hive_error_detail(), "Input/output error");
+	assert_int_equal(entries_in(dir), 0);
+	f.rename_err = 0;
+	assert_int_equal(hive_save_new(h, out), HIVE_OK);
+	assert_int_equal(entries_in(dir), 1);
+	talloc_free(h);
+	remove_dir(dir);
 }
 
 /* save_as replaces a link at its target name, never what it points to. */
@@ -900,6 +989,7 @@ int main(int argc, char **argv)
 		TEST(replay_faults),
 		TEST(hive_read_faults),
 		TEST(save_as_faults),
+		TEST(save_own_faults),
 		TEST(save_as_replaces_link),
 		TEST(save_new_never_replaces),
 		TEST(shared_lock),
