@@ -484,3 +484,11 @@ int hv_file_still_named(const struct hive *h)
 				 h->path, (uintmax_t)open.st_nlink);
 	return HIVE_OK;
 }
+
+int hive_path_check(const struct hive *h)
+{
+	/* Only a handle that writes its file holds one to compare with. */
+	if (h->lock_fd < 0)
+		return HIVE_OK;
+	return hv_file_still_named(h);
+}

@@ -348,6 +348,17 @@ struct hive_io {
 };
 void hive_set_io(struct hive *h, const struct hive_io *io);
 bool hive_is_poisoned(const struct hive *h);
+/*
+ * Does the path the hive was opened from still name the file this handle
+ * writes, as its only link?  HIVE_OK if so, and for a handle that writes
+ * no file of its own (read-only, in memory: nothing to check); otherwise
+ * HIVE_E_IO, hive_error_detail() saying whether the file was deleted or
+ * replaced ("PATH was deleted or replaced while open; ...") or gained hard
+ * links.  It only looks (two stat calls, no lock taken, nothing written);
+ * every commit makes the same check before writing anything, so a front
+ * end calls it to notice earlier, e.g. before accepting a change.
+ */
+int hive_path_check(const struct hive *h);
 
 /*
  * ZwSetValueKey: replace the value whose name matches case-insensitively

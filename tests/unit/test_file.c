@@ -680,6 +680,44 @@ static void hive_deleted_before_commit(void **state)
 	remove_dir(dir);
 }
 
+/* hive_path_check: the commit's own look at the name, for a front end. */
+static void path_check(void **state)
+{
+	char *dir = fresh_dir(*state);
+	char *path = make_hive(*state, dir);
+	char *other_dir = fresh_dir(*state);
+	char *other = make_hive(*state, other_dir);
+	char *second = talloc_asprintf(*state, "%s/second", dir);
+	struct hive *h, *r;
+
+	assert_int_equal(hive_open(*state, path, 0, &h), HIVE_OK);
+	assert_int_equal(hive_open(*state, path, HIVE_OPEN_READ_ONLY, &r), HIVE_OK);
+	assert_int_equal(hive_path_check(h), HIVE_OK);
+	/* A second name: writing would change what it shows too. */
+	assert_int_equal(link(path, second), 0);
+	assert_int_equal(hive_path_check(h), HIVE_E_IO);
+	detail_says(hive_error_detail(), "has 2 hard links");
+	assert_int_equal(unlink(second), 0);
+	assert_int_equal(hive_path_check(h), HIVE_OK);
+	/* mv NEW HIVE */
+	assert_int_equal(rename(other, second), 0);
+	assert_int_equal(rename(second, path), 0);
+	assert_int_equal(hive_path_check(h), HIVE_E_IO);
+	detail_says(hive_error_detail(), "was deleted or replaced while open");
+	/* rm HIVE */
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(hive_path_check(h), HIVE_E_IO);
+	detail_says(hive_error_detail(), "was deleted or replaced while open");
+	/* Only looking: the handle is not poisoned, and a read-only handle
+	 * writes nothing, so has nothing to check. */
+	assert_false(hive_is_poisoned(h));
+	assert_int_equal(hive_path_check(r), HIVE_OK);
+	talloc_free(h);
+	talloc_free(r);
+	remove_dir(dir);
+	remove_dir(other_dir);
+}
+
 static void hive_replaced_before_commit(void **state)
 {
 	char *dir = fresh_dir(*state);
@@ -986,6 +1024,7 @@ int main(int argc, char **argv)
 		TEST(new_log_takes_hive_owner),
 		TEST(hive_deleted_before_commit),
 		TEST(hive_replaced_before_commit),
+		TEST(path_check),
 		TEST(replay_faults),
 		TEST(hive_read_faults),
 		TEST(save_as_faults),
