@@ -27,38 +27,22 @@ struct ls_value {
 	uint32_t len;
 };
 
-static int run_ls(const struct cmd *cmd, int argc, char **argv)
+static int run_ls(struct cmd_args *a)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	void *tmp = talloc_new(NULL);
-	const char *hive_path, *key_arg;
-	struct hive *h;
+	void *tmp = a->mem;
+	struct hive *h = a->h;
+	const char *hive_path = a->hive_path;
+	const char *key_arg = a->n_operands == 2 ? a->operands[1] : "";
 	struct keypath path;
 	hive_key_t key, *subkeys;
 	hive_value_t *vals;
 	size_t nsub, nval, width = 0, type_width = 0;
 	struct ls_value *lv = NULL;
-	int c, err, rc = 0;
+	int err, rc = 0;
 
-	while ((c = cmd_getopt(cmd, argc, argv, "h", longopts)) != -1) {
-		rc = c == OPT_HELP ? finish_stdout(0) : EXIT_USAGE;
-		goto done;
-	}
-	if (!positional_ok(cmd, argc - optind, 1, 2, "HIVE")) {
-		rc = EXIT_USAGE;
-		goto done;
-	}
-	hive_path = argv[optind];
-	key_arg = argc - optind == 2 ? argv[optind + 1] : "";
 	keypath_init(&path, tmp);
-	if (open_hive(tmp, hive_path, &h) ||
-	    resolve_key(h, hive_path, key_arg, &path, &key)) {
-		rc = EXIT_HIVE;
-		goto done;
-	}
+	if (resolve_key(h, hive_path, key_arg, &path, &key))
+		return EXIT_HIVE;
 
 	err = hive_key_subkeys(tmp, h, key, &subkeys, &nsub);
 	if (err) {
@@ -125,10 +109,7 @@ static int run_ls(const struct cmd *cmd, int argc, char **argv)
 		       (int)(w < width ? width - w : 0), "",
 		       (int)type_width, lv[i].type, lv[i].len);
 	}
-	rc = finish_stdout(rc);
-done:
-	talloc_free(tmp);
-	return rc;
+	return finish_stdout(rc);
 }
 
 const struct cmd cmd_ls = {
@@ -143,6 +124,8 @@ const struct cmd cmd_ls = {
 	"%XX and unpaired surrogates as %uXXXX.\n"
 	"\nOptions:\n"
 	"  -h, --help   show this help\n",
+	.operands = { 1, 2, "HIVE" },
+	.open = CMD_OPEN_READ_ONLY,
 	.run = run_ls,
 };
 
@@ -282,67 +265,53 @@ static bool print_text(void *mem, uint32_t type, const uint8_t *data,
 	return true;
 }
 
-static int run_get(const struct cmd *cmd, int argc, char **argv)
+struct get_opts {
+	bool raw, literal;
+	uint16_t *name; /* VALUE as UTF-16 */
+	size_t name_len;
+};
+
+/* VALUE, or the default value when there is none. */
+static const char *get_value_arg(const struct cmd_args *a)
 {
-	static const struct option longopts[] = {
-		{ "raw", no_argument, NULL, 'r' },
-		{ "literal", no_argument, NULL, 'L' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	void *tmp = talloc_new(NULL);
-	const char *hive_path, *key_arg, *value_arg;
-	struct hive *h;
+	return a->n_operands == 3 ? a->operands[2] : "";
+}
+
+static int get_prepare(struct cmd_args *a)
+{
+	struct get_opts *o = a->opts;
+
+	if (value_name_arg(a->mem, get_value_arg(a), o->literal, &o->name,
+			   &o->name_len))
+		return usage_error(a->cmd, "VALUE is not valid UTF-8");
+	return 0;
+}
+
+static int run_get(struct cmd_args *a)
+{
+	struct get_opts *o = a->opts;
+	void *tmp = a->mem;
+	struct hive *h = a->h;
+	const char *hive_path = a->hive_path, *key_arg = a->operands[1];
+	const char *value_arg = get_value_arg(a);
 	struct keypath path;
 	struct hive_value_stat st;
 	hive_key_t key;
 	hive_value_t val;
-	uint16_t *name = NULL;
-	size_t name_len = 0, len;
+	size_t len;
 	uint8_t *data;
-	bool raw = false, literal = false;
-	int c, err, rc = 0;
+	int err;
 
-	while ((c = cmd_getopt(cmd, argc, argv, "rLh", longopts)) != -1) {
-		switch (c) {
-		case 'r':
-			raw = true;
-			break;
-		case 'L':
-			literal = true;
-			break;
-		case OPT_HELP:
-			rc = finish_stdout(0);
-			goto done;
-		default:
-			rc = EXIT_USAGE;
-			goto done;
-		}
-	}
-	if (!positional_ok(cmd, argc - optind, 2, 3, "HIVE or KEY")) {
-		rc = EXIT_USAGE;
-		goto done;
-	}
-	hive_path = argv[optind];
-	key_arg = argv[optind + 1];
-	value_arg = argc - optind == 3 ? argv[optind + 2] : "";
-	if (value_name_arg(tmp, value_arg, literal, &name, &name_len)) {
-		rc = usage_error(cmd, "VALUE is not valid UTF-8");
-		goto done;
-	}
 	keypath_init(&path, tmp);
-	if (open_hive(tmp, hive_path, &h) ||
-	    resolve_key(h, hive_path, key_arg, &path, &key)) {
-		rc = EXIT_HIVE;
-		goto done;
-	}
-	err = hive_value_lookup(h, key, name, name_len, &val);
+	if (resolve_key(h, hive_path, key_arg, &path, &key))
+		return EXIT_HIVE;
+	err = hive_value_lookup(h, key, o->name, o->name_len, &val);
 	if (!err)
 		err = hive_value_stat(h, val, &st);
 	if (!err)
 		err = hive_value_data(tmp, h, val, &data, &len);
 	if (err) {
-		const char *shown = value_display(name_len, value_arg);
+		const char *shown = value_display(o->name_len, value_arg);
 
 		if (err == HIVE_E_NOT_FOUND)
 			report("%s: %s: no value '%s'", hive_path,
@@ -350,20 +319,22 @@ static int run_get(const struct cmd *cmd, int argc, char **argv)
 		else
 			report("%s: %s: value '%s': %s", hive_path,
 			       key_display(key_arg), shown, err_text(tmp, err));
-		rc = EXIT_HIVE;
-		goto done;
+		return EXIT_HIVE;
 	}
-	if (raw) {
+	if (o->raw) {
 		fwrite(data, 1, len, stdout);
 	} else if (!print_text(tmp, st.type, data, len)) {
 		report("note: the text above does not show the %s data "
 		       "exactly; use --raw", type_text(tmp, st.type));
 	}
-	rc = finish_stdout(0);
-done:
-	talloc_free(tmp);
-	return rc;
+	return finish_stdout(0);
 }
+
+static const struct cmd_opt get_options[] = {
+	CMD_FLAG('r', "raw", struct get_opts, raw),
+	CMD_FLAG('L', "literal", struct get_opts, literal),
+	{ 0 },
+};
 
 const struct cmd cmd_get = {
 	.name = "get",
@@ -388,5 +359,10 @@ const struct cmd cmd_get = {
 	"  -h, --help      show this help\n"
 	"\nExit status: 0 success, 1 no such key or value, or unreadable,\n"
 	"2 usage error.\n",
+	.options = get_options,
+	.opts_size = sizeof(struct get_opts),
+	.operands = { 2, 3, "HIVE or KEY" },
+	.open = CMD_OPEN_READ_ONLY,
+	.prepare = get_prepare,
 	.run = run_get,
 };

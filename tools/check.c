@@ -65,53 +65,26 @@ static int large_on_key(void *arg, hive_key_t key, unsigned depth)
 	return 0;
 }
 
-static int run_check(const struct cmd *cmd, int argc, char **argv)
+struct check_opts {
+	bool quiet, strict;
+};
+
+static int check_no_replay(struct cmd_args *a, const char *arg)
 {
-	static const struct option longopts[] = {
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "no-replay", no_argument, NULL, 'n' },
-		{ "strict", no_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	void *tmp = talloc_new(NULL);
-	const char *hive_path;
-	bool quiet = false, strict = false;
-	unsigned flags = HIVE_OPEN_READ_ONLY;
+	(void)arg;
+	a->open_flags |= HIVE_OPEN_NO_REPLAY;
+	return 0;
+}
+
+static int run_check(struct cmd_args *a)
+{
+	struct check_opts *o = a->opts;
+	struct hive *h = a->h;
+	const char *hive_path = a->hive_path;
 	const char *note;
-	struct hive *h;
 	struct hive_info info;
 	unsigned findings;
-	int c, rc = 0;
 
-	while ((c = cmd_getopt(cmd, argc, argv, "qnsh", longopts)) != -1) {
-		switch (c) {
-		case 's':
-			strict = true;
-			break;
-		case 'q':
-			quiet = true;
-			break;
-		case 'n':
-			flags |= HIVE_OPEN_NO_REPLAY;
-			break;
-		case OPT_HELP:
-			rc = finish_stdout(0);
-			goto done;
-		default:
-			rc = EXIT_USAGE;
-			goto done;
-		}
-	}
-	if (!positional_ok(cmd, argc - optind, 1, 1, "HIVE")) {
-		rc = EXIT_USAGE;
-		goto done;
-	}
-	hive_path = argv[optind];
-	if (open_hive_flags(tmp, hive_path, flags, &h)) {
-		rc = EXIT_HIVE;
-		goto done;
-	}
 	/* Notes, not findings: a dirty hive is how Windows leaves one. */
 	hive_get_info(h, &info);
 	note = hive_recovery_note(h);
@@ -124,28 +97,33 @@ static int run_check(const struct cmd *cmd, int argc, char **argv)
 		       " / %" PRIu32 ")%s%s; it is checked as stored",
 		       hive_path, info.seq_primary, info.seq_secondary,
 		       note ? ": " : "", note ? note : "");
-	findings = strict ? hive_check(h, print_finding, NULL)
-			  : hive_check_tolerant(h, print_finding,
-						quiet ? NULL : print_note, NULL);
-	if (!quiet) {
+	findings = o->strict ? hive_check(h, print_finding, NULL)
+			     : hive_check_tolerant(h, print_finding,
+						   o->quiet ? NULL : print_note,
+						   NULL);
+	if (!o->quiet) {
 		struct large_walk lw;
 		const struct hive_walk_ops ops = { .on_key = large_on_key };
 
-		walk_paths_init(&lw.wp, tmp, h, hive_root(h), NULL);
+		walk_paths_init(&lw.wp, a->mem, h, hive_root(h), NULL);
 		hive_walk(h, hive_root(h), &ops, &lw);
 	}
-	if (!quiet) {
+	if (!o->quiet) {
 		if (findings)
 			printf("%s: %u finding%s\n", hive_path, findings,
 			       findings == 1 ? "" : "s");
 		else
 			printf("%s: clean\n", hive_path);
 	}
-	rc = finish_stdout(findings ? EXIT_HIVE : 0);
-done:
-	talloc_free(tmp);
-	return rc;
+	return finish_stdout(findings ? EXIT_HIVE : 0);
 }
+
+static const struct cmd_opt check_options[] = {
+	CMD_FLAG('q', "quiet", struct check_opts, quiet),
+	{ 'n', "no-replay", false, 0, check_no_replay },
+	CMD_FLAG('s', "strict", struct check_opts, strict),
+	{ 0 },
+};
 
 const struct cmd cmd_check = {
 	.name = "check",
@@ -181,5 +159,9 @@ const struct cmd cmd_check = {
 	"  -h, --help        show this help\n"
 	"\nExit status: 0 clean, 1 findings (or the hive cannot be opened),\n"
 	"2 usage error.\n",
+	.options = check_options,
+	.opts_size = sizeof(struct check_opts),
+	.operands = { 1, 1, "HIVE" },
+	.open = CMD_OPEN_READ_ONLY,
 	.run = run_check,
 };

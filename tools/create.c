@@ -71,91 +71,71 @@ static int remove_old_logs(void *mem, const char *path)
 	return fails;
 }
 
-static int run_create(const struct cmd *cmd, int argc, char **argv)
+struct create_opts {
+	const char *root;
+	uint32_t minor;
+	bool force;
+};
+
+static const struct create_opts create_defaults = {
+	.root = "ROOT",
+	.minor = 5,
+};
+
+static int create_version(struct cmd_args *a, const char *arg)
 {
-	static const struct option longopts[] = {
-		{ "root", required_argument, NULL, 'r' },
-		{ "version", required_argument, NULL, 'v' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	void *tmp = talloc_new(NULL);
-	const char *path, *root = "ROOT";
-	uint32_t minor = 5;
-	bool force = false;
+	struct create_opts *o = a->opts;
+
+	o->minor = parse_version(arg);
+	if (!o->minor)
+		return usage_error(a->cmd, "version '%s': use 1.3, 1.4 or 1.5",
+				   arg);
+	return 0;
+}
+
+static int run_create(struct cmd_args *a)
+{
+	struct create_opts *o = a->opts;
+	const char *path = a->hive_path, *root = o->root;
 	struct hive *h;
 	uint16_t *name;
 	size_t len;
-	int c, err, rc = 0;
+	int err;
 
-	while ((c = cmd_getopt(cmd, argc, argv, "r:v:fh", longopts)) != -1) {
-		switch (c) {
-		case 'r':
-			root = optarg;
-			break;
-		case 'v':
-			minor = parse_version(optarg);
-			if (!minor) {
-				rc = usage_error(cmd, "version '%s': use 1.3, "
-						 "1.4 or 1.5", optarg);
-				goto done;
-			}
-			break;
-		case 'f':
-			force = true;
-			break;
-		case OPT_HELP:
-			rc = finish_stdout(0);
-			goto done;
-		default:
-			rc = EXIT_USAGE;
-			goto done;
-		}
-	}
-	if (!positional_ok(cmd, argc - optind, 1, 1, "HIVE")) {
-		rc = EXIT_USAGE;
-		goto done;
-	}
-	path = argv[optind];
-	if (hive_utf8_to_utf16(tmp, root, strlen(root), &name, &len)) {
-		rc = usage_error(cmd, "the root name is not valid UTF-8");
-		goto done;
-	}
+	if (hive_utf8_to_utf16(a->mem, root, strlen(root), &name, &len))
+		return usage_error(a->cmd, "the root name is not valid UTF-8");
 	if (len == 0 || len > HIVE_MAX_KEY_NAME ||
-	    memchr(root, '\\', strlen(root))) {
-		rc = usage_error(cmd, "the root name must have 1 to %u UTF-16 "
-				 "units and no backslash", HIVE_MAX_KEY_NAME);
-		goto done;
-	}
-	err = hive_create(tmp, minor, name, len, &h);
+	    memchr(root, '\\', strlen(root)))
+		return usage_error(a->cmd, "the root name must have 1 to %u "
+				   "UTF-16 units and no backslash",
+				   HIVE_MAX_KEY_NAME);
+	err = hive_create(a->mem, o->minor, name, len, &h);
 	if (err) {
-		report("%s: %s", path, err_text(tmp, err));
-		rc = EXIT_HIVE;
-		goto done;
+		report("%s: %s", path, err_text(a->mem, err));
+		return EXIT_HIVE;
 	}
 	/* Without --force the name must be free up to the last instant: a
 	 * file (or link, or FIFO) appearing meanwhile is never replaced. */
-	err = force ? hive_save_as(h, path) : hive_save_new(h, path);
+	err = o->force ? hive_save_as(h, path) : hive_save_new(h, path);
 	if (err == HIVE_E_EXISTS) {
 		report("%s: file exists (use --force to replace it)", path);
-		rc = EXIT_HIVE;
-		goto done;
+		return EXIT_HIVE;
 	}
 	if (err) {
-		report("%s: %s", path, err_text(tmp, err));
-		rc = EXIT_HIVE;
-		goto done;
+		report("%s: %s", path, err_text(a->mem, err));
+		return EXIT_HIVE;
 	}
-	if (force && remove_old_logs(tmp, path)) {
-		rc = EXIT_HIVE;
-		goto done;
-	}
-	rc = finish_stdout(0);
-done:
-	talloc_free(tmp);
-	return rc;
+	if (o->force && remove_old_logs(a->mem, path))
+		return EXIT_HIVE;
+	return finish_stdout(0);
 }
+
+static const struct cmd_opt create_options[] = {
+	CMD_STRING('r', "root", struct create_opts, root),
+	{ 'v', "version", true, 0, create_version },
+	CMD_FLAG('f', "force", struct create_opts, force),
+	{ 0 },
+};
 
 const struct cmd cmd_create = {
 	.name = "create",
@@ -180,5 +160,10 @@ const struct cmd cmd_create = {
 	"  -h, --help           show this help\n"
 	"\nExit status: 0 written, 1 the file could not be written or exists,\n"
 	"2 usage error.\n",
+	.options = create_options,
+	.opts_size = sizeof(struct create_opts),
+	.opts_default = &create_defaults,
+	.operands = { 1, 1, "HIVE" },
+	.open = CMD_OPEN_NONE,
 	.run = run_create,
 };

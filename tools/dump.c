@@ -145,34 +145,17 @@ static int dump_on_error(void *arg, hive_key_t parent, unsigned depth,
 	return 0;
 }
 
-static int run_dump(const struct cmd *cmd, int argc, char **argv)
+static int run_dump(struct cmd_args *a)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	void *tmp = talloc_new(NULL);
 	const struct hive_walk_ops ops = {
 		.on_key = dump_on_key,
 		.on_error = dump_on_error,
 	};
 	struct dump_walk dw = { .errors = 0 };
-	struct hive *h;
+	struct hive *h = a->h;
 	struct hive_info info;
-	int c, err, rc = 0;
+	int err;
 
-	while ((c = cmd_getopt(cmd, argc, argv, "h", longopts)) != -1) {
-		rc = c == OPT_HELP ? finish_stdout(0) : EXIT_USAGE;
-		goto done;
-	}
-	if (!positional_ok(cmd, argc - optind, 1, 1, "HIVE")) {
-		rc = EXIT_USAGE;
-		goto done;
-	}
-	if (open_hive(tmp, argv[optind], &h)) {
-		rc = EXIT_HIVE;
-		goto done;
-	}
 	hive_get_info(h, &info);
 	/* Frame damage: the walk may still succeed, but the hive is not sound. */
 	if (info.damaged_bins) {
@@ -186,7 +169,7 @@ static int run_dump(const struct cmd *cmd, int argc, char **argv)
 		       info.file_size, info.bins_size);
 		dw.errors++;
 	}
-	walk_paths_init(&dw.wp, tmp, h, hive_root(h), NULL);
+	walk_paths_init(&dw.wp, a->mem, h, hive_root(h), NULL);
 	err = hive_walk(h, hive_root(h), &ops, &dw);
 	if (err) {
 		keypath_truncate(&dw.wp.path, 0);
@@ -195,11 +178,8 @@ static int run_dump(const struct cmd *cmd, int argc, char **argv)
 	/* The E lines are data; stderr still gets to say the dump is partial. */
 	if (dw.errors)
 		report("%s: %u item%s could not be read (see the E lines)",
-		       argv[optind], dw.errors, dw.errors == 1 ? "" : "s");
-	rc = finish_stdout(dw.errors ? EXIT_HIVE : 0);
-done:
-	talloc_free(tmp);
-	return rc;
+		       a->hive_path, dw.errors, dw.errors == 1 ? "" : "s");
+	return finish_stdout(dw.errors ? EXIT_HIVE : 0);
 }
 
 const struct cmd cmd_dump = {
@@ -228,5 +208,7 @@ const struct cmd cmd_dump = {
 	"the exit status is 1.\n"
 	"\nOptions:\n"
 	"  -h, --help   show this help\n",
+	.operands = { 1, 1, "HIVE" },
+	.open = CMD_OPEN_READ_ONLY,
 	.run = run_dump,
 };

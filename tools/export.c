@@ -377,87 +377,74 @@ static int export_on_error(void *arg, hive_key_t parent, unsigned depth,
 	return 0;
 }
 
-static int run_export(const struct cmd *cmd, int argc, char **argv)
+struct export_opts {
+	const char *prefix;
+	bool utf16;
+	uint16_t *prefix16; /* the prefix as UTF-16, without a trailing '\\' */
+	size_t prefix_len;
+};
+
+static const struct export_opts export_defaults = {
+	.prefix = DEFAULT_PREFIX,
+	.utf16 = true,
+};
+
+static int export_encoding(struct cmd_args *a, const char *arg)
 {
-	static const struct option longopts[] = {
-		{ "prefix", required_argument, NULL, 'p' },
-		{ "encoding", required_argument, NULL, 'e' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	void *tmp = talloc_new(NULL);
+	struct export_opts *o = a->opts;
+
+	if (!strcasecmp(arg, "utf-16le") || !strcasecmp(arg, "utf16le"))
+		o->utf16 = true;
+	else if (!strcasecmp(arg, "utf-8") || !strcasecmp(arg, "utf8"))
+		o->utf16 = false;
+	else
+		return usage_error(a->cmd, "unknown encoding '%s' (utf-16le "
+				   "or utf-8)", arg);
+	return 0;
+}
+
+static int export_prepare(struct cmd_args *a)
+{
+	struct export_opts *o = a->opts;
+	const char *prefix = o->prefix;
+
+	if (hive_utf8_to_utf16(a->mem, prefix, strlen(prefix), &o->prefix16,
+			       &o->prefix_len))
+		return usage_error(a->cmd, "the prefix is not valid UTF-8");
+	/* One trailing separator is the user's, not part of a key name. */
+	if (o->prefix_len > 0 && o->prefix16[o->prefix_len - 1] == '\\')
+		o->prefix_len--;
+	if (strpbrk(prefix, "\r\n"))
+		return usage_error(a->cmd,
+				   "the prefix cannot hold a line break");
+	/* "[-KEY]" means "delete KEY" to every .reg importer. */
+	if (prefix[0] == '-')
+		return usage_error(a->cmd, "the prefix cannot begin with '-'");
+	return 0;
+}
+
+static int run_export(struct cmd_args *a)
+{
+	struct export_opts *o = a->opts;
+	void *tmp = a->mem;
 	const struct hive_walk_ops ops = {
 		.on_key = export_on_key,
 		.on_error = export_on_error,
 	};
-	struct export_walk ew = { .errors = 0 };
-	const char *prefix = DEFAULT_PREFIX, *key_arg;
+	struct export_walk ew = { .hive_path = a->hive_path };
+	const char *key_arg = a->n_operands == 2 ? a->operands[1] : "";
+	bool utf16 = o->utf16;
 	struct keypath base;
 	hive_key_t start;
-	uint16_t *prefix16;
-	size_t prefix_len;
-	struct hive *h;
-	bool utf16 = true;
-	int c, err, rc = 0;
+	struct hive *h = a->h;
+	int err;
 
-	while ((c = cmd_getopt(cmd, argc, argv, "p:e:h", longopts)) != -1) {
-		switch (c) {
-		case 'p':
-			prefix = optarg;
-			break;
-		case 'e':
-			if (!strcasecmp(optarg, "utf-16le") ||
-			    !strcasecmp(optarg, "utf16le")) {
-				utf16 = true;
-			} else if (!strcasecmp(optarg, "utf-8") ||
-				   !strcasecmp(optarg, "utf8")) {
-				utf16 = false;
-			} else {
-				rc = usage_error(cmd, "unknown encoding '%s' "
-						 "(utf-16le or utf-8)", optarg);
-				goto done;
-			}
-			break;
-		case OPT_HELP:
-			rc = finish_stdout(0);
-			goto done;
-		default:
-			rc = EXIT_USAGE;
-			goto done;
-		}
-	}
-	if (!positional_ok(cmd, argc - optind, 1, 2, "HIVE")) {
-		rc = EXIT_USAGE;
-		goto done;
-	}
-	if (hive_utf8_to_utf16(tmp, prefix, strlen(prefix), &prefix16,
-			       &prefix_len)) {
-		rc = usage_error(cmd, "the prefix is not valid UTF-8");
-		goto done;
-	}
-	/* One trailing separator is the user's, not part of a key name. */
-	if (prefix_len > 0 && prefix16[prefix_len - 1] == '\\')
-		prefix_len--;
-	if (strpbrk(prefix, "\r\n")) {
-		rc = usage_error(cmd, "the prefix cannot hold a line break");
-		goto done;
-	}
-	if (prefix[0] == '-') {
-		/* "[-KEY]" means "delete KEY" to every .reg importer. */
-		rc = usage_error(cmd, "the prefix cannot begin with '-'");
-		goto done;
-	}
-	ew.hive_path = argv[optind];
-	key_arg = argc - optind == 2 ? argv[optind + 1] : "";
 	keypath_init(&base, tmp);
-	if (open_hive(tmp, ew.hive_path, &h) ||
-	    resolve_key(h, ew.hive_path, key_arg, &base, &start)) {
-		rc = EXIT_HIVE;
-		goto done;
-	}
+	if (resolve_key(h, ew.hive_path, key_arg, &base, &start))
+		return EXIT_HIVE;
 
-	ew.prefix = prefix16;
-	ew.prefix_len = prefix_len;
+	ew.prefix = o->prefix16;
+	ew.prefix_len = o->prefix_len;
 	ew.out.mem = tmp;
 	ew.out.utf16 = utf16;
 	walk_paths_init(&ew.wp, tmp, h, start, &base);
@@ -471,11 +458,14 @@ static int run_export(const struct cmd *cmd, int argc, char **argv)
 		keypath_truncate(&ew.wp.path, 0);
 		export_error(&ew, 0, "walk", err ? err : HIVE_E_NOMEM);
 	}
-	rc = finish_stdout(ew.errors ? EXIT_HIVE : 0);
-done:
-	talloc_free(tmp);
-	return rc;
+	return finish_stdout(ew.errors ? EXIT_HIVE : 0);
 }
+
+static const struct cmd_opt export_options[] = {
+	CMD_STRING('p', "prefix", struct export_opts, prefix),
+	{ 'e', "encoding", true, 0, export_encoding },
+	{ 0 },
+};
 
 const struct cmd cmd_export = {
 	.name = "export",
@@ -518,5 +508,11 @@ const struct cmd cmd_export = {
 	"Exit status: 0 success, 1 some key or value could not be read or\n"
 	"written (it is reported on stderr and left out; the rest is\n"
 	"exported), 2 usage error.\n",
+	.options = export_options,
+	.opts_size = sizeof(struct export_opts),
+	.opts_default = &export_defaults,
+	.operands = { 1, 2, "HIVE" },
+	.open = CMD_OPEN_READ_ONLY,
+	.prepare = export_prepare,
 	.run = run_export,
 };

@@ -1,9 +1,11 @@
 /*
  * hivectl.c — command dispatch of hivectl, the command-line companion of
- * hivefs.  Every command goes through hive.h; the commands themselves live
- * in the other files of this folder.  Inspecting commands open hives
- * read-only; changing ones open them for writing and commit the change
- * through the hive's transaction logs, as Windows does.
+ * hivefs.  Every command goes through hive.h.  The table below lists the
+ * commands; each entry (a struct cmd: options, operands, how the hive is
+ * opened, help text, logic) is defined in the command's own file, and
+ * command.c runs it.  Inspecting commands open hives read-only; changing
+ * ones open them for writing and commit the change through the hive's
+ * transaction logs, as Windows does.
  */
 #include <stdio.h>
 #include <string.h>
@@ -89,8 +91,7 @@ int main(int argc, char **argv)
 
 	for (size_t i = 0; i < N_COMMANDS; i++) {
 		if (!strcmp(name, commands[i]->name))
-			return commands[i]->run(commands[i], argc - 1,
-						argv + 1);
+			return run_command(commands[i], argc - 1, argv + 1);
 	}
 	fprintf(stderr, "hivectl: unknown command '%s'\n"
 		"Try 'hivectl --help' for the list of commands.\n", name);

@@ -1,16 +1,19 @@
 /*
  * hivectl.h — what the hivectl command files share.
  *
- * Each command lives in its own file and is described by one struct cmd;
- * hivectl.c dispatches to it.  util.c holds the pieces every command needs:
- * option parsing with uniform --help and usage errors, opening a hive with
- * the one-line error message, name rendering, and the path bookkeeping that
- * turns hive_walk()'s (key, depth) callbacks into full key paths.
+ * Every command is one struct cmd, defined at the bottom of its own file
+ * beside its logic; hivectl.c lists them.  command.c runs an entry: it
+ * parses the options (with a uniform --help and usage errors), checks the
+ * operand count, lets the command check its operands, opens the hive as
+ * the entry says, calls run() and, for a changing command, commits.  So a
+ * command file holds only what that command does.  util.c holds the
+ * pieces commands use in their logic: messages, name rendering, and the
+ * path bookkeeping that turns hive_walk()'s (key, depth) callbacks into
+ * full key paths.
  */
 #ifndef HIVECTL_H
 #define HIVECTL_H
 
-#include <getopt.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -21,68 +24,121 @@
 #define EXIT_HIVE 1  /* the hive (or the system) failed us */
 #define EXIT_USAGE 2 /* the command line is wrong */
 
+/* How command.c opens the hive named by the first operand. */
+enum cmd_open {
+	/* Not at all: run() makes or reads its files itself. */
+	CMD_OPEN_NONE,
+	/*
+	 * hive_open() with args->open_flags, which start as
+	 * HIVE_OPEN_READ_ONLY; an option or prepare() may change them.
+	 */
+	CMD_OPEN_READ_ONLY,
+	/*
+	 * For changes (the file is locked); a hive the engine would refuse
+	 * changes to (dirty, truncated, damaged) is refused up front, with
+	 * the reason.  When run() returns 0 the change is committed through
+	 * the transaction logs and standard output flushed.
+	 */
+	CMD_OPEN_READ_WRITE,
+};
+
+struct cmd;
+
+/* What command.c hands to a command's functions. */
+struct cmd_args {
+	const struct cmd *cmd;
+	void *mem;          /* talloc context, freed when the command ends */
+	void *opts;         /* the command's own options (see struct cmd) */
+	char **operands;    /* what follows the options */
+	int n_operands;
+	const char *hive_path; /* operands[0]: every command names a hive */
+	unsigned open_flags;   /* hive_open() flags for CMD_OPEN_READ_ONLY */
+	struct hive *h;        /* the open hive; NULL for CMD_OPEN_NONE */
+};
+
+/*
+ * One option of a command; -h/--help is every command's and not listed.
+ * Without parse(), a flag sets the bool at `field` in the command's opts
+ * and an option's argument is stored in the const char * there (use
+ * CMD_FLAG and CMD_STRING); parse() takes an argument that must be read
+ * or an option with another effect, and returns 0 or usage_error().
+ */
+struct cmd_opt {
+	int letter;       /* the short option; 0 ends the list */
+	const char *name; /* the long option; NULL: none */
+	bool has_arg;
+	size_t field;     /* offsetof() in the command's opts */
+	int (*parse)(struct cmd_args *args, const char *arg);
+};
+
+/* offsetof(type, member), refused by the compiler unless it is a `want`. */
+#define CMD_FIELD(type, member, want)                                        \
+	(offsetof(type, member) +                                            \
+	 0 * sizeof(char[__builtin_types_compatible_p(                        \
+		 __typeof__(((type *)0)->member), want) ? 1 : -1]))
+#define CMD_FLAG(letter, name, type, member)                                 \
+	{ letter, name, false, CMD_FIELD(type, member, bool), NULL }
+#define CMD_STRING(letter, name, type, member)                               \
+	{ letter, name, true, CMD_FIELD(type, member, const char *), NULL }
+
+/*
+ * One command: its text, its options, its operands, how its hive is
+ * opened, and its logic.  The options are stored in the command's own
+ * struct at args->opts (opts_size bytes, a copy of *opts_default or
+ * zeroed), where prepare() may keep what it makes of the operands too.
+ * Functions return 0 to go on, or the exit status, after printing why
+ * (usage_error() for a wrong command line).
+ */
 struct cmd {
 	const char *name;
 	const char *synopsis; /* arguments, after "hivectl NAME " */
 	const char *summary;  /* one line for the command list */
 	const char *help;     /* the body of --help */
-	int (*run)(const struct cmd *cmd, int argc, char **argv);
+
+	const struct cmd_opt *options; /* NULL: only --help */
+	size_t opts_size;
+	const void *opts_default;      /* NULL: all zero */
+
+	struct {
+		int min, max;        /* max < 0: no limit */
+		const char *missing; /* "missing WHAT" when there are too few */
+	} operands;
+
+	enum cmd_open open;
+	/* Checks made before the hive is opened (optional). */
+	int (*prepare)(struct cmd_args *args);
+	/* The command itself; returns its exit status or CMD_UNCHANGED. */
+	int (*run)(struct cmd_args *args);
 };
+
+/*
+ * What run() of a CMD_OPEN_READ_WRITE command returns for "success, and
+ * do not commit": a change the engine began and refused (rm -f of a value
+ * that is not there) must not write the hive and its logs.
+ */
+#define CMD_UNCHANGED (-1)
 
 extern const struct cmd cmd_info, cmd_ls, cmd_get, cmd_export, cmd_dump;
 extern const struct cmd cmd_create, cmd_set, cmd_rm, cmd_mkdir, cmd_mv,
 	cmd_check, cmd_recover;
 
-/* ---- messages and options ---- */
+/* ---- running a command (command.c) ---- */
 
-/* "hivectl: " + message + newline, on stderr. */
-void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Runs cmd with its arguments (argv[0] is the command name). */
+int run_command(const struct cmd *cmd, int argc, char **argv);
 /* Prints the usage error and a hint; returns EXIT_USAGE. */
 int usage_error(const struct cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void print_cmd_help(const struct cmd *cmd);
-/*
- * Whether `count` operands lie in min..max (max < 0: no limit); if not,
- * prints the usage error ("missing WHAT" or "too many arguments").
- */
-bool positional_ok(const struct cmd *cmd, int count, int min, int max,
-		   const char *what);
-
-/*
- * getopt_long() for a command (argv[0] is the command name).  The tables
- * must contain 'h' / "help".  Returns the option, -1 at the end, OPT_HELP
- * after printing --help, or OPT_BAD after printing a usage error.
- */
-#define OPT_HELP (-2)
-#define OPT_BAD (-3)
-int cmd_getopt(const struct cmd *cmd, int argc, char **argv,
-	       const char *shortopts, const struct option *longopts);
-
-/* "hive_strerror(err): detail", or without the detail if none. */
-char *err_text(void *mem, int err);
-
-/* Opens read-only; on failure prints "hivectl: PATH: error: detail". */
-int open_hive(void *mem, const char *path, struct hive **out);
-/* The same with hive_open() flags of the caller's choice. */
-int open_hive_flags(void *mem, const char *path, unsigned flags,
-		    struct hive **out);
-
-/*
- * Opens for writing (and locks the file); on failure, or when the engine
- * would refuse changes (a dirty, truncated or damaged hive), prints
- * "hivectl: PATH: ..." with the reason and returns non-zero.
- */
-int open_hive_rw(void *mem, const char *path, struct hive **out);
-
-/*
- * Commits the changes of a hive to its file (hive_save: transaction log,
- * then the hive); an unchanged hive is left alone.  Prints the error;
- * returns 0 or EXIT_HIVE.
- */
-int save_hive(struct hive *h, const char *path);
-
 /* Flushes stdout; a failed write is reported and turns rc into EXIT_HIVE. */
 int finish_stdout(int rc);
+
+/* ---- messages ---- */
+
+/* "hivectl: " + message + newline, on stderr. */
+void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "hive_strerror(err): detail", or without the detail if none. */
+char *err_text(void *mem, int err);
 
 /* ---- names ---- */
 

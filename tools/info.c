@@ -122,38 +122,20 @@ static const char *file_type_text(uint32_t type)
 	}
 }
 
-static int run_info(const struct cmd *cmd, int argc, char **argv)
+static int run_info(struct cmd_args *a)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	void *tmp = talloc_new(NULL);
-	struct hive *h = NULL;
+	void *tmp = a->mem;
+	struct hive *h = a->h;
 	struct hive_info info;
 	struct hive_space space;
-	struct info_walk iw = { 0 };
+	struct info_walk iw = { .hive_path = a->hive_path };
 	const struct hive_walk_ops ops = {
 		.on_key = info_on_key,
 		.on_error = info_on_error,
 	};
 	uint16_t *root_name;
 	size_t root_len;
-	int c, err, rc = 0;
-
-	while ((c = cmd_getopt(cmd, argc, argv, "h", longopts)) != -1) {
-		rc = c == OPT_HELP ? finish_stdout(0) : EXIT_USAGE;
-		goto done;
-	}
-	if (!positional_ok(cmd, argc - optind, 1, 1, "HIVE")) {
-		rc = EXIT_USAGE;
-		goto done;
-	}
-	iw.hive_path = argv[optind];
-	if (open_hive(tmp, iw.hive_path, &h)) {
-		rc = EXIT_HIVE;
-		goto done;
-	}
+	int err, rc;
 
 	hive_get_info(h, &info);
 	printf("version:          %" PRIu32 ".%" PRIu32 "\n", info.major,
@@ -231,10 +213,7 @@ static int run_info(const struct cmd *cmd, int argc, char **argv)
 		       iw.too_large, HIVE_MAX_READ_DATA);
 	printf("errors:           %" PRIu64 "\n", iw.errors);
 	rc = iw.errors ? EXIT_HIVE : 0;
-	rc = finish_stdout(rc);
-done:
-	talloc_free(tmp);
-	return rc;
+	return finish_stdout(rc);
 }
 
 const struct cmd cmd_info = {
@@ -255,5 +234,7 @@ const struct cmd cmd_info = {
 	"  -h, --help   show this help\n"
 	"\nExit status: 0 no errors, 1 the hive cannot be opened or errors\n"
 	"were found, 2 usage error.\n",
+	.operands = { 1, 1, "HIVE" },
+	.open = CMD_OPEN_READ_ONLY,
 	.run = run_info,
 };

@@ -8,76 +8,55 @@
 
 #include "hivectl.h"
 
-static int run_mkdir(const struct cmd *cmd, int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "parents", no_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	void *tmp = talloc_new(NULL);
-	const char *hive_path, *key_arg;
-	char *parent_arg, *leaf;
-	bool parents = false;
-	struct hive *h;
-	hive_key_t parent, key;
-	uint16_t *name;
+struct mkdir_opts {
+	bool parents;
+	char *parent_arg, *leaf; /* KEY split */
+	uint16_t *name;          /* the leaf as UTF-16 */
 	size_t len;
-	int c, err, rc = 0;
+};
 
-	while ((c = cmd_getopt(cmd, argc, argv, "ph", longopts)) != -1) {
-		switch (c) {
-		case 'p':
-			parents = true;
-			break;
-		case OPT_HELP:
-			rc = finish_stdout(0);
-			goto done;
-		default:
-			rc = EXIT_USAGE;
-			goto done;
-		}
-	}
-	if (!positional_ok(cmd, argc - optind, 2, 2, "HIVE or KEY")) {
-		rc = EXIT_USAGE;
-		goto done;
-	}
-	hive_path = argv[optind];
-	key_arg = argv[optind + 1];
-	if (!split_key_arg(tmp, key_arg, &parent_arg, &leaf)) {
-		rc = usage_error(cmd, "KEY names the root key, which exists");
-		goto done;
-	}
-	if (hive_utf8_to_utf16(tmp, leaf, strlen(leaf), &name, &len)) {
-		rc = usage_error(cmd, "KEY is not valid UTF-8");
-		goto done;
-	}
-	if (open_hive_rw(tmp, hive_path, &h) ||
-	    resolve_key_create(h, hive_path, parent_arg, parents, &parent,
-			       NULL)) {
-		rc = EXIT_HIVE;
-		goto done;
-	}
-	err = hive_key_create(h, parent, name, len, &key);
-	if (err == HIVE_E_EXISTS && parents)
+static int mkdir_prepare(struct cmd_args *a)
+{
+	struct mkdir_opts *o = a->opts;
+
+	if (!split_key_arg(a->mem, a->operands[1], &o->parent_arg, &o->leaf))
+		return usage_error(a->cmd,
+				   "KEY names the root key, which exists");
+	if (hive_utf8_to_utf16(a->mem, o->leaf, strlen(o->leaf), &o->name,
+			       &o->len))
+		return usage_error(a->cmd, "KEY is not valid UTF-8");
+	return 0;
+}
+
+static int run_mkdir(struct cmd_args *a)
+{
+	struct mkdir_opts *o = a->opts;
+	const char *key_arg = a->operands[1];
+	hive_key_t parent, key;
+	int err;
+
+	if (resolve_key_create(a->h, a->hive_path, o->parent_arg, o->parents,
+			       &parent, NULL))
+		return EXIT_HIVE;
+	err = hive_key_create(a->h, parent, o->name, o->len, &key);
+	if (err == HIVE_E_EXISTS && o->parents)
 		err = HIVE_OK;
 	if (err == HIVE_E_EXISTS) {
-		report("%s: %s: key exists", hive_path, key_arg);
-		rc = EXIT_HIVE;
-		goto done;
+		report("%s: %s: key exists", a->hive_path, key_arg);
+		return EXIT_HIVE;
 	}
 	if (err) {
-		report("%s: %s: %s", hive_path, key_arg, err_text(tmp, err));
-		rc = EXIT_HIVE;
-		goto done;
+		report("%s: %s: %s", a->hive_path, key_arg,
+		       err_text(a->mem, err));
+		return EXIT_HIVE;
 	}
-	rc = save_hive(h, hive_path);
-	if (!rc)
-		rc = finish_stdout(0);
-done:
-	talloc_free(tmp);
-	return rc;
+	return 0;
 }
+
+static const struct cmd_opt mkdir_options[] = {
+	CMD_FLAG('p', "parents", struct mkdir_opts, parents),
+	{ 0 },
+};
 
 const struct cmd cmd_mkdir = {
 	.name = "mkdir",
@@ -96,5 +75,10 @@ const struct cmd cmd_mkdir = {
 	"  -h, --help      show this help\n"
 	"\nExit status: 0 created (or, with -p, present), 1 the key exists or\n"
 	"the hive could not be opened, changed or committed, 2 usage error.\n",
+	.options = mkdir_options,
+	.opts_size = sizeof(struct mkdir_opts),
+	.operands = { 2, 2, "HIVE or KEY" },
+	.open = CMD_OPEN_READ_WRITE,
+	.prepare = mkdir_prepare,
 	.run = run_mkdir,
 };

@@ -8,97 +8,71 @@
 
 #include "hivectl.h"
 
-static int run_mv(const struct cmd *cmd, int argc, char **argv)
+struct mv_opts {
+	bool parents;
+	char *parent_arg, *leaf; /* NEWKEY split */
+	uint16_t *name;          /* the leaf as UTF-16 */
+	size_t len;
+};
+
+static int mv_prepare(struct cmd_args *a)
 {
-	static const struct option longopts[] = {
-		{ "parents", no_argument, NULL, 'p' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	void *tmp = talloc_new(NULL);
-	const char *hive_path, *key_arg, *new_arg;
-	char *parent_arg, *leaf;
-	bool parents = false;
-	struct hive *h;
+	struct mv_opts *o = a->opts;
+
+	if (!split_key_arg(a->mem, a->operands[2], &o->parent_arg, &o->leaf))
+		return usage_error(a->cmd, "NEWKEY cannot be the root key");
+	if (hive_utf8_to_utf16(a->mem, o->leaf, strlen(o->leaf), &o->name,
+			       &o->len))
+		return usage_error(a->cmd, "NEWKEY is not valid UTF-8");
+	return 0;
+}
+
+static int run_mv(struct cmd_args *a)
+{
+	struct mv_opts *o = a->opts;
+	struct hive *h = a->h;
+	const char *hive_path = a->hive_path;
+	const char *key_arg = a->operands[1], *new_arg = a->operands[2];
 	struct keypath path;
 	struct hive_key_stat st;
 	hive_key_t key, new_parent, moved;
-	uint16_t *name;
-	size_t len;
-	int c, err, rc = 0;
+	int err;
 
-	while ((c = cmd_getopt(cmd, argc, argv, "ph", longopts)) != -1) {
-		switch (c) {
-		case 'p':
-			parents = true;
-			break;
-		case OPT_HELP:
-			rc = finish_stdout(0);
-			goto done;
-		default:
-			rc = EXIT_USAGE;
-			goto done;
-		}
-	}
-	if (!positional_ok(cmd, argc - optind, 3, 3, "HIVE, KEY or NEWKEY")) {
-		rc = EXIT_USAGE;
-		goto done;
-	}
-	hive_path = argv[optind];
-	key_arg = argv[optind + 1];
-	new_arg = argv[optind + 2];
-	if (!split_key_arg(tmp, new_arg, &parent_arg, &leaf)) {
-		rc = usage_error(cmd, "NEWKEY cannot be the root key");
-		goto done;
-	}
-	if (hive_utf8_to_utf16(tmp, leaf, strlen(leaf), &name, &len)) {
-		rc = usage_error(cmd, "NEWKEY is not valid UTF-8");
-		goto done;
-	}
-	keypath_init(&path, tmp);
-	if (open_hive_rw(tmp, hive_path, &h) ||
-	    resolve_key(h, hive_path, key_arg, &path, &key)) {
-		rc = EXIT_HIVE;
-		goto done;
-	}
+	keypath_init(&path, a->mem);
+	if (resolve_key(h, hive_path, key_arg, &path, &key))
+		return EXIT_HIVE;
 	if (key == hive_root(h)) {
 		report("%s: the root key cannot be renamed or moved",
 		       hive_path);
-		rc = EXIT_HIVE;
-		goto done;
+		return EXIT_HIVE;
 	}
 	err = hive_key_stat(h, key, &st);
 	if (err) {
-		report("%s: %s: %s", hive_path, key_arg, err_text(tmp, err));
-		rc = EXIT_HIVE;
-		goto done;
+		report("%s: %s: %s", hive_path, key_arg, err_text(a->mem, err));
+		return EXIT_HIVE;
 	}
-	if (resolve_key_create(h, hive_path, parent_arg, parents, &new_parent,
-			       NULL)) {
-		rc = EXIT_HIVE;
-		goto done;
-	}
+	if (resolve_key_create(h, hive_path, o->parent_arg, o->parents,
+			       &new_parent, NULL))
+		return EXIT_HIVE;
 	/* Same parent: a rename in place (NtRenameKey); else a move. */
 	err = hive_key_rename(h, key, new_parent == st.parent ? HIVE_NO_CELL :
-				      new_parent, name, len, &moved);
+				      new_parent, o->name, o->len, &moved);
 	if (err == HIVE_E_EXISTS) {
 		report("%s: %s: a key of that name exists", hive_path, new_arg);
-		rc = EXIT_HIVE;
-		goto done;
+		return EXIT_HIVE;
 	}
 	if (err) {
 		report("%s: %s -> %s: %s", hive_path, key_arg, new_arg,
-		       err_text(tmp, err));
-		rc = EXIT_HIVE;
-		goto done;
+		       err_text(a->mem, err));
+		return EXIT_HIVE;
 	}
-	rc = save_hive(h, hive_path);
-	if (!rc)
-		rc = finish_stdout(0);
-done:
-	talloc_free(tmp);
-	return rc;
+	return 0;
 }
+
+static const struct cmd_opt mv_options[] = {
+	CMD_FLAG('p', "parents", struct mv_opts, parents),
+	{ 0 },
+};
 
 const struct cmd cmd_mv = {
 	.name = "mv",
@@ -118,5 +92,10 @@ const struct cmd cmd_mv = {
 	"  -h, --help      show this help\n"
 	"\nExit status: 0 done, 1 the hive could not be opened, changed or\n"
 	"committed, 2 usage error.\n",
+	.options = mv_options,
+	.opts_size = sizeof(struct mv_opts),
+	.operands = { 3, 3, "HIVE, KEY or NEWKEY" },
+	.open = CMD_OPEN_READ_WRITE,
+	.prepare = mv_prepare,
 	.run = run_mv,
 };

@@ -9,91 +9,73 @@
 
 #include "hivectl.h"
 
-static int run_recover(const struct cmd *cmd, int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	void *tmp = talloc_new(NULL);
-	const char *out = NULL, *path, *note;
-	bool force = false;
-	struct hive *h;
-	struct hive_info info;
-	struct stat st;
-	int c, err, rc = 0;
+struct recover_opts {
+	const char *out;
+	bool force;
+};
 
-	while ((c = cmd_getopt(cmd, argc, argv, "o:fh", longopts)) != -1) {
-		switch (c) {
-		case 'o':
-			out = optarg;
-			break;
-		case 'f':
-			force = true;
-			break;
-		case OPT_HELP:
-			rc = finish_stdout(0);
-			goto done;
-		default:
-			rc = EXIT_USAGE;
-			goto done;
-		}
-	}
-	if (!positional_ok(cmd, argc - optind, 1, 1, "HIVE")) {
-		rc = EXIT_USAGE;
-		goto done;
-	}
-	path = argv[optind];
+static int recover_prepare(struct cmd_args *a)
+{
+	struct recover_opts *o = a->opts;
+	struct stat st;
+
 	/* Said early, before a replay; hive_save_new() below is what makes
 	 * sure nothing that took the name meanwhile is replaced. */
-	if (out && !force && lstat(out, &st) == 0) {
-		report("%s: exists (use --force to replace it)", out);
-		rc = EXIT_HIVE;
-		goto done;
+	if (o->out && !o->force && lstat(o->out, &st) == 0) {
+		report("%s: exists (use --force to replace it)", o->out);
+		return EXIT_HIVE;
 	}
 	/* In place, the engine writes the replayed state while opening. */
-	if (out ? open_hive(tmp, path, &h) : open_hive_flags(tmp, path, 0, &h)) {
-		rc = EXIT_HIVE;
-		goto done;
-	}
-	hive_get_info(h, &info);
-	note = hive_recovery_note(h);
+	if (!o->out)
+		a->open_flags = 0;
+	return 0;
+}
+
+static int run_recover(struct cmd_args *a)
+{
+	struct recover_opts *o = a->opts;
+	const char *path = a->hive_path, *out = o->out, *note;
+	struct hive_info info;
+	int err;
+
+	hive_get_info(a->h, &info);
+	note = hive_recovery_note(a->h);
 	if (info.dirty) {
-		report("%s: %s", path, note ? note : "dirty, and its logs do not apply");
-		rc = EXIT_HIVE;
-		goto done;
+		report("%s: %s", path,
+		       note ? note : "dirty, and its logs do not apply");
+		return EXIT_HIVE;
 	}
 	if (!info.recovered) {
 		printf("%s: clean; nothing to recover%s\n", path,
 		       out ? " (writing a copy anyway)" : "");
 		if (!out)
-			goto done;
+			return 0;
 	} else {
 		printf("%s: %s\n", path, note);
 	}
 	if (out) {
-		err = force ? hive_save_as(h, out) : hive_save_new(h, out);
+		err = o->force ? hive_save_as(a->h, out) :
+				 hive_save_new(a->h, out);
 		if (err == HIVE_E_EXISTS) {
 			report("%s: exists (use --force to replace it)", out);
-			rc = EXIT_HIVE;
-			goto done;
+			return EXIT_HIVE;
 		}
 		if (err) {
-			report("%s: %s", out, err_text(tmp, err));
-			rc = EXIT_HIVE;
-			goto done;
+			report("%s: %s", out, err_text(a->mem, err));
+			return EXIT_HIVE;
 		}
 		printf("wrote %s\n", out);
 	} else {
 		printf("wrote the recovered hive back to %s\n", path);
 	}
-	rc = finish_stdout(0);
-done:
-	talloc_free(tmp);
-	return rc;
+	return finish_stdout(0);
 }
+
+static const struct cmd_opt recover_options[] = {
+	CMD_STRING('o', "output", struct recover_opts, out),
+	CMD_FLAG('f', "force", struct recover_opts, force),
+	{ 0 },
+};
 
 const struct cmd cmd_recover = {
 	.name = "recover",
@@ -112,5 +94,11 @@ const struct cmd cmd_recover = {
 	"  -o, --output OUT  write the recovered hive to OUT\n"
 	"  -f, --force       replace OUT if it exists\n"
 	"  -h, --help        show this help\n",
+	.options = recover_options,
+	.opts_size = sizeof(struct recover_opts),
+	.operands = { 1, 1, "HIVE" },
+	/* Read-only with -o; in place recover_prepare() opens for writing. */
+	.open = CMD_OPEN_READ_ONLY,
+	.prepare = recover_prepare,
 	.run = run_recover,
 };

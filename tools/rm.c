@@ -65,124 +65,96 @@ static int delete_tree(struct hive *h, hive_key_t top, unsigned *deleted)
 	return err;
 }
 
-static int run_rm(const struct cmd *cmd, int argc, char **argv)
+struct rm_opts {
+	bool recursive, force, literal;
+};
+
+static int rm_prepare(struct cmd_args *a)
 {
-	static const struct option longopts[] = {
-		{ "recursive", no_argument, NULL, 'r' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "literal", no_argument, NULL, 'L' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	void *tmp = talloc_new(NULL);
-	const char *hive_path, *key_arg, *value_arg = NULL;
-	bool recursive = false, force = false, literal = false;
-	struct hive *h;
+	struct rm_opts *o = a->opts;
+
+	if (a->n_operands == 3 && o->recursive)
+		return usage_error(a->cmd, "-r deletes keys, not values");
+	return 0;
+}
+
+static int rm_value(struct cmd_args *a, hive_key_t key)
+{
+	struct rm_opts *o = a->opts;
+	const char *key_arg = a->operands[1], *value_arg = a->operands[2];
+	uint16_t *name;
+	size_t len;
+	int err;
+
+	if (value_name_arg(a->mem, value_arg, o->literal, &name, &len))
+		return usage_error(a->cmd, "VALUE is not valid UTF-8");
+	err = hive_value_delete(a->h, key, name, len);
+	if (err == HIVE_E_NOT_FOUND && o->force)
+		return CMD_UNCHANGED;
+	if (err == HIVE_E_NOT_FOUND) {
+		report("%s: %s: no value '%s'", a->hive_path,
+		       key_display(key_arg), value_display(len, value_arg));
+		return EXIT_HIVE;
+	}
+	if (err) {
+		report("%s: %s: value '%s': %s", a->hive_path,
+		       key_display(key_arg), value_display(len, value_arg),
+		       err_text(a->mem, err));
+		return EXIT_HIVE;
+	}
+	return 0;
+}
+
+static int rm_key(struct cmd_args *a, hive_key_t key)
+{
+	struct rm_opts *o = a->opts;
+	const char *key_arg = a->operands[1];
+	unsigned deleted = 0;
+	int err;
+
+	if (key == hive_root(a->h)) {
+		report("%s: the root key cannot be deleted", a->hive_path);
+		return EXIT_HIVE;
+	}
+	err = o->recursive ? delete_tree(a->h, key, &deleted) :
+			     hive_key_delete(a->h, key);
+	if (err == HIVE_E_NOT_EMPTY) {
+		report("%s: %s: key has subkeys (use -r to delete them too)",
+		       a->hive_path, key_arg);
+		return EXIT_HIVE;
+	}
+	if (err) {
+		report("%s: %s: %s", a->hive_path, key_arg,
+		       err_text(a->mem, err));
+		return EXIT_HIVE;
+	}
+	return 0;
+}
+
+static int run_rm(struct cmd_args *a)
+{
+	struct rm_opts *o = a->opts;
+	const char *key_arg = a->operands[1];
 	struct keypath path;
 	hive_key_t key;
-	unsigned deleted = 0;
-	int c, err, rc = 0;
 
-	while ((c = cmd_getopt(cmd, argc, argv, "rRfLh", longopts)) != -1) {
-		switch (c) {
-		case 'r':
-		case 'R':
-			recursive = true;
-			break;
-		case 'f':
-			force = true;
-			break;
-		case 'L':
-			literal = true;
-			break;
-		case OPT_HELP:
-			rc = finish_stdout(0);
-			goto done;
-		default:
-			rc = EXIT_USAGE;
-			goto done;
-		}
-	}
-	if (!positional_ok(cmd, argc - optind, 2, 3, "HIVE or KEY")) {
-		rc = EXIT_USAGE;
-		goto done;
-	}
-	hive_path = argv[optind];
-	key_arg = argv[optind + 1];
-	if (argc - optind == 3)
-		value_arg = argv[optind + 2];
-	if (value_arg && recursive) {
-		rc = usage_error(cmd, "-r deletes keys, not values");
-		goto done;
-	}
-	if (open_hive_rw(tmp, hive_path, &h)) {
-		rc = EXIT_HIVE;
-		goto done;
-	}
-	keypath_init(&path, tmp);
+	keypath_init(&path, a->mem);
 	/* With -f a missing key is no error: look quietly first. */
-	if (force && hive_key_lookup_path(h, hive_root(h), key_arg, &key) ==
-			     HIVE_E_NOT_FOUND)
-		goto done;
-	if (resolve_key(h, hive_path, key_arg, &path, &key)) {
-		rc = EXIT_HIVE;
-		goto done;
-	}
-
-	if (value_arg) {
-		uint16_t *name;
-		size_t len;
-
-		if (value_name_arg(tmp, value_arg, literal, &name, &len)) {
-			rc = usage_error(cmd, "VALUE is not valid UTF-8");
-			goto done;
-		}
-		err = hive_value_delete(h, key, name, len);
-		if (err == HIVE_E_NOT_FOUND && force)
-			goto done;
-		if (err == HIVE_E_NOT_FOUND) {
-			report("%s: %s: no value '%s'", hive_path,
-			       key_display(key_arg),
-			       value_display(len, value_arg));
-			rc = EXIT_HIVE;
-			goto done;
-		}
-		if (err) {
-			report("%s: %s: value '%s': %s", hive_path,
-			       key_display(key_arg),
-			       value_display(len, value_arg),
-			       err_text(tmp, err));
-			rc = EXIT_HIVE;
-			goto done;
-		}
-	} else {
-		if (key == hive_root(h)) {
-			report("%s: the root key cannot be deleted", hive_path);
-			rc = EXIT_HIVE;
-			goto done;
-		}
-		err = recursive ? delete_tree(h, key, &deleted) :
-				  hive_key_delete(h, key);
-		if (err == HIVE_E_NOT_EMPTY) {
-			report("%s: %s: key has subkeys (use -r to delete "
-			       "them too)", hive_path, key_arg);
-			rc = EXIT_HIVE;
-			goto done;
-		}
-		if (err) {
-			report("%s: %s: %s", hive_path, key_arg,
-			       err_text(tmp, err));
-			rc = EXIT_HIVE;
-			goto done;
-		}
-	}
-	rc = save_hive(h, hive_path);
-	if (!rc)
-		rc = finish_stdout(0);
-done:
-	talloc_free(tmp);
-	return rc;
+	if (o->force && hive_key_lookup_path(a->h, hive_root(a->h), key_arg,
+					     &key) == HIVE_E_NOT_FOUND)
+		return CMD_UNCHANGED;
+	if (resolve_key(a->h, a->hive_path, key_arg, &path, &key))
+		return EXIT_HIVE;
+	return a->n_operands == 3 ? rm_value(a, key) : rm_key(a, key);
 }
+
+static const struct cmd_opt rm_options[] = {
+	CMD_FLAG('r', "recursive", struct rm_opts, recursive),
+	CMD_FLAG('R', NULL, struct rm_opts, recursive),
+	CMD_FLAG('f', "force", struct rm_opts, force),
+	CMD_FLAG('L', "literal", struct rm_opts, literal),
+	{ 0 },
+};
 
 const struct cmd cmd_rm = {
 	.name = "rm",
@@ -203,5 +175,10 @@ const struct cmd cmd_rm = {
 	"  -h, --help            show this help\n"
 	"\nExit status: 0 deleted (or, with -f, nothing to delete), 1 the\n"
 	"hive could not be opened, changed or committed, 2 usage error.\n",
+	.options = rm_options,
+	.opts_size = sizeof(struct rm_opts),
+	.operands = { 2, 3, "HIVE or KEY" },
+	.open = CMD_OPEN_READ_WRITE,
+	.prepare = rm_prepare,
 	.run = run_rm,
 };

@@ -267,120 +267,107 @@ static int encode_data(void *mem, const struct cmd *cmd, uint32_t type,
 	}
 }
 
-static int run_set(const struct cmd *cmd, int argc, char **argv)
+struct set_opts {
+	uint32_t type;
+	const char *file;
+	bool hex, mkdir_p, literal;
+	uint16_t *name; /* VALUE as UTF-16 */
+	size_t name_len;
+	uint8_t *data;  /* what is stored: from DATA, or file_data */
+	size_t len;
+	uint8_t *file_data; /* from malloc(): see read_file() */
+};
+
+static const struct set_opts set_defaults = {
+	.type = HIVE_REG_SZ,
+};
+
+static int set_type(struct cmd_args *a, const char *arg)
 {
-	static const struct option longopts[] = {
-		{ "type", required_argument, NULL, 't' },
-		{ "file", required_argument, NULL, 'f' },
-		{ "hex", no_argument, NULL, 'x' },
-		{ "mkdir", no_argument, NULL, 'p' },
-		{ "literal", no_argument, NULL, 'L' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	void *tmp = talloc_new(NULL);
-	const char *hive_path, *key_arg, *value_arg, *file = NULL;
-	uint32_t type = HIVE_REG_SZ;
-	bool hex = false, mkdir_p = false, literal = false;
-	struct hive *h;
-	hive_key_t key;
-	uint16_t *name;
-	size_t name_len, len = 0;
-	uint8_t *data = NULL, *file_data = NULL;
-	int c, err, rc = 0;
+	struct set_opts *o = a->opts;
 
-	while ((c = cmd_getopt(cmd, argc, argv, "t:f:xpLh", longopts)) != -1) {
-		switch (c) {
-		case 't':
-			if (!parse_type(optarg, &type)) {
-				rc = usage_error(cmd, "unknown type '%s'",
-						 optarg);
-				goto done;
-			}
-			break;
-		case 'f':
-			file = optarg;
-			break;
-		case 'x':
-			hex = true;
-			break;
-		case 'p':
-			mkdir_p = true;
-			break;
-		case 'L':
-			literal = true;
-			break;
-		case OPT_HELP:
-			rc = finish_stdout(0);
-			goto done;
-		default:
-			rc = EXIT_USAGE;
-			goto done;
-		}
-	}
-	if (!positional_ok(cmd, argc - optind, 3, -1, "HIVE, KEY or VALUE")) {
-		rc = EXIT_USAGE;
-		goto done;
-	}
-	hive_path = argv[optind];
-	key_arg = argv[optind + 1];
-	value_arg = argv[optind + 2];
-	if (value_name_arg(tmp, value_arg, literal, &name, &name_len)) {
-		rc = usage_error(cmd, "VALUE is not valid UTF-8");
-		goto done;
-	}
-	if (name_len > HIVE_MAX_VALUE_NAME) {
-		rc = usage_error(cmd, "VALUE has %zu UTF-16 units (at most %u)",
-				 name_len, HIVE_MAX_VALUE_NAME);
-		goto done;
-	}
-	if (file) {
-		if (argc - optind > 3 || hex) {
-			rc = usage_error(cmd, "--file replaces DATA%s",
-					 hex ? " and --hex" : "");
-			goto done;
-		}
-		if (!read_file(file, &file_data, &len)) {
-			report("%s: %s", file, errno == EFBIG ?
-			       "larger than a value can be" : strerror(errno));
-			rc = EXIT_HIVE;
-			goto done;
-		}
-		data = file_data;
-	} else {
-		rc = encode_data(tmp, cmd, type, hex, argv + optind + 3,
-				 argc - optind - 3, &data, &len);
-		if (rc)
-			goto done;
-	}
-	if (len > HIVE_MAX_VALUE_DATA) {
-		report("%s: %zu bytes of data; a value holds at most %u",
-		       file ? file : "DATA", len, HIVE_MAX_VALUE_DATA);
-		rc = EXIT_HIVE;
-		goto done;
-	}
-
-	if (open_hive_rw(tmp, hive_path, &h) ||
-	    resolve_key_create(h, hive_path, key_arg, mkdir_p, &key, NULL)) {
-		rc = EXIT_HIVE;
-		goto done;
-	}
-	err = hive_value_set(h, key, name, name_len, type, data, len, NULL);
-	if (err) {
-		report("%s: %s: value '%s': %s", hive_path,
-		       key_display(key_arg), value_display(name_len, value_arg),
-		       err_text(tmp, err));
-		rc = EXIT_HIVE;
-		goto done;
-	}
-	rc = save_hive(h, hive_path);
-	if (!rc)
-		rc = finish_stdout(0);
-done:
-	free(file_data);
-	talloc_free(tmp);
-	return rc;
+	if (!parse_type(arg, &o->type))
+		return usage_error(a->cmd, "unknown type '%s'", arg);
+	return 0;
 }
+
+static int free_file_data(struct set_opts *o)
+{
+	free(o->file_data);
+	return 0;
+}
+
+/* VALUE and the data, checked before the hive is opened. */
+static int set_prepare(struct cmd_args *a)
+{
+	struct set_opts *o = a->opts;
+	const char *value_arg = a->operands[2];
+	int rc;
+
+	talloc_set_destructor(o, free_file_data);
+	if (value_name_arg(a->mem, value_arg, o->literal, &o->name,
+			   &o->name_len))
+		return usage_error(a->cmd, "VALUE is not valid UTF-8");
+	if (o->name_len > HIVE_MAX_VALUE_NAME)
+		return usage_error(a->cmd, "VALUE has %zu UTF-16 units (at "
+				   "most %u)", o->name_len,
+				   HIVE_MAX_VALUE_NAME);
+	if (o->file) {
+		if (a->n_operands > 3 || o->hex)
+			return usage_error(a->cmd, "--file replaces DATA%s",
+					   o->hex ? " and --hex" : "");
+		if (!read_file(o->file, &o->file_data, &o->len)) {
+			report("%s: %s", o->file, errno == EFBIG ?
+			       "larger than a value can be" : strerror(errno));
+			return EXIT_HIVE;
+		}
+		o->data = o->file_data;
+	} else {
+		rc = encode_data(a->mem, a->cmd, o->type, o->hex,
+				 a->operands + 3, a->n_operands - 3, &o->data,
+				 &o->len);
+		if (rc)
+			return rc;
+	}
+	if (o->len > HIVE_MAX_VALUE_DATA) {
+		report("%s: %zu bytes of data; a value holds at most %u",
+		       o->file ? o->file : "DATA", o->len,
+		       HIVE_MAX_VALUE_DATA);
+		return EXIT_HIVE;
+	}
+	return 0;
+}
+
+static int run_set(struct cmd_args *a)
+{
+	struct set_opts *o = a->opts;
+	const char *key_arg = a->operands[1], *value_arg = a->operands[2];
+	hive_key_t key;
+	int err;
+
+	if (resolve_key_create(a->h, a->hive_path, key_arg, o->mkdir_p, &key,
+			       NULL))
+		return EXIT_HIVE;
+	err = hive_value_set(a->h, key, o->name, o->name_len, o->type,
+			     o->data, o->len, NULL);
+	if (err) {
+		report("%s: %s: value '%s': %s", a->hive_path,
+		       key_display(key_arg),
+		       value_display(o->name_len, value_arg),
+		       err_text(a->mem, err));
+		return EXIT_HIVE;
+	}
+	return 0;
+}
+
+static const struct cmd_opt set_options[] = {
+	{ 't', "type", true, 0, set_type },
+	CMD_STRING('f', "file", struct set_opts, file),
+	CMD_FLAG('x', "hex", struct set_opts, hex),
+	CMD_FLAG('p', "mkdir", struct set_opts, mkdir_p),
+	CMD_FLAG('L', "literal", struct set_opts, literal),
+	{ 0 },
+};
 
 const struct cmd cmd_set = {
 	.name = "set",
@@ -426,5 +413,11 @@ const struct cmd cmd_set = {
 	"  hivectl set H 'K' Blob -t binary 'de ad be ef'\n"
 	"\nExit status: 0 set, 1 the hive could not be opened, changed or\n"
 	"committed, 2 usage error.\n",
+	.options = set_options,
+	.opts_size = sizeof(struct set_opts),
+	.opts_default = &set_defaults,
+	.operands = { 3, -1, "HIVE, KEY or VALUE" },
+	.open = CMD_OPEN_READ_WRITE,
+	.prepare = set_prepare,
 	.run = run_set,
 };

@@ -1,5 +1,7 @@
 /*
- * util.c — helpers shared by the hivectl commands.
+ * util.c — what the hivectl commands use in their logic: messages, names
+ * for display, key paths and the walk bookkeeping.  Running a command
+ * (options, operands, opening and committing) is command.c's.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -24,71 +26,6 @@ void report(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-int usage_error(const struct cmd *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "hivectl %s: ", cmd->name);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nUsage: hivectl %s %s\n"
-		"Try 'hivectl %s --help' for more information.\n",
-		cmd->name, cmd->synopsis, cmd->name);
-	return EXIT_USAGE;
-}
-
-bool positional_ok(const struct cmd *cmd, int count, int min, int max,
-		   const char *what)
-{
-	if (count < min)
-		usage_error(cmd, "missing %s", what);
-	else if (max >= 0 && count > max)
-		usage_error(cmd, "too many arguments");
-	else
-		return true;
-	return false;
-}
-
-void print_cmd_help(const struct cmd *cmd)
-{
-	printf("Usage: hivectl %s %s\n%s\n\n%s", cmd->name, cmd->synopsis,
-	       cmd->summary, cmd->help);
-}
-
-int cmd_getopt(const struct cmd *cmd, int argc, char **argv,
-	       const char *shortopts, const struct option *longopts)
-{
-	char opts[32];
-	int c;
-
-	/*
-	 * Our own messages name the command; getopt's would say "info:".
-	 * The leading ':' tells a missing argument from an unknown option.
-	 */
-	opterr = 0;
-	snprintf(opts, sizeof(opts), ":%s", shortopts);
-	c = getopt_long(argc, argv, opts, longopts, NULL);
-	switch (c) {
-	case 'h':
-		print_cmd_help(cmd);
-		return OPT_HELP;
-	case ':':
-		usage_error(cmd, "option '%s' needs an argument",
-			    argv[optind - 1]);
-		return OPT_BAD;
-	case '?':
-		/* A long option sets optopt too when it has a stray "=arg". */
-		if (optopt && strncmp(argv[optind - 1], "--", 2) != 0)
-			usage_error(cmd, "unknown option '-%c'", optopt);
-		else
-			usage_error(cmd, "bad option '%s'", argv[optind - 1]);
-		return OPT_BAD;
-	default:
-		return c;
-	}
-}
-
 char *err_text(void *mem, int err)
 {
 	const char *detail = hive_error_detail();
@@ -97,76 +34,6 @@ char *err_text(void *mem, int err)
 		return talloc_asprintf(mem, "%s: %s", hive_strerror(err),
 				       detail);
 	return talloc_strdup(mem, hive_strerror(err));
-}
-
-int open_hive(void *mem, const char *path, struct hive **out)
-{
-	return open_hive_flags(mem, path, HIVE_OPEN_READ_ONLY, out);
-}
-
-int open_hive_flags(void *mem, const char *path, unsigned flags,
-		    struct hive **out)
-{
-	int err = hive_open(mem, path, flags, out);
-
-	if (err) {
-		char *text = err_text(mem, err);
-
-		report("%s: %s", path, text ? text : hive_strerror(err));
-		talloc_free(text);
-	}
-	return err;
-}
-
-int open_hive_rw(void *mem, const char *path, struct hive **out)
-{
-	const char *why;
-	int err = hive_open(mem, path, 0, out);
-
-	if (err) {
-		char *text = err_text(mem, err);
-
-		report("%s: %s", path, text ? text : hive_strerror(err));
-		talloc_free(text);
-		return err;
-	}
-	/* Say why up front rather than at the first change. */
-	why = hive_read_only_reason(*out);
-	if (why) {
-		report("%s: cannot change this hive: %s", path, why);
-		talloc_free(*out);
-		*out = NULL;
-		return HIVE_E_READ_ONLY;
-	}
-	return HIVE_OK;
-}
-
-int save_hive(struct hive *h, const char *path)
-{
-	int err;
-
-	if (!hive_is_modified(h))
-		return 0;
-	err = hive_save(h);
-	if (err) {
-		char *text = err_text(NULL, err);
-
-		report("%s: committing the change: %s", path,
-		       text ? text : hive_strerror(err));
-		talloc_free(text);
-		return EXIT_HIVE;
-	}
-	return 0;
-}
-
-int finish_stdout(int rc)
-{
-	/* A full disk or a closed pipe must not pass for a complete export. */
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		report("write error on standard output: %s", strerror(errno));
-		return EXIT_HIVE;
-	}
-	return rc;
 }
 
 /* ---- names ---- */
