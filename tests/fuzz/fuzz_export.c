@@ -37,8 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fwrite(data, 1, size, f);
 	fclose(f);
 	optind = 0; /* restart getopt for each run */
-	cmd_export.run(&cmd_export, 2, utf16);
+	run_command(&cmd_export, 2, utf16);
 	optind = 0;
-	cmd_export.run(&cmd_export, 6, utf8);
+	run_command(&cmd_export, 6, utf8);
 	return 0;
 }
