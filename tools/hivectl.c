@@ -1,11 +1,9 @@
 /*
- * hivectl.c — command dispatch of hivectl, the command-line companion of
- * hivefs.  Every command goes through hive.h.  The table below lists the
- * commands; each entry (a struct cmd: options, operands, how the hive is
- * opened, help text, logic) is defined in the command's own file, and
- * command.c runs it.  Inspecting commands open hives read-only; changing
- * ones open them for writing and commit the change through the hive's
- * transaction logs, as Windows does.
+ * hivectl.c — main of hivectl, the command-line companion of hivefs: the
+ * command table, the overview that --help prints, and dispatch.  Every
+ * command goes through hive.h.  Inspecting commands open hives read-only;
+ * changing ones open them for writing and commit the change through the
+ * hive's transaction logs, as Windows does.
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +14,11 @@
 #define HIVEFS_VERSION "unknown"
 #endif
 
+/*
+ * The command table, in the order of --help.  Each entry (struct cmd in
+ * hivectl.h) lives at the bottom of its command's file, beside the logic
+ * it runs; command.c runs it.
+ */
 static const struct cmd *const commands[] = {
 	&cmd_info, &cmd_ls, &cmd_get, &cmd_export, &cmd_dump, &cmd_check,
 	&cmd_create, &cmd_set, &cmd_rm, &cmd_mkdir, &cmd_mv, &cmd_recover,
