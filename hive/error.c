@@ -1,7 +1,7 @@
 /*
  * error.c — the engine's error vocabulary and the record of why a call
- * failed.  The reason is kept per thread so concurrent front ends (the FUSE
- * driver is multi-threaded) never read each other's messages.  With the
+ * failed.  The reason is kept per thread so callers on several threads
+ * at once never read each other's messages.  With the
  * environment variable HIVE_DEBUG set, every failure is also logged to
  * stderr with its function, file and line.
  */

@@ -1,7 +1,7 @@
 /*
  * file.c — the one door to files beside a hive, and the I/O layer.
  *
- * hivefs and hivectl usually run as root beside folders other users
+ * The engine's callers often run as root beside folders other users
  * control, so every name the engine opens there — the hive, HIVE.LOG,
  * .LOG1, .LOG2 (any case), the temporary file of a save, the folder it
  * flushes — may be a trap laid by whoever can write that folder.

@@ -1,9 +1,10 @@
 /*
  * hive.h — the public interface of the hivefs engine.
  *
- * The engine reads (and, in later stages, writes) Windows registry hive
- * files in the "regf" format.  It knows nothing of FUSE, file-name escaping or
- * text views; fs/ and tools/ are front ends that use only this header.
+ * The engine reads and writes Windows registry hive files in the "regf"
+ * format.  It knows nothing of FUSE, file-name escaping or text views:
+ * front ends use only this header, and the build gives them nothing else
+ * of hive/.  Which file of hive/ does what: the README's architecture map.
  *
  * Conventions
  *  - Every function that can fail returns 0 (HIVE_OK) or one positive code
@@ -99,7 +100,8 @@ struct hive_io;
 #define HIVE_OPEN_FORCE 0x4u
 /* With HIVE_OPEN_READ_ONLY: hold a shared lock on the file while the
  * handle lives, so that no writer (which locks it exclusively) changes the
- * file under a reader that keeps showing it (the read-only mount).  A
+ * file under a reader that keeps showing it (a caller that serves the
+ * hive read-only for as long as it runs).  A
  * writer holding it already makes the open fail with HIVE_E_READ_ONLY. */
 #define HIVE_OPEN_SHARED_LOCK 0x8u
 
@@ -170,7 +172,7 @@ const char *hive_recovery_note(const struct hive *h);
 int hive_describe_logs(void *mem, const char *path, char **text);
 hive_key_t hive_root(const struct hive *h);
 
-/* Cell usage totals from one scan of the bins (for `hivectl info`). */
+/* Cell usage totals from one scan of the bins (for a summary of the hive). */
 struct hive_space {
 	uint64_t allocated_cells, allocated_bytes;
 	uint64_t free_cells, free_bytes;

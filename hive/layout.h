@@ -1,7 +1,8 @@
 /*
  * layout.h — the on-disk regf layout and the engine's internal state.
  *
- * Internal to hive/: fs/ and tools/ never include it (unit tests do).
+ * Internal to hive/: the build gives front ends hive.h alone (see
+ * hive/meson.build); the engine's own tests include this too.
  * What it declares carries the hv_ prefix (HV_ for constants), so that
  * hive_ always means the public interface of hive.h.
  *
@@ -213,7 +214,7 @@ struct hive {
 	unsigned active_log;    /* 0 or 1: where the next entry goes */
 	bool logs_reset;        /* the other log was emptied this session */
 
-	/* Subkey lists found sorted or not (key.c), direct-mapped. */
+	/* Subkey lists found sorted or not (sublist.c), direct-mapped. */
 	struct { uint32_t list; uint8_t state; } order_cache[ORDER_CACHE_SIZE];
 
 	/* The value-name index of one key (value.c). */
@@ -331,6 +332,9 @@ void hv_touch_key(struct hive *h, hive_key_t key);
 void hv_delete_all_values(struct hive *h, hive_key_t key);
 
 /* log.c */
+/* Names of the logs beside `path` (any case), or NULL where there is none:
+ * found[0] = .LOG, found[1] = .LOG1, found[2] = .LOG2. */
+int hv_find_log_names(void *mem, const char *path, char *found[3]);
 uint64_t hv_marvin32(const uint8_t *data, size_t len);
 /* Replay the logs beside `path` into a dirty image (a no-op when clean). */
 int hv_replay(struct hive *h, const char *path);
@@ -345,11 +349,9 @@ int hv_open_memory_logs(void *mem, const void *image, size_t len,
 			const uint8_t *const logs[3], const size_t log_lens[3],
 			unsigned flags, struct hive **out);
 
-/* save.c */
+/* save.c: open the hive file for writing and lock it against a second
+ * writer (read-only, with the reason, where it cannot be written). */
 int hv_lock(struct hive *h, const char *path);
-/* Names of the logs beside `path` (any case), or NULL where there is none:
- * found[0] = .LOG, found[1] = .LOG1, found[2] = .LOG2. */
-int hv_find_log_names(void *mem, const char *path, char *found[3]);
 /* commit.c */
 int hv_write_recovered(struct hive *h);
 

@@ -1,5 +1,5 @@
 /*
- * name.c — names as Windows compares them, and UTF-16 <-> UTF-8.
+ * name.c — names as Windows compares and stores them, and UTF-16 <-> UTF-8.
  *
  * Registry names are sequences of UTF-16 code units compared one unit at a
  * time after RtlUpcaseUnicodeChar; no normalisation, no surrogate pairing.

@@ -58,8 +58,8 @@ static int read_whole_file(struct hive *h)
 			hv_file_close(&h->io, fd);
 			return err == EWOULDBLOCK
 				       ? HIVE_FAIL(HIVE_E_READ_ONLY, "%s is open for "
-						   "writing elsewhere (hivefs or "
-						   "hivectl)", h->path)
+						   "writing elsewhere (another writer "
+						   "holds its lock)", h->path)
 				       : HIVE_FAIL(HIVE_E_IO, "%s: lock: %s", h->path,
 						   strerror(err));
 		}

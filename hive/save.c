@@ -94,7 +94,7 @@ int hv_lock(struct hive *h, const char *path)
 		return HIVE_FAIL(err == EWOULDBLOCK ? HIVE_E_READ_ONLY : HIVE_E_IO,
 				 err == EWOULDBLOCK
 					 ? "the hive is open for writing elsewhere "
-					   "(hivefs or hivectl)"
+					   "(another writer holds its lock)"
 					 : "lock: %s", strerror(err));
 	}
 	if (h->lock_fd >= 0)

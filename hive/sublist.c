@@ -15,7 +15,7 @@
  * 800 KB hive list four billion subkeys.  The repeats add nothing but
  * copies, so hive_key_subkeys() reads each leaf of an index once, and a
  * list costs what it holds, not what its mentions multiply to
- * (`hivectl check` still reports the leaf referenced twice).
+ * (hive_check() still reports the leaf referenced twice).
  *
  * A change edits a list in place where its shape allows, and otherwise
  * rewrites it whole: the entries are read out (in order), the change is
