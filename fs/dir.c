@@ -42,7 +42,7 @@
 
 #include <talloc.h>
 
-#include "hivefs.h"
+#include "dir.h"
 
 /*
  * The names of one list, read once: the units of all names sit in one

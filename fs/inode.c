@@ -41,7 +41,7 @@
 
 #include <talloc.h>
 
-#include "hivefs.h"
+#include "inode.h"
 
 #define NO_SLOT 0u          /* slot 0 is never used: end of chains */
 #define MAX_SLOTS 0x7FFFFFFFu

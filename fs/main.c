@@ -57,6 +57,8 @@
 #include <talloc.h>
 
 #include "hivefs.h"
+#include "inode.h"
+#include "session.h"
 #include "transport/transport.h"
 
 #define EXIT_FAILED 1
@@ -327,8 +329,6 @@ static int open_hive(void *mem, struct hivefs *fs, const char *arg,
 	fs->hive_fd = open_hive_file(fs->hive_path, &st);
 	if (fs->hive_fd < 0)
 		return -1;
-	fs->hive_dev = st.st_dev;
-	fs->hive_ino = st.st_ino;
 	if (!o->uid_given)
 		fs->uid = st.st_uid;
 	if (!o->gid_given)

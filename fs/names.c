@@ -37,7 +37,7 @@
 
 #include <talloc.h>
 
-#include "hivefs.h"
+#include "names.h"
 
 #define SHORT_HASH_DIGITS 16
 #define SHORT_SUFFIX_LEN (2 + SHORT_HASH_DIGITS) /* "%~" + hash */

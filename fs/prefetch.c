@@ -36,7 +36,8 @@
 #include <fuse_lowlevel.h>
 #include <talloc.h>
 
-#include "ops.h"
+#include "prefetch.h"
+#include "worker.h"
 
 #define PREFETCH_VALUE_MAX (64u << 10)
 #define PREFETCH_BYTES (2u << 20)
@@ -104,7 +105,7 @@ static size_t store_values(struct hivefs *fs, struct prefetch *p, size_t n,
 		struct open_file *fh;
 		int ret;
 
-		if (ops_render_value(fs, inos[i], &fh) != 0)
+		if (node_render_value(fs, inos[i], &fh) != 0)
 			continue; /* damaged: its own READ reports it */
 		if (fh->size > 0 && fh->size <= PREFETCH_VALUE_MAX) {
 			struct fuse_bufvec bv = FUSE_BUFVEC_INIT(fh->size);
@@ -120,7 +121,7 @@ static size_t store_values(struct hivefs *fs, struct prefetch *p, size_t n,
 					  p->page_size;
 			}
 		}
-		ops_open_file_put(fh);
+		open_file_put(fh);
 	}
 	return left;
 }
@@ -183,14 +184,14 @@ int prefetch_start(struct hivefs *fs)
 	long page = sysconf(_SC_PAGESIZE);
 
 	if (!p)
-		return ENOMEM;
+		return -ENOMEM;
 	p->listing_budget = pages > 0 ? (uint64_t)pages / 16 : 16384;
 	p->page_size = page > 0 ? (size_t)page : 4096;
 	fs->prefetch = p;
 	if (worker_start(&p->w, prefetch_thread, fs) != 0) {
 		fs->prefetch = NULL;
 		free(p);
-		return EAGAIN;
+		return -EAGAIN;
 	}
 	return 0;
 }

@@ -27,7 +27,8 @@
 
 #include <fuse_lowlevel.h>
 
-#include "ops.h"
+#include "stale.h"
+#include "worker.h"
 
 struct stale_job {
 	fuse_req_t req;
@@ -59,7 +60,7 @@ static void send_and_reply(struct hivefs *fs, fuse_req_t req,
 		fuse_lowlevel_notify_inval_inode(fs->se, s->ino[i],
 						 s->pages[i] ? 0 : -1, 0);
 	if (err || !attr)
-		fuse_reply_err(req, err);
+		fs_reply_err(req, err);
 	else
 		fuse_reply_attr(req, attr, fs->timeout);
 }
@@ -99,12 +100,12 @@ int stale_start(struct hivefs *fs)
 		return 0;
 	w = calloc(1, sizeof(*w));
 	if (!w)
-		return ENOMEM;
+		return -ENOMEM;
 	fs->stale_worker = w;
 	if (worker_start(&w->w, stale_thread, fs) != 0) {
 		fs->stale_worker = NULL;
 		free(w);
-		return EAGAIN;
+		return -EAGAIN;
 	}
 	return 0;
 }

@@ -37,7 +37,8 @@
 
 #include <talloc.h>
 
-#include "hivefs.h"
+#include "hive.h"
+#include "view.h"
 
 bool view_type_has_text(uint32_t type)
 {

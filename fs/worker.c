@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <pthread.h>
 
-#include "ops.h"
+#include "worker.h"
 
 int worker_start(struct worker *w, void *(*run)(void *), void *arg)
 {
@@ -16,7 +16,7 @@ int worker_start(struct worker *w, void *(*run)(void *), void *arg)
 	if (pthread_create(&w->thread, NULL, run, arg) != 0) {
 		pthread_cond_destroy(&w->wake);
 		pthread_mutex_destroy(&w->lock);
-		return EAGAIN;
+		return -EAGAIN;
 	}
 	return 0;
 }

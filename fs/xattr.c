@@ -1,5 +1,6 @@
 /*
- * xattr.c — the extended attributes of keys and values.
+ * xattr.c — the extended attributes of keys and values: one table of
+ * names (attributes[] below), each with how it is read, set and removed.
  *
  * All live in the user. namespace, so cp -a, rsync -aX and tar --xattrs
  * carry them:
@@ -15,179 +16,529 @@
  *                                 shown is a shortened or NAME%~N form
  *
  * Values have no trailing NUL or newline.
+ *
+ * Setting user.winreg.type re-interprets the file's current content under
+ * the new type, and user.winreg.raw=1 stores it verbatim (store.c says
+ * what "current content" is and why).  Every value has a type and every
+ * key a security descriptor, so those cannot be removed; user.winreg.name
+ * can only be set to what it is (cp -a and rsync -aX copy it back).
  */
+#include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/xattr.h>
 
 #include <talloc.h>
 
-#include "hivefs.h"
+#include "change.h"
+#include "stale.h"
+#include "store.h"
+#include "xattr.h"
 
-#define XATTR_TYPE "user.winreg.type"
-#define XATTR_RAW "user.winreg.raw"
-#define XATTR_CLASS "user.winreg.class"
-#define XATTR_SECURITY "user.winreg.security"
-#define XATTR_NAME "user.winreg.name"
+#define KEYS (1u << NODE_KEY)
+#define VALUES (1u << NODE_VALUE)
 
-static int value_view(void *mem, struct hivefs *fs, uint32_t cell,
-		      unsigned node_flags, uint32_t *type, struct view *v)
+/* One attribute: where it applies and how it is read, set and removed.
+ * get: -ENODATA when the entry has none; set NULL: never set (ENOTSUP),
+ * remove NULL: never removed (EPERM).  All under lock. */
+struct attribute {
+	const char *name;
+	unsigned applies; /* KEYS, VALUES */
+	int (*get)(void *mem, struct hivefs *fs, uint64_t ino,
+		   const struct node_info *n, char **value, size_t *len);
+	int (*set)(void *tmp, struct hivefs *fs, uint64_t ino,
+		   struct node_info *n, const char *value, size_t size,
+		   int flags);
+	int (*remove)(void *tmp, struct hivefs *fs, uint64_t ino,
+		      const struct node_info *n);
+};
+
+/* ---- user.winreg.type and user.winreg.raw ---- */
+
+/* How value n is shown now, and its type. */
+static int value_view(void *mem, struct hivefs *fs, const struct node_info *n,
+		      uint32_t *type, struct view *v)
 {
 	struct hive_value_stat st;
 	uint8_t *data;
 	size_t len;
-	int err = hive_value_stat(fs->hive, cell, &st);
+	int err = hive_value_stat(fs->hive, n->cell, &st);
 
 	if (!err)
-		err = hive_value_data(mem, fs->hive, cell, &data, &len);
+		err = hive_value_data(mem, fs->hive, n->cell, &data, &len);
 	if (err)
-		return err;
+		return fs_errno(fs, err);
 	*type = st.type;
-	view_measure(st.type, data, len,
-		     fs->raw || (node_flags & NODE_VERBATIM), v);
+	view_measure(st.type, data, len, node_shown_raw(fs, n->flags), v);
 	talloc_free(data);
-	return HIVE_OK;
+	return 0;
 }
 
-static char *type_text(void *mem, uint32_t type)
-{
-	const char *name = hive_type_name(type);
-
-	return name ? talloc_strdup(mem, name)
-		    : talloc_asprintf(mem, "0x%08" PRIx32, type);
-}
-
-/* user.winreg.name: the full file name of a key or value. */
-static int full_name(void *mem, struct hivefs *fs, enum node_kind kind,
-		     uint32_t cell, char **out)
-{
-	uint16_t *u;
-	size_t len;
-	int err = kind == NODE_KEY ? hive_key_name(mem, fs->hive, cell, &u, &len)
-				   : hive_value_name(mem, fs->hive, cell, &u, &len);
-
-	if (err)
-		return err;
-	*out = name_encode(mem, u, len, kind == NODE_KEY ? NAME_KEY : NAME_VALUE);
-	talloc_free(u);
-	return *out ? HIVE_OK : HIVE_E_NOMEM;
-}
-
-int xattr_list(void *mem, struct hivefs *fs, enum node_kind kind,
-	       uint32_t cell, unsigned node_flags, char **names, size_t *len)
-{
-	void *tmp = talloc_new(NULL);
-	const char *present[3];
-	size_t n = 0, total = 0;
-	char *list;
-	int err;
-
-	if (!tmp)
-		return HIVE_E_NOMEM;
-	if (kind == NODE_KEY) {
-		struct hive_key_stat st;
-		uint8_t *sd;
-		size_t sd_len;
-
-		err = hive_key_stat(fs->hive, cell, &st);
-		if (!err)
-			err = hive_key_security(tmp, fs->hive, cell, &sd, &sd_len);
-		if (!err && st.class_len)
-			present[n++] = XATTR_CLASS;
-		if (!err && sd_len)
-			present[n++] = XATTR_SECURITY;
-	} else {
-		uint32_t type;
-		struct view v;
-
-		err = value_view(tmp, fs, cell, node_flags, &type, &v);
-		if (!err)
-			present[n++] = XATTR_TYPE;
-		if (!err && v.raw_flag)
-			present[n++] = XATTR_RAW;
-	}
-	if (!err && (node_flags & NODE_SYNTHETIC))
-		present[n++] = XATTR_NAME;
-	for (size_t i = 0; i < n; i++)
-		total += strlen(present[i]) + 1;
-	list = err ? NULL : talloc_array(mem, char, total + 1);
-	if (!err && !list)
-		err = HIVE_E_NOMEM;
-	if (!err) {
-		*len = 0;
-		for (size_t i = 0; i < n; i++) {
-			size_t k = strlen(present[i]) + 1;
-			memcpy(list + *len, present[i], k);
-			*len += k;
-		}
-		*names = list;
-	}
-	talloc_free(tmp);
-	return err;
-}
-
-static int key_attr(void *mem, struct hivefs *fs, uint32_t cell,
-		    const char *name, char **value, size_t *len)
-{
-	uint8_t *bytes;
-	int err;
-
-	if (strcmp(name, XATTR_CLASS) == 0)
-		err = hive_key_class(mem, fs->hive, cell, &bytes, len);
-	else if (strcmp(name, XATTR_SECURITY) == 0)
-		err = hive_key_security(mem, fs->hive, cell, &bytes, len);
-	else
-		return HIVE_E_NOT_FOUND;
-	if (err)
-		return err;
-	if (*len == 0) {
-		talloc_free(bytes);
-		return HIVE_E_NOT_FOUND;
-	}
-	*value = (char *)bytes;
-	return HIVE_OK;
-}
-
-static int value_attr(void *mem, struct hivefs *fs, uint32_t cell,
-		      unsigned node_flags, const char *name, char **value,
-		      size_t *len)
+static int type_get(void *mem, struct hivefs *fs, uint64_t ino,
+		    const struct node_info *n, char **value, size_t *len)
 {
 	uint32_t type;
 	struct view v;
-	int err;
+	const char *name;
+	int err = value_view(mem, fs, n, &type, &v);
 
-	if (strcmp(name, XATTR_TYPE) != 0 && strcmp(name, XATTR_RAW) != 0)
-		return HIVE_E_NOT_FOUND;
-	err = value_view(mem, fs, cell, node_flags, &type, &v);
 	if (err)
 		return err;
-	if (strcmp(name, XATTR_RAW) == 0) {
-		if (!v.raw_flag)
-			return HIVE_E_NOT_FOUND;
-		*value = talloc_strdup(mem, "1");
-	} else {
-		*value = type_text(mem, type);
-	}
+	name = hive_type_name(type);
+	*value = name ? talloc_strdup(mem, name)
+		      : talloc_asprintf(mem, "0x%08" PRIx32, type);
 	if (!*value)
-		return HIVE_E_NOMEM;
+		return -ENOMEM;
 	*len = strlen(*value);
-	return HIVE_OK;
+	return 0;
 }
 
-int xattr_get(void *mem, struct hivefs *fs, enum node_kind kind,
-	      uint32_t cell, unsigned node_flags, const char *name, char **value,
-	      size_t *len)
+static int raw_get(void *mem, struct hivefs *fs, uint64_t ino,
+		   const struct node_info *n, char **value, size_t *len)
 {
+	uint32_t type;
+	struct view v;
+	int err = value_view(mem, fs, n, &type, &v);
+
+	if (err)
+		return err;
+	if (!v.raw_flag)
+		return -ENODATA;
+	*value = talloc_strdup(mem, "1");
+	if (!*value)
+		return -ENOMEM;
+	*len = 1;
+	return 0;
+}
+
+/* "REG_DWORD", "4", "0x00000004" (a trailing NUL or newline allowed). */
+static int parse_type(const char *s, size_t len, uint32_t *type)
+{
+	char text[32];
+	char *end;
+	unsigned long long v;
+
+	if (len && (s[len - 1] == '\0' || s[len - 1] == '\n'))
+		len--;
+	if (len == 0 || len >= sizeof(text) || memchr(s, '\0', len))
+		return -EINVAL;
+	memcpy(text, s, len);
+	text[len] = '\0';
+	for (uint32_t t = 0; t <= HIVE_REG_QWORD; t++) {
+		if (strcasecmp(text, hive_type_name(t)) == 0) {
+			*type = t;
+			return 0;
+		}
+	}
+	if (text[0] < '0' || text[0] > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(text, &end, 0);
+	if (errno || *end || v > UINT32_MAX)
+		return -EINVAL;
+	*type = (uint32_t)v;
+	return 0;
+}
+
+/*
+ * The content a re-interpretation starts from (see store.c): on tmp, and
+ * the descriptor it came from, if any, which the store makes clean.
+ */
+static int current_content(void *tmp, struct hivefs *fs, uint64_t ino,
+			   const struct node_info *n, char **content,
+			   size_t *len, struct wbuf **from)
+{
+	struct wbuf *w = node_dirty_copy(fs, ino);
+	struct recent_write *r = w ? NULL : recent_find(fs, ino, n);
+	uint32_t type;
+
+	*from = w;
+	if (w || r) {
+		*len = w ? w->len : r->len;
+		*content = talloc_size(tmp, *len ? *len : 1);
+		if (!*content)
+			return -ENOMEM;
+		memcpy(*content, w ? w->buf : r->bytes, *len);
+		return 0;
+	}
+	return node_value_content(tmp, fs, n->cell,
+				  node_shown_raw(fs, n->flags), &type, content,
+				  len);
+}
+
+/*
+ * Store value n's current content again as `type` (verbatim when it
+ * does not parse) if it came from a writer or `always`.
+ */
+static int retype(void *tmp, struct hivefs *fs, uint64_t ino,
+		  struct node_info *n, uint32_t type, bool always)
+{
+	struct wbuf *from;
+	char *content;
+	size_t len;
+	int err = current_content(tmp, fs, ino, n, &content, &len, &from);
+
+	if (!err && (from || always || recent_find(fs, ino, n)))
+		err = store_content(tmp, fs, ino, n, type, content, len,
+				    STORE_RETYPE);
+	if (!err)
+		err = change_done(fs);
+	if (!err && from)
+		from->dirty = false;
+	return err;
+}
+
+static int type_set(void *tmp, struct hivefs *fs, uint64_t ino,
+		    struct node_info *n, const char *value, size_t size,
+		    int flags)
+{
+	uint32_t type = 0;
 	int err;
 
-	if (strcmp(name, XATTR_NAME) == 0) {
-		if (!(node_flags & NODE_SYNTHETIC))
-			return HIVE_E_NOT_FOUND;
-		err = full_name(mem, fs, kind, cell, value);
-		if (!err)
-			*len = strlen(*value);
+	if (flags & XATTR_CREATE)
+		return -EEXIST; /* every value has a type */
+	err = parse_type(value, size, &type);
+	if (!err)
+		err = retype(tmp, fs, ino, n, type, true);
+	if (!err)
+		inode_clear_flags(fs->inodes, ino, NODE_FRESH);
+	return err;
+}
+
+static int raw_set(void *tmp, struct hivefs *fs, uint64_t ino,
+		   struct node_info *n, const char *value, size_t size,
+		   int flags)
+{
+	uint32_t type;
+	bool raw_now;
+	int err;
+
+	if (size == 0 || (value[0] != '1' && value[0] != '0') ||
+	    (size > 1 && !(size == 2 && (value[1] == '\n' || !value[1]))))
+		return -EINVAL;
+	err = store_value_type(fs, n->cell, &type);
+	if (err)
 		return err;
+	raw_now = node_shown_raw(fs, n->flags);
+	if (!raw_now) {
+		uint8_t *data;
+		size_t data_len;
+		struct view v;
+
+		err = fs_errno(fs, hive_value_data(tmp, fs->hive, n->cell, &data,
+						   &data_len));
+		if (err)
+			return err;
+		view_measure(type, data, data_len, false, &v);
+		raw_now = v.raw_flag;
 	}
-	return kind == NODE_KEY ? key_attr(mem, fs, cell, name, value, len)
-				: value_attr(mem, fs, cell, node_flags, name, value,
-					     len);
+	if ((flags & XATTR_CREATE) && raw_now)
+		return -EEXIST;
+	if ((flags & XATTR_REPLACE) && !raw_now)
+		return -ENODATA;
+	if (value[0] == '0') {
+		inode_clear_flags(fs->inodes, ino, NODE_VERBATIM);
+		return 0;
+	}
+	inode_set_flags(fs->inodes, ino, NODE_VERBATIM);
+	n->flags |= NODE_VERBATIM;
+	return retype(tmp, fs, ino, n, type, false);
+}
+
+/* Data that is not canonical stays raw; the flag goes. */
+static int raw_remove(void *tmp, struct hivefs *fs, uint64_t ino,
+		      const struct node_info *n)
+{
+	inode_clear_flags(fs->inodes, ino, NODE_VERBATIM);
+	return 0;
+}
+
+/* ---- user.winreg.class and user.winreg.security ---- */
+
+/* A key's class or security bytes (read by `get_bytes`), if it has any. */
+static int key_bytes(void *mem, struct hivefs *fs, const struct node_info *n,
+		     int (*get_bytes)(void *, struct hive *, hive_key_t,
+				      uint8_t **, size_t *),
+		     char **value, size_t *len)
+{
+	uint8_t *bytes;
+	int err = fs_errno(fs, get_bytes(mem, fs->hive, n->cell, &bytes, len));
+
+	if (!err && *len == 0)
+		err = -ENODATA;
+	if (!err)
+		*value = (char *)bytes;
+	return err;
+}
+
+static int class_get(void *mem, struct hivefs *fs, uint64_t ino,
+		     const struct node_info *n, char **value, size_t *len)
+{
+	return key_bytes(mem, fs, n, hive_key_class, value, len);
+}
+
+static int security_get(void *mem, struct hivefs *fs, uint64_t ino,
+			const struct node_info *n, char **value, size_t *len)
+{
+	return key_bytes(mem, fs, n, hive_key_security, value, len);
+}
+
+/* XATTR_CREATE and XATTR_REPLACE against what the key has (get). */
+static int check_set_flags(void *tmp, struct hivefs *fs, uint64_t ino,
+			   const struct node_info *n, int flags,
+			   int (*get)(void *, struct hivefs *, uint64_t,
+			   const struct node_info *, char **,
+			   size_t *))
+{
+	char *old;
+	size_t old_len;
+	int err = get(tmp, fs, ino, n, &old, &old_len);
+
+	if (err && err != -ENODATA)
+		return err;
+	if ((flags & XATTR_CREATE) && !err)
+		return -EEXIST;
+	if ((flags & XATTR_REPLACE) && err)
+		return -ENODATA;
+	return 0;
+}
+
+static int class_set(void *tmp, struct hivefs *fs, uint64_t ino,
+		     struct node_info *n, const char *value, size_t size,
+		     int flags)
+{
+	int err = check_set_flags(tmp, fs, ino, n, flags, class_get);
+
+	if (!err)
+		err = fs_errno(fs, hive_key_set_class(fs->hive, n->cell, value,
+						      size));
+	return err ? err : change_done(fs);
+}
+
+static int class_remove(void *tmp, struct hivefs *fs, uint64_t ino,
+			const struct node_info *n)
+{
+	char *old;
+	size_t old_len;
+	int err = class_get(tmp, fs, ino, n, &old, &old_len);
+
+	if (!err)
+		err = fs_errno(fs, hive_key_set_class(fs->hive, n->cell, NULL, 0));
+	return err ? err : change_done(fs);
+}
+
+static int security_set(void *tmp, struct hivefs *fs, uint64_t ino,
+			struct node_info *n, const char *value, size_t size,
+			int flags)
+{
+	int err = check_set_flags(tmp, fs, ino, n, flags, security_get);
+
+	if (!err && size == 0)
+		err = -EINVAL; /* a key always has a security descriptor */
+	if (!err)
+		err = fs_errno(fs, hive_key_set_security(fs->hive, n->cell,
+							 value, size));
+	return err ? err : change_done(fs);
+}
+
+/* ---- user.winreg.name ---- */
+
+/* The full file name of a key or value. */
+static int name_get(void *mem, struct hivefs *fs, uint64_t ino,
+		    const struct node_info *n, char **value, size_t *len)
+{
+	uint16_t *u;
+	size_t units;
+	int err;
+
+	if (!(n->flags & NODE_SYNTHETIC))
+		return -ENODATA;
+	err = n->kind == NODE_KEY
+		      ? hive_key_name(mem, fs->hive, n->cell, &u, &units)
+		      : hive_value_name(mem, fs->hive, n->cell, &u, &units);
+	if (err)
+		return fs_errno(fs, err);
+	*value = name_encode(mem, u, units,
+			     n->kind == NODE_KEY ? NAME_KEY : NAME_VALUE);
+	talloc_free(u);
+	if (!*value)
+		return -ENOMEM;
+	*len = strlen(*value);
+	return 0;
+}
+
+/* It can only be what it is. */
+static int name_set(void *tmp, struct hivefs *fs, uint64_t ino,
+		    struct node_info *n, const char *value, size_t size,
+		    int flags)
+{
+	struct node_info any = *n;
+	char *full;
+	size_t len;
+	int err;
+
+	any.flags |= NODE_SYNTHETIC;
+	err = name_get(tmp, fs, ino, &any, &full, &len);
+	if (err)
+		return err;
+	return len == size && memcmp(full, value, size) == 0 ? 0 : -EPERM;
+}
+
+static const struct attribute attributes[] = {
+	{ "user.winreg.type", VALUES, type_get, type_set, NULL },
+	{ "user.winreg.raw", VALUES, raw_get, raw_set, raw_remove },
+	{ "user.winreg.class", KEYS, class_get, class_set, class_remove },
+	{ "user.winreg.security", KEYS, security_get, security_set, NULL },
+	{ "user.winreg.name", KEYS | VALUES, name_get, name_set, NULL },
+};
+
+static const struct attribute *attribute_named(const char *name)
+{
+	for (size_t i = 0; i < sizeof(attributes) / sizeof(attributes[0]); i++)
+		if (strcmp(attributes[i].name, name) == 0)
+			return &attributes[i];
+	return NULL;
+}
+
+static bool applies(const struct attribute *a, const struct node_info *n)
+{
+	return a && (a->applies & (1u << n->kind));
+}
+
+/* ---- the operations ---- */
+
+static void reply_sized(fuse_req_t req, const char *data, size_t len,
+			size_t size)
+{
+	/* size 0 asks for the length; a short buffer is ERANGE. */
+	if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (size < len)
+		fs_reply_err(req, -ERANGE);
+	else
+		fuse_reply_buf(req, data, len);
+}
+
+/* The node of ino to read attributes of (under lock). */
+static int live_node(struct hivefs *fs, uint64_t ino, struct node_info *n)
+{
+	if (!inode_get(fs->inodes, ino, n) || (n->flags & NODE_DEAD))
+		return -ESTALE;
+	return 0;
+}
+
+void xattr_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		    size_t size)
+{
+	struct hivefs *fs = fs_of(req);
+	const struct attribute *a = attribute_named(name);
+	void *tmp = talloc_new(NULL);
+	struct node_info n;
+	char *value = NULL;
+	size_t len = 0;
+	int err;
+
+	pthread_mutex_lock(&fs->lock);
+	err = tmp ? live_node(fs, ino, &n) : -ENOMEM;
+	if (!err)
+		err = applies(a, &n) ? a->get(tmp, fs, ino, &n, &value, &len)
+				     : -ENODATA;
+	pthread_mutex_unlock(&fs->lock);
+	if (err)
+		fs_reply_err(req, err);
+	else
+		reply_sized(req, value, len, size);
+	talloc_free(tmp);
+}
+
+void xattr_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct hivefs *fs = fs_of(req);
+	void *tmp = talloc_new(NULL);
+	char *names = NULL;
+	size_t len = 0;
+	struct node_info n;
+	int err;
+
+	pthread_mutex_lock(&fs->lock);
+	err = tmp ? live_node(fs, ino, &n) : -ENOMEM;
+	for (size_t i = 0;
+	     !err && i < sizeof(attributes) / sizeof(attributes[0]); i++) {
+		const struct attribute *a = &attributes[i];
+		size_t k = strlen(a->name) + 1, vlen;
+		char *value;
+
+		if (!applies(a, &n))
+			continue;
+		err = a->get(tmp, fs, ino, &n, &value, &vlen);
+		if (err == -ENODATA) {
+			err = 0;
+			continue;
+		}
+		if (!err)
+			names = talloc_realloc(tmp, names, char, len + k);
+		if (!err && !names)
+			err = -ENOMEM;
+		if (!err) {
+			memcpy(names + len, a->name, k);
+			len += k;
+		}
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (err)
+		fs_reply_err(req, err);
+	else
+		reply_sized(req, names, len, size);
+	talloc_free(tmp);
+}
+
+void xattr_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		    const char *value, size_t size, int flags)
+{
+	struct hivefs *fs = fs_of(req);
+	const struct attribute *a = attribute_named(name);
+	void *tmp = talloc_new(NULL);
+	struct stale st = { .n = 0 };
+	struct node_info n;
+	int err;
+
+	pthread_mutex_lock(&fs->lock);
+	err = tmp ? change_node(fs, ino, &n) : -ENOMEM;
+	if (!err)
+		/* Nowhere to keep other attributes. */
+		err = applies(a, &n) && a->set
+			      ? a->set(tmp, fs, ino, &n, value, size, flags)
+			      : -ENOTSUP;
+	if (!err) {
+		stale_add(&st, ino);
+		if (n.kind == NODE_VALUE)
+			stale_add(&st, node_key_ino(fs, n.parent));
+	}
+	pthread_mutex_unlock(&fs->lock);
+	talloc_free(tmp);
+	stale_reply(fs, req, &st, err, NULL);
+}
+
+void xattr_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct hivefs *fs = fs_of(req);
+	const struct attribute *a = attribute_named(name);
+	void *tmp = talloc_new(NULL);
+	struct node_info n;
+	int err;
+
+	pthread_mutex_lock(&fs->lock);
+	err = tmp ? change_node(fs, ino, &n) : -ENOMEM;
+	if (!err) {
+		if (a && !a->remove)
+			err = -EPERM; /* what every entry of its kind has */
+		else if (applies(a, &n))
+			err = a->remove(tmp, fs, ino, &n);
+		else
+			err = -ENODATA;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	talloc_free(tmp);
+	fs_reply_err(req, err);
 }

@@ -8,8 +8,8 @@
 
 #include "common.h"
 #include "random.h"
-/* The fs/ layer under test (the lead may split hivefs.h per layer). */
-#include "hivefs.h"
+/* The fs/ file under test. */
+#include "inode.h"
 
 #define ROOT_CELL 0x20u
 

@@ -11,8 +11,8 @@
 
 #include "common.h"
 #include "random.h"
-/* The fs/ layer under test (the lead may split hivefs.h per layer). */
-#include "hivefs.h"
+/* The fs/ file under test. */
+#include "names.h"
 
 #define RANDOM_CASES 20000
 
@@ -378,7 +378,7 @@ static void decode_refuses(void **state)
 
 /*
  * "%40" is an escape only in the value namespace; as a key's file name
- * decode refuses it, which hivefs.h's list of refusals does not name and
+ * decode refuses it, which names.h's list of refusals does not name and
  * the "a '%' that starts no escape stands for itself" rule would accept
  * (as the key "%40", like "%41").  Recorded as the code behaves today.
  */

@@ -7,8 +7,9 @@
 
 #include "common.h"
 #include "random.h"
-/* The fs/ layer under test (the lead may split hivefs.h per layer). */
-#include "hivefs.h"
+/* The fs/ file under test. */
+#include "hive.h"
+#include "view.h"
 
 #define RANDOM_CASES 20000
 

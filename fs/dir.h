@@ -1,0 +1,61 @@
+/*
+ * dir.h — the file names of a key's subkeys and values, and resolving a
+ * file name back to one of them (dir.c).  Returns are in the engine's
+ * vocabulary (HIVE_E_*), see hivefs.h; the caller holds struct hivefs.lock.
+ */
+#ifndef HIVEFS_DIR_H
+#define HIVEFS_DIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hive.h"
+#include "names.h"
+
+enum entry_kind {
+	ENTRY_KEY,
+	ENTRY_VALUE,
+	ENTRY_DAMAGED, /* a record or list that cannot be read: EIO */
+};
+
+struct dir_entry {
+	const char *name;   /* file name, NUL-terminated */
+	uint32_t cell;      /* the nk or vk offset */
+	uint8_t kind;       /* enum entry_kind */
+	bool synthetic;     /* name has a "%~" form: user.winreg.name applies */
+};
+
+struct listing {
+	struct dir_entry *ent; /* subkeys in list order, then values */
+	size_t count;
+	bool aliases;          /* duplicate names were renamed NAME%~N */
+};
+
+/*
+ * The file names of the subkeys and values of `key`, on mem.  Damage is
+ * listed, not fatal: an unreadable entry becomes an ENTRY_DAMAGED one.
+ * Fails only when the key itself cannot be read (or on ENOMEM).
+ */
+int listing_build(void *mem, struct hive *h, hive_key_t key,
+		  struct listing **out);
+
+/*
+ * Resolve a file name below `key`: 0 and the entry (name NULL), or
+ * HIVE_E_NOT_FOUND, or an engine error.  `l` is the key's listing, or NULL
+ * when the key is known to have no renamed duplicates and `name` is not
+ * synthetic: then the engine's case-insensitive lookups are used directly.
+ */
+int dir_resolve(struct hive *h, hive_key_t key, const struct listing *l,
+		const char *name, struct dir_entry *found);
+
+/*
+ * The stored name a new entry called `name` gets below `key` (on mem):
+ * the decoded name, or for a value NAME%v where a subkey NAME exists,
+ * NAME.  HIVE_E_INVALID for names no entry can be given ("%~" forms,
+ * names name_decode() refuses).
+ */
+int dir_new_name(void *mem, struct hive *h, hive_key_t key, const char *name,
+		 enum name_ns ns, uint16_t **units, size_t *len);
+
+#endif /* HIVEFS_DIR_H */

@@ -1,0 +1,456 @@
+/*
+ * entry.c — the FUSE operations that make, remove and rename entries:
+ * create, mknod, mkdir, unlink, rmdir, rename (link and symlink are
+ * refused: a key or value has one name, and there are no links).
+ *
+ * Names.  create/mkdir decode the file name (names.c; NAME%v makes value
+ * NAME next to subkey NAME).  Lookups ignore case, so `echo 4 > start`
+ * reaches Start and keeps its spelling.  A value renamed with mv is set
+ * under the new name and deleted under the old (DESIGN.md §1), under one
+ * lock so no one sees the state between; the kernel's node follows it to
+ * the new vk.  A renamed or moved key is NtRenameKey (hive_key_rename).
+ * ".Trash" and ".Trash-*" at the root are refused, so file managers offer
+ * to delete instead of moving keys into a trash key.
+ */
+#define _GNU_SOURCE /* RENAME_NOREPLACE */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <talloc.h>
+
+#include "change.h"
+#include "entry.h"
+#include "file.h"
+#include "store.h"
+
+/* The key directory `ino` (under lock): 0, or the errno. */
+static int live_dir(struct hivefs *fs, uint64_t ino, struct node_info *dir)
+{
+	if (!inode_get(fs->inodes, ino, dir) || (dir->flags & NODE_DEAD))
+		return -ENOENT;
+	return dir->kind == NODE_KEY ? 0 : -ENOTDIR;
+}
+
+/* A trash directory a file manager wants at the root. */
+static bool is_trash(uint64_t dir_ino, const char *name)
+{
+	return dir_ino == INODE_ROOT &&
+	       (strcmp(name, ".Trash") == 0 ||
+		strncmp(name, ".Trash-", 7) == 0);
+}
+
+/*
+ * Checks common to create, mknod and mkdir, then the stored name of the
+ * new entry (on tmp).  0 or an errno.
+ */
+static int prepare_new(void *tmp, struct hivefs *fs, uint64_t dir_ino,
+		       struct node_info *dir, const char *name, enum name_ns ns,
+		       uint16_t **units, size_t *len)
+{
+	int err = change_refused(fs);
+
+	if (!err)
+		err = live_dir(fs, dir_ino, dir);
+	if (!err && strlen(name) > HIVEFS_NAME_MAX)
+		err = -ENAMETOOLONG;
+	if (!err && is_trash(dir_ino, name))
+		err = -EPERM;
+	if (!err && dir_new_name(tmp, fs->hive, dir->cell, name, ns, units, len))
+		err = -EINVAL;
+	return err;
+}
+
+/*
+ * A new value, REG_SZ and empty until written; or, if it exists (a race
+ * with another creator) and `existing` is allowed, that one.
+ */
+static int new_value(void *tmp, struct hivefs *fs, uint64_t dir_ino,
+		     const char *name, bool existing,
+		     struct fuse_entry_param *e)
+{
+	struct node_info dir;
+	uint16_t *units;
+	size_t len;
+	hive_value_t cell;
+	int err = prepare_new(tmp, fs, dir_ino, &dir, name, NAME_VALUE, &units,
+			      &len);
+
+	if (err)
+		return err;
+	if (hive_value_lookup(fs->hive, dir.cell, units, len, &cell) == HIVE_OK) {
+		if (!existing)
+			return -EEXIST;
+		return node_entry(fs, NODE_VALUE, dir.cell, cell, 0, e);
+	}
+	err = fs_errno(fs, hive_value_set(fs->hive, dir.cell, units, len,
+					  HIVE_REG_SZ, "", 0, &cell));
+	if (!err)
+		err = change_done(fs);
+	if (!err)
+		err = node_entry(fs, NODE_VALUE, dir.cell, cell, NODE_FRESH, e);
+	return err;
+}
+
+void entry_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		  mode_t mode, struct fuse_file_info *fi)
+{
+	struct hivefs *fs = fs_of(req);
+	void *tmp = talloc_new(NULL);
+	struct fuse_entry_param e;
+	struct open_file *fh = NULL;
+	struct node_info n;
+	int err;
+
+	pthread_mutex_lock(&fs->lock);
+	err = tmp ? new_value(tmp, fs, parent, name, !(fi->flags & O_EXCL), &e)
+		  : -ENOMEM;
+	if (!err) {
+		inode_get(fs->inodes, e.ino, &n);
+		err = file_handle_new(fs, e.ino, &n, fi->flags, &fh);
+		if (err)
+			inode_forget(fs->inodes, e.ino, 1);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	talloc_free(tmp);
+	if (err)
+		fs_reply_err(req, err);
+	else
+		file_reply_handle(req, fs, fh, fi, &e);
+}
+
+void entry_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		 mode_t mode, dev_t rdev)
+{
+	struct hivefs *fs = fs_of(req);
+	void *tmp = talloc_new(NULL);
+	struct fuse_entry_param e;
+	int err;
+
+	/* A regular file is a value; devices, fifos and sockets have no
+	 * place in a hive. */
+	if (!S_ISREG(mode)) {
+		talloc_free(tmp);
+		fs_reply_err(req, -EPERM);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	err = tmp ? new_value(tmp, fs, parent, name, false, &e) : -ENOMEM;
+	pthread_mutex_unlock(&fs->lock);
+	talloc_free(tmp);
+	if (err)
+		fs_reply_err(req, err);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+void entry_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		 mode_t mode)
+{
+	struct hivefs *fs = fs_of(req);
+	void *tmp = talloc_new(NULL);
+	struct fuse_entry_param e;
+	struct node_info dir;
+	uint16_t *units;
+	size_t len;
+	hive_key_t key;
+	int err;
+
+	pthread_mutex_lock(&fs->lock);
+	err = tmp ? prepare_new(tmp, fs, parent, &dir, name, NAME_KEY, &units,
+				&len)
+		  : -ENOMEM;
+	if (!err) {
+		int hive_err = hive_key_create(fs->hive, dir.cell, units, len,
+					       &key);
+
+		/* Too deep (512 levels) or too many subkeys. */
+		err = hive_err == HIVE_E_TOO_BIG ? -EMLINK : fs_errno(fs, hive_err);
+		if (!err)
+			err = change_done(fs);
+		if (!err)
+			err = node_entry(fs, NODE_KEY, dir.cell, key, 0, &e);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	talloc_free(tmp);
+	if (err)
+		fs_reply_err(req, err);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+/* Resolve `name` in directory `dir_ino` for a change (under lock). */
+static int find_for_change(void *tmp, struct hivefs *fs, uint64_t dir_ino,
+			   struct node_info *dir, const char *name,
+			   struct dir_entry *found)
+{
+	int err = change_refused(fs);
+
+	if (!err)
+		err = live_dir(fs, dir_ino, dir);
+	if (!err)
+		err = node_resolve(tmp, fs, dir_ino, dir, name, found);
+	return err;
+}
+
+/* Delete a value (under lock); its node, if any, becomes dead. */
+static int delete_value(void *tmp, struct hivefs *fs, uint32_t key,
+			uint32_t cell)
+{
+	uint16_t *name;
+	size_t len;
+	int err = hive_value_name(tmp, fs->hive, cell, &name, &len);
+
+	if (!err)
+		err = hive_value_delete(fs->hive, key, name, len);
+	if (err)
+		return fs_errno(fs, err);
+	inode_unlink(fs->inodes, inode_peek(fs->inodes, NODE_VALUE, key, cell));
+	recent_forget_cell(fs, cell);
+	return 0;
+}
+
+/* Delete an empty key (under lock): ENOTEMPTY with subkeys or values. */
+static int delete_key(struct hivefs *fs, uint32_t parent, uint32_t key)
+{
+	struct hive_key_stat ks;
+	int err = hive_key_stat(fs->hive, key, &ks);
+
+	if (!err && (ks.subkey_count || ks.value_count))
+		err = HIVE_E_NOT_EMPTY;
+	if (!err)
+		err = hive_key_delete(fs->hive, key);
+	if (!err)
+		inode_unlink(fs->inodes,
+			     inode_peek(fs->inodes, NODE_KEY, parent, key));
+	return fs_errno(fs, err);
+}
+
+static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
+			 enum node_kind kind)
+{
+	struct hivefs *fs = fs_of(req);
+	void *tmp = talloc_new(NULL);
+	struct node_info dir;
+	struct dir_entry found;
+	int err;
+
+	pthread_mutex_lock(&fs->lock);
+	err = tmp ? find_for_change(tmp, fs, parent, &dir, name, &found) : -ENOMEM;
+	if (!err && kind == NODE_VALUE && found.kind != ENTRY_VALUE)
+		err = -EISDIR;
+	if (!err && kind == NODE_KEY && found.kind != ENTRY_KEY)
+		err = -ENOTDIR;
+	if (!err) {
+		err = kind == NODE_VALUE ? delete_value(tmp, fs, dir.cell, found.cell)
+					 : delete_key(fs, dir.cell, found.cell);
+		if (!err)
+			err = change_done(fs);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	talloc_free(tmp);
+	fs_reply_err(req, err);
+}
+
+void entry_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_entry(req, parent, name, NODE_VALUE);
+}
+
+void entry_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_entry(req, parent, name, NODE_KEY);
+}
+
+void entry_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		const char *newname)
+{
+	fs_reply_err(req, -EPERM); /* a key or value has one name */
+}
+
+void entry_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		   const char *name)
+{
+	fs_reply_err(req, -EPERM);
+}
+
+/* ---- rename ---- */
+
+/* mv of a value: set under the new name, delete the old (under lock). */
+static int rename_value(void *tmp, struct hivefs *fs, const struct node_info *from,
+			const struct dir_entry *src, const struct node_info *to,
+			const char *newname, const struct dir_entry *dst)
+{
+	uint64_t src_ino = inode_peek(fs->inodes, NODE_VALUE, from->cell, src->cell);
+	struct hive_value_stat vs;
+	uint8_t *data;
+	size_t data_len, len;
+	uint16_t *units;
+	hive_value_t cell;
+	int err;
+
+	struct node_info sn;
+
+	if (dir_new_name(tmp, fs->hive, to->cell, newname, NAME_VALUE, &units,
+			 &len))
+		return -EINVAL;
+	if (dst && src_ino && inode_get(fs->inodes, src_ino, &sn) &&
+	    (sn.flags & NODE_FRESH)) {
+		/*
+		 * A new file renamed over a value is a new version of it (sed
+		 * -i, editors and rsync write a temporary file and rename
+		 * it): its content is read under the target's type.
+		 */
+		struct node_info dn = {
+			.kind = NODE_VALUE, .cell = dst->cell, .parent = to->cell,
+		};
+		struct recent_write *r = recent_find(fs, src_ino, &sn);
+		uint32_t type;
+		char *content;
+		size_t clen;
+
+		err = 0;
+		if (r) {
+			clen = r->len;
+			content = talloc_memdup(tmp, r->bytes, clen ? clen : 1);
+			if (!content)
+				err = -ENOMEM;
+		} else {
+			err = node_value_content(tmp, fs, src->cell,
+						 node_shown_raw(fs, sn.flags),
+						 &type, &content, &clen);
+		}
+		if (!err)
+			err = store_value_type(fs, dst->cell, &type);
+		if (!err)
+			err = store_content(tmp, fs, src_ino, &dn, type, content,
+					    clen, STORE_WRITE);
+		if (err)
+			return err;
+		cell = dn.cell;
+		inode_clear_flags(fs->inodes, src_ino, NODE_FRESH);
+	} else {
+		err = hive_value_stat(fs->hive, src->cell, &vs);
+		if (!err)
+			err = hive_value_data(tmp, fs->hive, src->cell, &data,
+					      &data_len);
+		if (!err)
+			err = hive_value_set(fs->hive, to->cell, units, len,
+					     vs.type, data, data_len, &cell);
+		if (err)
+			return fs_errno(fs, err);
+	}
+	/* The target's node (if the kernel has one) is replaced. */
+	if (dst) {
+		inode_unlink(fs->inodes,
+			     inode_peek(fs->inodes, NODE_VALUE, to->cell, dst->cell));
+		recent_forget_cell(fs, dst->cell);
+	}
+	err = delete_value(tmp, fs, from->cell, src->cell);
+	if (err)
+		return err;
+	if (src_ino)
+		inode_rekey(fs->inodes, src_ino, to->cell, cell);
+	return 0;
+}
+
+/* mv of a key: NtRenameKey, within its parent or into another. */
+static int rename_key(void *tmp, struct hivefs *fs, const struct node_info *from,
+		      const struct dir_entry *src, const struct node_info *to,
+		      const char *newname, const struct dir_entry *dst)
+{
+	uint64_t src_ino = inode_peek(fs->inodes, NODE_KEY, from->cell, src->cell);
+	uint16_t *units;
+	size_t len;
+	hive_key_t moved;
+	int err;
+
+	if (dir_new_name(tmp, fs->hive, to->cell, newname, NAME_KEY, &units, &len))
+		return -EINVAL;
+	/* Refused before anything changes: into its own subtree. */
+	for (uint32_t k = to->cell; k != fs->info.root;) {
+		struct hive_key_stat ks;
+
+		if (k == src->cell)
+			return -EINVAL;
+		err = fs_errno(fs, hive_key_stat(fs->hive, k, &ks));
+		if (err)
+			return err;
+		k = ks.parent;
+	}
+	/* An empty directory as the target is replaced, as rename(2) does. */
+	if (dst) {
+		err = delete_key(fs, to->cell, dst->cell);
+		if (err)
+			return err;
+	}
+	err = hive_key_rename(fs->hive, src->cell,
+			      to->cell == from->cell ? HIVE_NO_CELL : to->cell,
+			      units, len, &moved);
+	if (err)
+		return fs_errno(fs, err);
+	if (src_ino)
+		inode_rekey(fs->inodes, src_ino, to->cell, moved);
+	if (moved != src->cell)
+		inode_reparent(fs->inodes, src->cell, moved);
+	return 0;
+}
+
+void entry_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		  fuse_ino_t newparent, const char *newname, unsigned int flags)
+{
+	struct hivefs *fs = fs_of(req);
+	void *tmp = talloc_new(NULL);
+	struct node_info from, to;
+	struct dir_entry src, dst;
+	bool target = false;
+	int err = 0;
+
+	if (flags & ~(unsigned)RENAME_NOREPLACE) {
+		talloc_free(tmp);
+		fs_reply_err(req, -EINVAL); /* RENAME_EXCHANGE, WHITEOUT */
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	if (!tmp)
+		err = -ENOMEM;
+	if (!err)
+		err = find_for_change(tmp, fs, parent, &from, name, &src);
+	if (!err)
+		err = live_dir(fs, newparent, &to);
+	if (!err && strlen(newname) > HIVEFS_NAME_MAX)
+		err = -ENAMETOOLONG;
+	if (!err && is_trash(newparent, newname))
+		err = -EPERM;
+	if (!err) {
+		err = node_resolve(tmp, fs, newparent, &to, newname, &dst);
+		target = err == 0;
+		if (err == -ENOENT)
+			err = 0;
+	}
+	if (!err && target) {
+		if (dst.kind == src.kind && dst.cell == src.cell)
+			goto done; /* onto itself: nothing to do */
+		if (flags & RENAME_NOREPLACE)
+			err = -EEXIST;
+		else if (src.kind == ENTRY_KEY && dst.kind != ENTRY_KEY)
+			err = -ENOTDIR;
+		else if (src.kind == ENTRY_VALUE && dst.kind != ENTRY_VALUE)
+			err = -EISDIR;
+	}
+	if (!err) {
+		err = src.kind == ENTRY_KEY
+			      ? rename_key(tmp, fs, &from, &src, &to, newname,
+					   target ? &dst : NULL)
+			      : rename_value(tmp, fs, &from, &src, &to, newname,
+					     target ? &dst : NULL);
+		if (!err)
+			err = change_done(fs);
+	}
+done:
+	pthread_mutex_unlock(&fs->lock);
+	talloc_free(tmp);
+	fs_reply_err(req, err);
+}
+

@@ -1,0 +1,44 @@
+/*
+ * names.h — the reversible file-name encoding (names.c).
+ */
+#ifndef HIVEFS_NAMES_H
+#define HIVEFS_NAMES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Longest file name handed to the kernel (Linux NAME_MAX). */
+#define HIVEFS_NAME_MAX 255
+
+/*
+ * Which namespace a name belongs to: value names have two extra rules
+ * (the default value is "@", a value named "@" is "%40").
+ */
+enum name_ns { NAME_KEY, NAME_VALUE };
+
+/*
+ * The encoded file name of a stored name (NUL-terminated, on mem), before
+ * the suffixes a listing may add (%v, %~N) and before shortening.
+ */
+char *name_encode(void *mem, const uint16_t *units, size_t len,
+		  enum name_ns ns);
+/*
+ * The inverse of name_encode(): 0 and the units (on mem).  A '%' that
+ * starts no escape name_encode() makes stands for itself, so names other
+ * programs derive from listed ones (rsync's ".NAME%v.XXXXXX") can be
+ * created and found; they list in their encoded form.  -1 for a name no
+ * entry can have: empty, "." or "..", controls or '/' unescaped,
+ * malformed UTF-8, an escaped surrogate that would pair up.
+ */
+int name_decode(void *mem, const char *s, size_t len, enum name_ns ns,
+		uint16_t **units, size_t *out_len);
+/*
+ * If `name` cannot be a file name (empty, or longer than HIVEFS_NAME_MAX
+ * bytes), its shortened form PREFIX%~HASH (see names.c); otherwise NULL.
+ */
+char *name_shorten(void *mem, const char *name, size_t len);
+/* Does the file name carry a listing-made "%~" part? */
+bool name_is_synthetic(const char *s, size_t len);
+
+#endif /* HIVEFS_NAMES_H */

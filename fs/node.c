@@ -1,0 +1,585 @@
+/*
+ * node.c — the node layer: keys and values as the kernel sees them.
+ *
+ * Kernel caching.  A read-only mount changes only through nothing, so
+ * entries (also negative ones) and attributes are cached for fs->timeout,
+ * file pages are kept across opens and listings are cached by the kernel.
+ * A read-write mount caches entries and attributes briefly (fs->timeout
+ * is short there), never negative entries (a cached "foo" would hide a
+ * "Foo" created later), keeps no pages or listings across opens, and
+ * tells the kernel when a change makes its attributes stale (stale.c).
+ *
+ * This layer's own caches (the listing cache, the snapshot kept for a
+ * value read in pieces) serve while fs->changes is what it was when they
+ * were made; node_changed(), which every change calls, moves it on.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <talloc.h>
+
+#include "node.h"
+
+/* ---- errors ---- */
+
+int fs_errno(struct hivefs *fs, int hive_code)
+{
+	if (hive_code == HIVE_OK)
+		return 0;
+	if (fs->verbose && hive_code != HIVE_E_NOT_FOUND) {
+		const char *detail = hive_error_detail();
+
+		fuse_log(FUSE_LOG_ERR, "hivefs: %s%s%s\n", hive_strerror(hive_code),
+			 *detail ? ": " : "", detail);
+	}
+	return -hive_error_to_errno(hive_code);
+}
+
+void fs_reply_err(fuse_req_t req, int err)
+{
+	/* A positive value here is an engine code that skipped fs_errno(). */
+	if (err > 0) {
+		fuse_log(FUSE_LOG_ERR, "hivefs: internal error: engine code %d "
+			 "answered as an errno\n", err);
+		abort();
+	}
+	fuse_reply_err(req, -err);
+}
+
+/* ---- open files ---- */
+
+/*
+ * A read's reply can complete in the kernel, and so let it send RELEASE to
+ * another thread, before fuse_reply_buf() has returned: read holds a
+ * reference so the snapshot outlives the reply.
+ */
+void open_file_put(struct open_file *fh)
+{
+	if (atomic_fetch_sub(&fh->refs, 1) == 1)
+		talloc_free(fh);
+}
+
+struct wbuf *node_dirty_copy(struct hivefs *fs, uint64_t ino)
+{
+	struct wbuf *last = NULL;
+
+	for (struct wbuf *w = fs->writers; w; w = w->next)
+		if (w->ino == ino && w->dirty && !w->spoiled &&
+		    (!last || w->stamp > last->stamp))
+			last = w;
+	return last;
+}
+
+/* ---- attributes ---- */
+
+static struct timespec filetime_to_timespec(uint64_t ft)
+{
+	/* FILETIME: 100 ns ticks since 1601-01-01 UTC. */
+	const int64_t ticks = 10000000, epoch_diff = 11644473600LL;
+	struct timespec ts = {
+		.tv_sec = (time_t)((int64_t)(ft / ticks) - epoch_diff),
+		.tv_nsec = (long)(ft % ticks) * 100,
+	};
+
+	return ts;
+}
+
+/*
+ * Every entry shows the hive file's owner and group and modes derived from
+ * its mode (main.c), so `ls -l` says who may read and change the hive;
+ * with allow_other the kernel enforces them (default_permissions).
+ */
+static void common_attr(const struct hivefs *fs, struct timespec t,
+			struct stat *st)
+{
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	st->st_blksize = 4096;
+	st->st_atim = st->st_mtim = st->st_ctim = t;
+}
+
+static int key_attr(struct hivefs *fs, uint32_t cell, struct stat *st)
+{
+	struct hive_key_stat ks;
+	int err = fs_errno(fs, hive_key_stat(fs->hive, cell, &ks));
+
+	if (err)
+		return err;
+	memset(st, 0, sizeof(*st));
+	common_attr(fs, filetime_to_timespec(ks.last_write), st);
+	st->st_mode = S_IFDIR | fs->key_mode;
+	st->st_nlink = 2 + (nlink_t)ks.subkey_count;
+	st->st_size = 4096;
+	st->st_blocks = 8;
+	return 0;
+}
+
+/*
+ * A value's data, copied out of the hive (on mem).  Data larger than the
+ * engine hands out (HIVE_MAX_READ_DATA; Windows allows up to about 1 GiB)
+ * is EIO, said once per value on stderr with the bound (under lock).
+ */
+static int value_data(void *mem, struct hivefs *fs, uint32_t cell,
+		      uint32_t *type, uint8_t **data, size_t *len)
+{
+	static uint32_t last_too_large = HIVE_NO_CELL;
+	struct hive_value_stat vs;
+	int err = fs_errno(fs, hive_value_stat(fs->hive, cell, &vs));
+
+	if (!err && vs.data_len > HIVE_MAX_READ_DATA) {
+		if (cell != last_too_large)
+			fuse_log(FUSE_LOG_ERR,
+				 "hivefs: value 0x%x: %u bytes of data, more "
+				 "than hivefs can read (%u bytes; Windows allows "
+				 "up to 65535 segments, about 1 GiB): EIO\n",
+				 cell, vs.data_len, HIVE_MAX_READ_DATA);
+		last_too_large = cell;
+		return -EIO;
+	}
+	if (!err)
+		err = fs_errno(fs, hive_value_data(mem, fs->hive, cell, data, len));
+	if (!err)
+		*type = vs.type;
+	return err;
+}
+
+static int value_attr(struct hivefs *fs, uint32_t cell, struct timespec t,
+		      bool raw, struct stat *st)
+{
+	void *tmp = talloc_new(NULL);
+	uint8_t *data;
+	size_t len;
+	uint32_t type;
+	struct view v;
+	int err = tmp ? value_data(tmp, fs, cell, &type, &data, &len) : -ENOMEM;
+
+	if (!err) {
+		view_measure(type, data, len, raw, &v);
+		memset(st, 0, sizeof(*st));
+		common_attr(fs, t, st);
+		st->st_mode = S_IFREG | fs->value_mode;
+		st->st_nlink = 1;
+		st->st_size = (off_t)v.size;
+		st->st_blocks = (blkcnt_t)((v.size + 511) / 512);
+	}
+	talloc_free(tmp);
+	return err;
+}
+
+/* The time a value shows: its key's LastWriteTime. */
+static struct timespec key_time(struct hivefs *fs, uint32_t key)
+{
+	struct hive_key_stat ks;
+
+	if (hive_key_stat(fs->hive, key, &ks))
+		return filetime_to_timespec(fs->info.last_written);
+	return filetime_to_timespec(ks.last_write);
+}
+
+bool node_shown_raw(const struct hivefs *fs, unsigned node_flags)
+{
+	return fs->raw || (node_flags & NODE_VERBATIM);
+}
+
+int node_entry_attr(struct hivefs *fs, enum node_kind kind, uint32_t cell,
+		    struct timespec key_time, unsigned node_flags,
+		    struct stat *st)
+{
+	return kind == NODE_KEY ? key_attr(fs, cell, st)
+				: value_attr(fs, cell, key_time,
+					     node_shown_raw(fs, node_flags), st);
+}
+
+int node_attr(struct hivefs *fs, const struct node_info *n, uint64_t ino,
+	      struct stat *st)
+{
+	struct wbuf *pending = n->kind == NODE_VALUE ? node_dirty_copy(fs, ino)
+						      : NULL;
+	int err;
+
+	if (n->flags & NODE_DEAD) {
+		/* Deleted, still open: what the descriptor holds. */
+		memset(st, 0, sizeof(*st));
+		common_attr(fs, filetime_to_timespec(fs->info.last_written), st);
+		st->st_mode = n->kind == NODE_KEY ? S_IFDIR | fs->key_mode
+						  : S_IFREG | fs->value_mode;
+		if (pending)
+			st->st_size = (off_t)pending->len;
+		st->st_ino = ino;
+		return 0;
+	}
+	err = node_entry_attr(fs, n->kind, n->cell,
+			      n->kind == NODE_VALUE ? key_time(fs, n->parent)
+						    : (struct timespec){ 0 },
+			      n->flags, st);
+	/* Written but not yet stored: the size the writer sees. */
+	if (!err && pending) {
+		st->st_size = (off_t)pending->len;
+		st->st_blocks = (blkcnt_t)((pending->len + 511) / 512);
+	}
+	st->st_ino = ino;
+	return err;
+}
+
+void node_fill_entry(struct hivefs *fs, struct fuse_entry_param *e,
+		     uint64_t ino, uint64_t generation)
+{
+	e->ino = ino;
+	e->generation = generation;
+	e->attr.st_ino = ino;
+	e->attr_timeout = fs->timeout;
+	/*
+	 * Lookups ignore case, so one entry can have several names in the
+	 * kernel's cache ("val013", "VAL013").  A rename or unlink moves or
+	 * drops only the name it was given; a cached other spelling would
+	 * still lead to the entry that moved, and a write through it would
+	 * land in the wrong value.  So a read-write mount has every name
+	 * checked again on each use.
+	 */
+	e->entry_timeout = fs->writable ? 0 : fs->timeout;
+}
+
+int node_entry(struct hivefs *fs, enum node_kind kind, uint32_t dir,
+	       uint32_t cell, unsigned flags, struct fuse_entry_param *e)
+{
+	struct node_info n;
+	uint64_t ino, gen;
+	int err = fs_errno(fs, inode_lookup(fs->inodes, kind, dir, cell, &ino,
+					    &gen));
+
+	if (err)
+		return err;
+	if (flags)
+		inode_set_flags(fs->inodes, ino, flags);
+	inode_get(fs->inodes, ino, &n);
+	memset(e, 0, sizeof(*e));
+	err = node_attr(fs, &n, ino, &e->attr);
+	if (err) {
+		inode_forget(fs->inodes, ino, 1);
+		return err;
+	}
+	node_fill_entry(fs, e, ino, gen);
+	return 0;
+}
+
+
+uint64_t node_key_ino(struct hivefs *fs, uint32_t cell)
+{
+	struct hive_key_stat ks;
+
+	if (cell == fs->info.root)
+		return INODE_ROOT;
+	if (hive_key_stat(fs->hive, cell, &ks) != HIVE_OK)
+		return 0;
+	return inode_peek(fs->inodes, NODE_KEY, ks.parent, cell);
+}
+
+/* ---- listings ---- */
+
+/*
+ * The listing cache: the listings of the keys listed or looked up last.
+ * Readdir without a handle (read-only mounts: the kernel opens directories
+ * itself) comes once per buffer of entries, and lookups of "%~" names, or
+ * in keys whose listing renamed duplicates, need the listing too; building
+ * it for each of those calls made a large key cost the square of its size.
+ * A cached listing serves while fs->changes is what it was when it was
+ * made (every change to the hive counts there) and its node still stands
+ * for that key; the least recently used goes first.  Under fs->lock.
+ */
+#define DIR_CACHE_SLOTS 8
+struct dir_cache {
+	struct key_listing *slot[DIR_CACHE_SLOTS];
+	uint64_t last_use[DIR_CACHE_SLOTS];
+	uint64_t clock;
+};
+
+/* The id of the directory above `dir`, if the kernel has it; else root. */
+static uint64_t parent_ino(struct hivefs *fs, const struct node_info *dir)
+{
+	struct hive_key_stat ks;
+	uint32_t grandparent;
+	uint64_t ino;
+
+	if (dir->parent == HIVE_NO_CELL)
+		return INODE_ROOT;
+	if (dir->parent == fs->info.root)
+		grandparent = HIVE_NO_CELL;
+	else if (hive_key_stat(fs->hive, dir->parent, &ks) == HIVE_OK)
+		grandparent = ks.parent;
+	else
+		return INODE_ROOT;
+	ino = inode_peek(fs->inodes, NODE_KEY, grandparent, dir->parent);
+	return ino ? ino : INODE_ROOT;
+}
+
+/* List key node n (ino) into kl (under lock). */
+static int listing_fill(struct hivefs *fs, struct key_listing *kl,
+			uint64_t ino, const struct node_info *n)
+{
+	int err = fs_errno(fs, listing_build(kl, fs->hive, n->cell,
+					     &kl->listing));
+
+	if (err)
+		return err;
+	inode_set_flags(fs->inodes, ino,
+			NODE_LISTED | (kl->listing->aliases ? NODE_ALIASES : 0));
+	kl->cell = n->cell;
+	kl->changes = fs->changes;
+	kl->ino = ino;
+	kl->parent_ino = parent_ino(fs, n);
+	kl->key_time = key_time(fs, n->cell);
+	return 0;
+}
+
+int node_listing_new(void *mem, struct hivefs *fs, uint64_t ino,
+		     struct key_listing **out)
+{
+	struct key_listing *kl = talloc_zero(mem, struct key_listing);
+	struct node_info n;
+	int err;
+
+	if (!kl)
+		return -ENOMEM;
+	pthread_mutex_lock(&fs->lock);
+	if (!inode_get(fs->inodes, ino, &n) || (n.flags & NODE_DEAD))
+		err = -ESTALE;
+	else if (n.kind != NODE_KEY)
+		err = -ENOTDIR;
+	else
+		err = listing_fill(fs, kl, ino, &n);
+	pthread_mutex_unlock(&fs->lock);
+	if (err)
+		talloc_free(kl);
+	else
+		*out = kl;
+	return err;
+}
+
+int node_listing_cached(struct hivefs *fs, uint64_t ino,
+			const struct node_info *n, struct key_listing **out)
+{
+	struct dir_cache *c = fs->dir_cache;
+	struct key_listing *kl;
+	unsigned victim = 0;
+	int err;
+
+	if (!c) {
+		c = fs->dir_cache = talloc_zero(NULL, struct dir_cache);
+		if (!c)
+			return -ENOMEM;
+	}
+	c->clock++;
+	for (unsigned i = 0; i < DIR_CACHE_SLOTS; i++) {
+		kl = c->slot[i];
+		if (kl && kl->ino == ino && kl->cell == n->cell &&
+		    kl->changes == fs->changes) {
+			c->last_use[i] = c->clock;
+			*out = kl;
+			return 0;
+		}
+		if (c->last_use[i] < c->last_use[victim])
+			victim = i;
+	}
+	kl = talloc_zero(c, struct key_listing);
+	if (!kl)
+		return -ENOMEM;
+	err = listing_fill(fs, kl, ino, n);
+	if (err) {
+		talloc_free(kl);
+		return err;
+	}
+	talloc_free(c->slot[victim]);
+	c->slot[victim] = kl;
+	c->last_use[victim] = c->clock;
+	*out = kl;
+	return 0;
+}
+
+/*
+ * The listing of a key when name resolution needs it (a synthetic name,
+ * or a key with renamed duplicates), NULL otherwise.  Learns and records
+ * whether the key has renamed duplicates on first use.
+ */
+static int listing_for_lookup(struct hivefs *fs, uint64_t ino,
+			      const struct node_info *dir, const char *name,
+			      const struct listing **out)
+{
+	bool synthetic = name_is_synthetic(name, strlen(name));
+	struct key_listing *kl;
+	int err;
+
+	*out = NULL;
+	if (!synthetic && (dir->flags & NODE_LISTED) &&
+	    !(dir->flags & NODE_ALIASES))
+		return 0;
+	/* (The cache keeps it; it stays valid while the lock is held.) */
+	err = node_listing_cached(fs, ino, dir, &kl);
+	if (err)
+		return err == -ENOMEM ? -ENOMEM : -EIO;
+	*out = kl->listing;
+	if (!synthetic && !(*out)->aliases)
+		*out = NULL;
+	return 0;
+}
+
+int node_resolve(void *mem, struct hivefs *fs, uint64_t dir_ino,
+		 const struct node_info *dir, const char *name,
+		 struct dir_entry *found)
+{
+	const struct listing *listing = NULL;
+	int err = listing_for_lookup(fs, dir_ino, dir, name, &listing);
+
+	if (!err)
+		err = fs_errno(fs, dir_resolve(fs->hive, dir->cell, listing,
+					       name, found));
+	if (!err && found->kind == ENTRY_DAMAGED)
+		err = -EIO;
+	return err;
+}
+
+/* ---- content ---- */
+
+int node_value_content(void *mem, struct hivefs *fs, uint32_t cell, bool raw,
+		       uint32_t *type, char **content, size_t *len)
+{
+	uint8_t *data;
+	size_t data_len;
+	struct view v;
+	char *text;
+	int err = value_data(mem, fs, cell, type, &data, &data_len);
+
+	if (err)
+		return err;
+	view_measure(*type, data, data_len, raw, &v);
+	if (!v.text) {
+		*content = (char *)data;
+		*len = data_len;
+		return 0;
+	}
+	text = talloc_size(mem, v.size ? v.size : 1);
+	if (!text) {
+		talloc_free(data);
+		return -ENOMEM;
+	}
+	view_render(&v, *type, data, data_len, text);
+	talloc_free(data);
+	*content = text;
+	*len = v.size;
+	return 0;
+}
+
+/*
+ * The engine is needed only for a copy of the data; rendering is done
+ * outside the lock, and a raw view is that copy itself.
+ */
+int node_render_value(struct hivefs *fs, uint64_t ino, struct open_file **out)
+{
+	struct open_file *fh = talloc_zero(NULL, struct open_file);
+	struct node_info n;
+	uint8_t *data = NULL;
+	size_t len = 0;
+	uint32_t type = 0;
+	struct view v;
+	char *text;
+	int err = 0;
+
+	if (!fh)
+		return -ENOMEM;
+	pthread_mutex_lock(&fs->lock);
+	if (!inode_get(fs->inodes, ino, &n))
+		err = -ENOENT;
+	else if (n.flags & NODE_DEAD)
+		err = -ESTALE;
+	else if (n.kind != NODE_VALUE)
+		err = -EISDIR;
+	else
+		err = value_data(fh, fs, n.cell, &type, &data, &len);
+	fh->version = fs->changes;
+	pthread_mutex_unlock(&fs->lock);
+	if (err) {
+		talloc_free(fh);
+		return err;
+	}
+	view_measure(type, data, len, node_shown_raw(fs, n.flags), &v);
+	atomic_init(&fh->refs, 1);
+	fh->size = v.size;
+	fh->data = (const char *)data;
+	if (v.text) {
+		text = talloc_size(fh, v.size ? v.size : 1);
+		if (!text) {
+			talloc_free(fh);
+			return -ENOMEM;
+		}
+		view_render(&v, type, data, len, text);
+		talloc_free(data);
+		fh->data = text;
+	}
+	*out = fh;
+	return 0;
+}
+
+int node_read_snapshot(struct hivefs *fs, uint64_t ino, size_t size,
+		       struct open_file **out)
+{
+	struct open_file *fh = NULL;
+	struct node_info n;
+	int err;
+
+	pthread_mutex_lock(&fs->lock);
+	if (fs->big_read && inode_get(fs->inodes, ino, &n) &&
+	    n.cell == fs->big_read_cell && n.parent == fs->big_read_parent) {
+		fh = fs->big_read;
+		atomic_fetch_add(&fh->refs, 1);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (fh) {
+		*out = fh;
+		return 0;
+	}
+	err = node_render_value(fs, ino, &fh);
+	if (err)
+		return err;
+	pthread_mutex_lock(&fs->lock);
+	if (fh->size > size && inode_get(fs->inodes, ino, &n)) {
+		if (fs->big_read)
+			open_file_put(fs->big_read);
+		atomic_fetch_add(&fh->refs, 1);
+		fs->big_read = fh;
+		fs->big_read_cell = n.cell;
+		fs->big_read_parent = n.parent;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	*out = fh;
+	return 0;
+}
+
+void node_read_done(struct hivefs *fs, struct open_file *fh)
+{
+	pthread_mutex_lock(&fs->lock);
+	if (fs->big_read == fh) {
+		fs->big_read = NULL;
+		open_file_put(fh);
+	}
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/* ---- change ---- */
+
+void node_changed(struct hivefs *fs)
+{
+	fs->changes++;
+	if (fs->big_read) {
+		open_file_put(fs->big_read);
+		fs->big_read = NULL;
+	}
+}
+
+void node_caches_free(struct hivefs *fs)
+{
+	if (fs->big_read)
+		open_file_put(fs->big_read);
+	fs->big_read = NULL;
+	talloc_free(fs->dir_cache);
+	fs->dir_cache = NULL;
+}

@@ -1,0 +1,169 @@
+/*
+ * node.h — the node layer: what a key or value looks like to the kernel
+ * (attributes, entries), finding one by file name (with the listing
+ * cache), its content as a file (rendered snapshots, open files and
+ * their copies), and the one call that tells every cache the hive
+ * changed.  The handlers (read.c, file.c, entry.c, xattr.c) and the
+ * helper threads (prefetch.c, stale.c) build on it; it calls none of
+ * them.  Returns are 0 or a negative errno (hivefs.h); functions marked
+ * "under lock" expect struct hivefs.lock held.
+ */
+#ifndef HIVEFS_NODE_H
+#define HIVEFS_NODE_H
+
+#include <stdatomic.h>
+
+#include <fuse_lowlevel.h>
+
+#include "dir.h"
+#include "hivefs.h"
+#include "inode.h"
+#include "view.h"
+
+static inline struct hivefs *fs_of(fuse_req_t req)
+{
+	return fuse_req_userdata(req);
+}
+
+/* ---- errors (see hivefs.h) ---- */
+
+/*
+ * An engine result as a negative errno (HIVE_OK: 0).  With -d or -f the
+ * engine's reason for anything but "not found" is logged.
+ */
+int fs_errno(struct hivefs *fs, int hive_code);
+/* Answer req with success (0) or a negative errno. */
+void fs_reply_err(fuse_req_t req, int err);
+
+/* ---- open files ---- */
+
+/*
+ * The content of a value as one writable open file description holds it
+ * (file.c): its own copy from open to close, stored whole when it is
+ * flushed, so concurrent writers never store a mix.  Under lock.
+ */
+struct wbuf {
+	uint64_t ino;
+	char *buf;                   /* malloc'd */
+	size_t len, cap;
+	size_t text_weight;          /* least data the content can parse
+					to as a string (file.c) */
+	uint64_t stamp;              /* when last changed (file.c) */
+	bool dirty;                  /* changed since the last store */
+	bool spoiled;                /* a write was refused: store nothing */
+	bool trunc_only;             /* emptied by O_TRUNC, not written
+					since (file.c) */
+	int8_t raw_fallback;         /* stored data shown raw: 1, not: 0,
+					unknown: -1 (file.c) */
+	struct wbuf *prev, *next;    /* fs->writers */
+};
+
+/*
+ * An open file.  A read-only handle on a read-only mount is a snapshot
+ * (data, size), immutable and shared with replies in flight through refs.
+ * A writable handle (file.c) has a wbuf of its own.  On a read-write
+ * mount a read-only handle's snapshot serves reads only until something
+ * changes; then reads render the value as it is (the snapshot stays for a
+ * value that was deleted while open).
+ */
+struct open_file {
+	atomic_uint refs;
+	size_t size;
+	const char *data;
+	uint64_t version;            /* fs->changes when rendered */
+	bool writable;
+	bool readable;               /* writable and O_RDWR */
+	struct wbuf *w;
+};
+
+/* Drop a reference to an open file's snapshot. */
+void open_file_put(struct open_file *fh);
+/* Of the copies of ino with unstored writes, the one written last, or
+ * NULL (under lock). */
+struct wbuf *node_dirty_copy(struct hivefs *fs, uint64_t ino);
+
+/* ---- attributes and entries (under lock) ---- */
+
+/* Attributes of a node; st_ino set. */
+int node_attr(struct hivefs *fs, const struct node_info *n, uint64_t ino,
+	      struct stat *st);
+/* Attributes of entry (kind, cell) of a key whose LastWriteTime is
+ * key_time, shown as node_flags say (a listing's entries). */
+int node_entry_attr(struct hivefs *fs, enum node_kind kind, uint32_t cell,
+		    struct timespec key_time, unsigned node_flags,
+		    struct stat *st);
+void node_fill_entry(struct hivefs *fs, struct fuse_entry_param *e,
+		     uint64_t ino, uint64_t generation);
+/* A counted lookup of (kind, dir, cell) and its entry for the kernel. */
+int node_entry(struct hivefs *fs, enum node_kind kind, uint32_t dir,
+	       uint32_t cell, unsigned flags, struct fuse_entry_param *e);
+/* The node id the kernel has for key `cell`, or 0. */
+uint64_t node_key_ino(struct hivefs *fs, uint32_t cell);
+/* Is node n shown raw (-o raw, or user.winreg.raw set)? */
+bool node_shown_raw(const struct hivefs *fs, unsigned node_flags);
+
+/* ---- listings and names ---- */
+
+/* A key's listing and what readdir needs besides. */
+struct key_listing {
+	struct listing *listing;
+	uint64_t changes;         /* fs->changes when listed */
+	struct timespec key_time; /* the key's LastWriteTime, for its values */
+	uint32_t cell;
+	uint64_t ino, parent_ino;
+};
+
+/* A listing of directory ino of its own, on mem (takes the lock). */
+int node_listing_new(void *mem, struct hivefs *fs, uint64_t ino,
+		     struct key_listing **out);
+/*
+ * The listing of key node n (ino) from the listing cache, made if the
+ * cache has none still valid (under lock); *out stays valid until the
+ * lock is released.
+ */
+int node_listing_cached(struct hivefs *fs, uint64_t ino,
+			const struct node_info *n, struct key_listing **out);
+/*
+ * Resolve a file name in directory dir_ino (node dir), under lock:
+ * -ENOENT when no entry has it, -EIO for a damaged one.
+ */
+int node_resolve(void *mem, struct hivefs *fs, uint64_t dir_ino,
+		 const struct node_info *dir, const char *name,
+		 struct dir_entry *found);
+
+/* ---- content ---- */
+
+/*
+ * A value's file content as shown (the text view, or the data itself
+ * when `raw` or not canonical), on mem; *type its type.  Under lock.
+ */
+int node_value_content(void *mem, struct hivefs *fs, uint32_t cell, bool raw,
+		       uint32_t *type, char **content, size_t *len);
+/*
+ * A snapshot of value `ino` as its file shows it (one reference):
+ * -ENOENT, -ESTALE (deleted), -EISDIR, -EIO (damaged), -ENOMEM.  Takes
+ * the lock.
+ */
+int node_render_value(struct hivefs *fs, uint64_t ino, struct open_file **out);
+/*
+ * A read without a handle (read-only mounts): the value's snapshot, kept
+ * one at a time while a value too large for one read comes in pieces
+ * (rendering it for every piece would be quadratic).  node_read_done()
+ * when the piece at its end has been read.  Take the lock.
+ */
+int node_read_snapshot(struct hivefs *fs, uint64_t ino, size_t size,
+		       struct open_file **out);
+void node_read_done(struct hivefs *fs, struct open_file *fh);
+
+/* ---- change ---- */
+
+/*
+ * The hive changed (under lock): every cache of this layer is stale
+ * (listings, the kept snapshot), and read-only handles of a read-write
+ * mount render afresh.
+ */
+void node_changed(struct hivefs *fs);
+/* Unmount: what the caches hold goes. */
+void node_caches_free(struct hivefs *fs);
+
+#endif /* HIVEFS_NODE_H */

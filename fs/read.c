@@ -1,0 +1,473 @@
+/*
+ * read.c — the FUSE operations that only read: lookup, forget,
+ * attributes, listings, reading a value through a read-only descriptor,
+ * statfs and access.  Those that change the hive are file.c's (values
+ * being written), entry.c's (names) and xattr.c's (attributes).
+ *
+ * Every operation takes fs->lock around its use of the engine and the
+ * inode table, and answers the kernel after releasing it.
+ *
+ * Handles.  With fs->handles, open renders a value's content once into a
+ * file handle (reads are slices of that snapshot) and opendir takes the
+ * key's listing (readdir offsets are positions in it; entries deleted or
+ * renamed since are skipped).  Writable opens are file.c's.  A read-only
+ * mount on a kernel that allows it answers open and opendir with ENOSYS
+ * instead (session.c): the kernel then opens by itself, with the same
+ * caching, and never sends OPEN, OPENDIR, RELEASE or RELEASEDIR; read
+ * renders per call, which is exact because nothing changes, and readdir
+ * takes the key's listing from the listing cache (node.c), so the many
+ * calls that list one large directory build its listing once.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+
+#include <talloc.h>
+
+#include "prefetch.h"
+#include "read.h"
+
+/* d_ino of an entry the kernel has no node for yet (plain readdir). */
+#define UNKNOWN_INO 0xffffffffu
+
+/* ---- lookup and attributes ---- */
+
+void read_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct hivefs *fs = fs_of(req);
+	void *tmp = talloc_new(NULL);
+	struct fuse_entry_param e;
+	struct node_info dir;
+	struct dir_entry found;
+	int err = 0;
+
+	memset(&e, 0, sizeof(e));
+	if (strlen(name) > HIVEFS_NAME_MAX) {
+		talloc_free(tmp);
+		fs_reply_err(req, -ENAMETOOLONG);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	if (!tmp) {
+		err = -ENOMEM;
+	} else if (!inode_get(fs->inodes, parent, &dir)) {
+		err = -ESTALE;
+	} else if (dir.flags & NODE_DEAD) {
+		err = -ENOENT;
+	} else if (dir.kind != NODE_KEY) {
+		err = -ENOTDIR;
+	}
+	if (err)
+		goto done;
+	err = node_resolve(tmp, fs, parent, &dir, name, &found);
+	if (err == -ENOENT) {
+		/*
+		 * A negative entry, cached like a positive one where nothing
+		 * changes; never where it can, because a cached "foo" would
+		 * hide a "Foo" made later (lookups ignore case).
+		 */
+		e.entry_timeout = fs->writable ? 0 : fs->timeout;
+		err = 0;
+		goto done;
+	}
+	if (!err)
+		err = node_entry(fs,
+				 found.kind == ENTRY_KEY ? NODE_KEY : NODE_VALUE,
+				 dir.cell, found.cell,
+				 found.synthetic ? NODE_SYNTHETIC : 0, &e);
+done:
+	pthread_mutex_unlock(&fs->lock);
+	talloc_free(tmp);
+	if (err)
+		fs_reply_err(req, err);
+	else
+		fuse_reply_entry(req, &e);
+}
+
+void read_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct hivefs *fs = fs_of(req);
+
+	pthread_mutex_lock(&fs->lock);
+	inode_forget(fs->inodes, ino, nlookup);
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_none(req);
+}
+
+void read_forget_multi(fuse_req_t req, size_t count,
+		       struct fuse_forget_data *forgets)
+{
+	struct hivefs *fs = fs_of(req);
+
+	pthread_mutex_lock(&fs->lock);
+	for (size_t i = 0; i < count; i++)
+		inode_forget(fs->inodes, forgets[i].ino, forgets[i].nlookup);
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_none(req);
+}
+
+void read_getattr(fuse_req_t req, fuse_ino_t ino,
+		  struct fuse_file_info *fi)
+{
+	struct hivefs *fs = fs_of(req);
+	struct node_info n;
+	struct stat st;
+	int err = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	/* (fstat of a deleted value's open file comes without a handle:
+	 * a deleted node still answers, see node_attr.) */
+	if (!inode_get(fs->inodes, ino, &n))
+		err = -ESTALE;
+	else
+		err = node_attr(fs, &n, ino, &st);
+	pthread_mutex_unlock(&fs->lock);
+	if (err)
+		fs_reply_err(req, err);
+	else
+		fuse_reply_attr(req, &st, fs->timeout);
+}
+
+/* ---- directories ---- */
+
+void read_opendir(fuse_req_t req, fuse_ino_t ino,
+		  struct fuse_file_info *fi)
+{
+	struct hivefs *fs = fs_of(req);
+	struct key_listing *dh;
+	int err;
+
+	if (!fs->handles) {
+		fs_reply_err(req, -ENOSYS); /* the kernel opens it itself */
+		return;
+	}
+	err = node_listing_new(NULL, fs, ino, &dh);
+	if (err) {
+		fs_reply_err(req, err);
+		return;
+	}
+	fi->fh = (uintptr_t)dh;
+	/* Listings stay right while nothing can change them. */
+	fi->cache_readdir = !fs->writable;
+	fi->keep_cache = !fs->writable;
+	if (fuse_reply_open(req, fi) == -ENOENT)
+		talloc_free(dh); /* the opener was interrupted */
+}
+
+/*
+ * One entry for readdirplus: its attributes and a counted lookup, or, if
+ * the entry cannot be read, just a name and type so that a later lookup
+ * reports the error (e->ino stays 0).
+ */
+static void plus_entry(struct hivefs *fs, const struct key_listing *dh,
+		       const struct dir_entry *de, struct fuse_entry_param *e)
+{
+	enum node_kind kind = de->kind == ENTRY_KEY ? NODE_KEY : NODE_VALUE;
+	struct node_info n;
+	uint64_t ino, gen;
+	int err;
+
+	memset(e, 0, sizeof(*e));
+	e->attr.st_ino = UNKNOWN_INO;
+	if (de->kind == ENTRY_DAMAGED)
+		return;
+	e->attr.st_mode = kind == NODE_KEY ? S_IFDIR : S_IFREG;
+	err = fs_errno(fs, inode_lookup(fs->inodes, kind, dh->cell, de->cell,
+					&ino, &gen));
+	if (!err) {
+		if (de->synthetic)
+			inode_set_flags(fs->inodes, ino, NODE_SYNTHETIC);
+		inode_get(fs->inodes, ino, &n);
+		err = node_entry_attr(fs, kind, de->cell, dh->key_time, n.flags,
+				      &e->attr);
+		if (err)
+			inode_forget(fs->inodes, ino, 1);
+	}
+	if (err) {
+		memset(&e->attr, 0, sizeof(e->attr));
+		e->attr.st_ino = UNKNOWN_INO;
+		e->attr.st_mode = kind == NODE_KEY ? S_IFDIR : S_IFREG;
+		return;
+	}
+	node_fill_entry(fs, e, ino, gen);
+}
+
+/* A plain readdir entry: the node's id if the kernel has one. */
+static void plain_entry(struct hivefs *fs, const struct key_listing *dh,
+			const struct dir_entry *de, struct stat *st)
+{
+	enum node_kind kind = de->kind == ENTRY_KEY ? NODE_KEY : NODE_VALUE;
+	uint64_t ino = de->kind == ENTRY_DAMAGED
+			       ? 0
+			       : inode_peek(fs->inodes, kind, dh->cell, de->cell);
+
+	memset(st, 0, sizeof(*st));
+	st->st_ino = ino ? ino : UNKNOWN_INO;
+	if (de->kind != ENTRY_DAMAGED)
+		st->st_mode = kind == NODE_KEY ? S_IFDIR : S_IFREG;
+}
+
+/*
+ * An entry of a listing taken before entries changed: is that name still
+ * this entry?  (Its cell may have been freed, or reused by another.)
+ */
+static bool still_listed(struct hivefs *fs, const struct key_listing *dh,
+			 const struct dir_entry *de)
+{
+	struct dir_entry now;
+
+	if (de->kind == ENTRY_DAMAGED)
+		return true;
+	if (de->synthetic)
+		return true; /* only listings resolve "%~" names */
+	return dir_resolve(fs->hive, dh->cell, NULL, de->name, &now) == HIVE_OK &&
+	       now.kind == de->kind && now.cell == de->cell;
+}
+
+/*
+ * Offsets are positions in the listing taken at opendir: 0 and 1 are "."
+ * and "..", entry i is at i + 2, and each entry's offset is the next one's
+ * position.  They stay valid for the life of the handle.
+ */
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+		       off_t off, struct fuse_file_info *fi, bool plus)
+{
+	struct hivefs *fs = fs_of(req);
+	struct key_listing *dh = (struct key_listing *)(uintptr_t)fi->fh;
+	size_t total, used = 0;
+	bool prefetch;
+	uint32_t key;
+	char *buf = malloc(size);
+	int err = buf ? 0 : -ENOMEM;
+
+	pthread_mutex_lock(&fs->lock);
+	/* Without opendir (read-only mounts) the listing comes from the
+	 * cache: the hive does not change, so the offsets stay valid. */
+	if (!err && !dh) {
+		struct node_info n;
+
+		if (!inode_get(fs->inodes, ino, &n) || (n.flags & NODE_DEAD))
+			err = -ESTALE;
+		else if (n.kind != NODE_KEY)
+			err = -ENOTDIR;
+		else
+			err = node_listing_cached(fs, ino, &n, &dh);
+	}
+	if (err) {
+		pthread_mutex_unlock(&fs->lock);
+		free(buf);
+		fs_reply_err(req, err);
+		return;
+	}
+	total = dh->listing->count + 2;
+	for (size_t pos = off < 0 ? total : (size_t)off; pos < total; pos++) {
+		struct fuse_entry_param e;
+		const char *name;
+		size_t n;
+
+		memset(&e, 0, sizeof(e));
+		if (pos < 2) {
+			/* Ids but no lookups: the kernel never counts these. */
+			name = pos == 0 ? "." : "..";
+			e.attr.st_ino = pos == 0 ? dh->ino : dh->parent_ino;
+			e.attr.st_mode = S_IFDIR;
+		} else if (dh->changes != fs->changes &&
+			   !still_listed(fs, dh, &dh->listing->ent[pos - 2])) {
+			continue; /* deleted or renamed since opendir */
+		} else if (plus) {
+			name = dh->listing->ent[pos - 2].name;
+			plus_entry(fs, dh, &dh->listing->ent[pos - 2], &e);
+		} else {
+			name = dh->listing->ent[pos - 2].name;
+			plain_entry(fs, dh, &dh->listing->ent[pos - 2], &e.attr);
+		}
+		n = plus ? fuse_add_direntry_plus(req, buf + used, size - used,
+						  name, &e, (off_t)pos + 1)
+			 : fuse_add_direntry(req, buf + used, size - used, name,
+					     &e.attr, (off_t)pos + 1);
+		if (n > size - used) {
+			/* Did not fit: the kernel will not count this one. */
+			if (plus && e.ino)
+				inode_forget(fs->inodes, e.ino, 1);
+			break;
+		}
+		used += n;
+	}
+	/* A listing of values is about to be read, most likely. */
+	prefetch = fs->prefetch && plus && off == 0 && dh->listing->count > 0 &&
+		   dh->listing->ent[dh->listing->count - 1].kind == ENTRY_VALUE;
+	key = dh->cell;
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_buf(req, buf, used);
+	if (prefetch)
+		prefetch_key(fs, key, 0);
+	free(buf);
+}
+
+void read_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+		  off_t off, struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, false);
+}
+
+void read_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+		      off_t off, struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, true);
+}
+
+void read_releasedir(fuse_req_t req, fuse_ino_t ino,
+		     struct fuse_file_info *fi)
+{
+	talloc_free((struct key_listing *)(uintptr_t)fi->fh);
+	fs_reply_err(req, 0);
+}
+
+/* ---- files ---- */
+
+void read_open(fuse_req_t req, fuse_ino_t ino,
+	       struct fuse_file_info *fi)
+{
+	struct hivefs *fs = fs_of(req);
+	struct open_file *fh;
+	int err;
+
+	err = node_render_value(fs, ino, &fh);
+	if (err) {
+		fs_reply_err(req, err);
+		return;
+	}
+	fi->fh = (uintptr_t)fh;
+	/* Pages stay valid across opens only while nothing changes. */
+	fi->keep_cache = !fs->writable;
+	fi->noflush = 1;
+	if (fs->writable)
+		atomic_fetch_add(&fs->readers, 1); /* see stale.c */
+	if (fuse_reply_open(req, fi) == -ENOENT) {
+		if (fs->writable)
+			atomic_fetch_sub(&fs->readers, 1);
+		open_file_put(fh);
+	}
+}
+
+/*
+ * Has the hive changed since a reader's snapshot was taken, and does its
+ * value still exist (else the snapshot is all an unlinked file has)?
+ */
+static bool snapshot_stale(struct hivefs *fs, fuse_ino_t ino,
+			   const struct open_file *fh)
+{
+	struct node_info n;
+	bool stale;
+
+	pthread_mutex_lock(&fs->lock);
+	stale = fh->version != fs->changes && inode_get(fs->inodes, ino, &n) &&
+		!(n.flags & NODE_DEAD);
+	pthread_mutex_unlock(&fs->lock);
+	return stale;
+}
+
+void read_read(fuse_req_t req, fuse_ino_t ino, size_t size,
+	       off_t off, struct fuse_file_info *fi)
+{
+	struct hivefs *fs = fs_of(req);
+	struct open_file *fh = (struct open_file *)(uintptr_t)fi->fh;
+	bool live = !fh;
+	int err;
+
+	if (fh && fs->writable && snapshot_stale(fs, ino, fh)) {
+		fh = NULL; /* a writer stored since: read the value as it is */
+		live = true;
+	}
+	if (fh) {
+		atomic_fetch_add(&fh->refs, 1);
+	} else if ((err = node_read_snapshot(fs, ino, size, &fh)) != 0) {
+		fs_reply_err(req, err);
+		return;
+	}
+	if (off < 0 || (size_t)off >= fh->size)
+		size = 0;
+	else if (size > fh->size - (size_t)off)
+		size = fh->size - (size_t)off;
+	fuse_reply_buf(req, size ? fh->data + off : NULL, size);
+	if (live && (off < 0 || (size_t)off + size >= fh->size))
+		node_read_done(fs, fh);
+	open_file_put(fh);
+	if (fs->prefetch && off == 0) {
+		struct node_info n;
+		bool known;
+
+		pthread_mutex_lock(&fs->lock);
+		known = inode_get(fs->inodes, ino, &n);
+		pthread_mutex_unlock(&fs->lock);
+		if (known)
+			prefetch_key(fs, n.parent, ino);
+	}
+}
+
+void read_release(fuse_req_t req, fuse_ino_t ino,
+		  struct fuse_file_info *fi)
+{
+	struct open_file *fh = (struct open_file *)(uintptr_t)fi->fh;
+
+	if (fh) {
+		if (fs_of(req)->writable)
+			atomic_fetch_sub(&fs_of(req)->readers, 1);
+		open_file_put(fh);
+	}
+	fs_reply_err(req, 0);
+}
+
+/* ---- the rest ---- */
+
+void read_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct hivefs *fs = fs_of(req);
+	const uint64_t block = 4096, max_bins = 0xFFFFFFFFull;
+	uint64_t bins = fs->info.bins_size;
+	struct statvfs sv;
+	int err = 0;
+
+	/* One scan of the bins, the first time only. */
+	pthread_mutex_lock(&fs->lock);
+	if (!fs->space_known) {
+		err = fs_errno(fs, hive_get_space(fs->hive, &fs->space));
+		fs->space_known = err == 0;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (err) {
+		fs_reply_err(req, err);
+		return;
+	}
+	memset(&sv, 0, sizeof(sv));
+	/*
+	 * The capacity is the format's limit (cell offsets are 32-bit);
+	 * the allocated cells are in use, free cells and growth are free.
+	 * Every cell could be a key or value, hence the file counts.
+	 */
+	sv.f_bsize = sv.f_frsize = block;
+	sv.f_blocks = max_bins / block;
+	sv.f_bfree = sv.f_bavail =
+		(max_bins - bins + fs->space.free_bytes) / block;
+	sv.f_files = fs->space.allocated_cells + sv.f_bfree;
+	sv.f_ffree = sv.f_favail = sv.f_bfree;
+	sv.f_namemax = HIVEFS_NAME_MAX;
+	fuse_reply_statfs(req, &sv);
+}
+
+void read_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	struct hivefs *fs = fs_of(req);
+	struct node_info n;
+	bool live;
+
+	pthread_mutex_lock(&fs->lock);
+	live = inode_get(fs->inodes, ino, &n);
+	pthread_mutex_unlock(&fs->lock);
+	fs_reply_err(req, !live				 ? -ESTALE
+			  : (mask & W_OK) && !fs->writable ? -EROFS
+							   : 0);
+}
+
