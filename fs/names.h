@@ -29,7 +29,10 @@ char *name_encode(void *mem, const uint16_t *units, size_t len,
  * programs derive from listed ones (rsync's ".NAME%v.XXXXXX") can be
  * created and found; they list in their encoded form.  -1 for a name no
  * entry can have: empty, "." or "..", controls or '/' unescaped,
- * malformed UTF-8, an escaped surrogate that would pair up.
+ * malformed UTF-8, an escaped surrogate that would pair up; and "%40" as
+ * a key's name: it is a value's "@", so `mkdir %40` beside `cp %40 ...`
+ * would mean two things (a key named "@" is "@", one named "%40" is
+ * "%2540").
  */
 int name_decode(void *mem, const char *s, size_t len, enum name_ns ns,
 		uint16_t **units, size_t *out_len);

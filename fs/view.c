@@ -229,6 +229,15 @@ static int append_utf16(void *mem, const char *s, size_t len, bool nul,
 
 	if (len && memchr(s, '\0', len))
 		return HIVE_E_INVALID;
+	/*
+	 * A surrogate written as three bytes (ED A0..BF xx) is not UTF-8,
+	 * even two of them that pair up (CESU-8): the engine's decoder lets
+	 * them through for names, but data taken from them would be bytes
+	 * other than the ones written.
+	 */
+	for (size_t i = 0; i + 1 < len; i++)
+		if ((uint8_t)s[i] == 0xED && (uint8_t)s[i + 1] >= 0xA0)
+			return HIVE_E_INVALID;
 	if (hive_utf8_to_utf16(mem, s, len, &u, &n))
 		return HIVE_E_INVALID;
 	for (size_t i = 0; i < n; i++) {

@@ -378,9 +378,8 @@ static void decode_refuses(void **state)
 
 /*
  * "%40" is an escape only in the value namespace; as a key's file name
- * decode refuses it, which names.h's list of refusals does not name and
- * the "a '%' that starts no escape stands for itself" rule would accept
- * (as the key "%40", like "%41").  Recorded as the code behaves today.
+ * decode refuses it (names.h says why), although the "a '%' that starts
+ * no escape stands for itself" rule accepts "%41" as the key "%41".
  */
 static void decode_key_percent40(void **state)
 {
