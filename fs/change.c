@@ -20,29 +20,40 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "change.h"
 
 /*
  * Does the hive's path still name the mounted file, as its only link
- * (under lock)?  The first time it does not, the mount stops writing for
- * good and says so.
+ * (under lock)?  The engine looks; the first time it says no, the mount
+ * stops writing for good and says what happened.
  */
 static bool hive_still_named(struct hivefs *fs)
 {
+	char what[sizeof(fs->commit_detail)];
+	struct stat named, open;
+
 	if (fs->hive_lost)
 		return false;
 	if (hive_path_check(fs->hive) == HIVE_OK)
 		return true;
+	if (lstat(fs->hive_path, &named) != 0)
+		snprintf(what, sizeof(what), "the hive was deleted while mounted");
+	else if (fs->hive_fd >= 0 && fstat(fs->hive_fd, &open) == 0 &&
+		 named.st_dev == open.st_dev && named.st_ino == open.st_ino)
+		snprintf(what, sizeof(what), "%s", hive_error_detail());
+	else
+		snprintf(what, sizeof(what), "the hive was replaced while mounted");
 	fs->hive_lost = true;
 	if (!fs->commit_error)
 		fs->commit_error = HIVE_E_IO;
-	snprintf(fs->commit_detail, sizeof(fs->commit_detail), "%s",
-		 hive_error_detail());
-	fuse_log(FUSE_LOG_ERR, "hivefs: %s: nothing is written any more (not "
-		 "beside the file now at that path either); changes fail with "
-		 "EIO\n", hive_error_detail());
+	snprintf(fs->commit_detail, sizeof(fs->commit_detail), "%s", what);
+	fuse_log(FUSE_LOG_ERR, "hivefs: %s: %s: nothing is written any more "
+		 "(not beside the file now at that path either); changes fail "
+		 "with EIO, and those made since the last commit are lost\n",
+		 fs->hive_path, what);
 	return false;
 }
 

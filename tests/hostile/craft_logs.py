@@ -16,7 +16,7 @@
     u32 lengths (hive, .LOG1, .LOG2; bit 31 of the second asks the target to
     fix checksums and hashes, set here), then the hive, .LOG1, .LOG2, .LOG.
 
-Every HvLE entry carries valid Marvin32 hashes (the engine's hive_marvin32
+Every HvLE entry carries valid Marvin32 hashes (the engine's hv_marvin32
 in hive/log.c is the reference, reimplemented here) and every base block a
 valid checksum, so what is tested is the engine's bound on what a log may
 make of a hive, not its hash check.  CLEAN_HIVE is any small clean hive

@@ -218,7 +218,7 @@ mount_replaced() {
 		err=$(h_daemon_err "$m")
 		mount_unmount_status "replaced: the daemon exits 1" "$m" 1
 		h_check "replaced: the daemon names the hive and what happened" \
-			grep -q "$hive was deleted or replaced while open" "$err"
+			grep -q "$hive: the hive was replaced while mounted" "$err"
 		mount_same "replaced: the new file and its folder unchanged (no log written)" \
 			"$before" "$(mount_files_sum "$d")"
 	else
