@@ -54,20 +54,11 @@ print(data.decode("utf-16-le").rstrip("\0"))
 '
 mount_hivex_sz() { "$PY" -c "$MOUNT_HIVEX_SZ" "$@"; }
 
-# mount_same NAME EXPECTED ACTUAL
-mount_same() {
-	if [[ $2 == "$3" ]]; then
-		h_pass "$1"
-	else
-		h_fail "$1" "expected '$2', got '$3'"
-	fi
-}
-
 # mount_unmount_status NAME MNT EXPECTED-STATUS
 mount_unmount_status() {
 	h_unmount "$2"
 	local rc=$?
-	mount_same "$1" "$3" "$rc"
+	h_same "$1" "$3" "$rc"
 }
 
 mount_permissions() {
@@ -78,9 +69,9 @@ mount_permissions() {
 	# neither read, nor list, nor change anything.
 	new_hive "$hive" && chmod 600 "$hive" && rm -f "$hive".LOG*
 	if h_mount "$m" -o allow_other "$hive"; then
-		mount_same "0600 hive: modes and owner of a key" "700 0 0" "$(stat -c '%a %u %g' "$m/Software")"
-		mount_same "0600 hive: modes and owner of a value" "600 0 0" "$(stat -c '%a %u %g' "$m/Software/Test/Name")"
-		mount_same "0600 hive: the root" "700" "$(stat -c '%a' "$m")"
+		h_same "0600 hive: modes and owner of a key" "700 0 0" "$(stat -c '%a %u %g' "$m/Software")"
+		h_same "0600 hive: modes and owner of a value" "600 0 0" "$(stat -c '%a %u %g' "$m/Software/Test/Name")"
+		h_same "0600 hive: the root" "700" "$(stat -c '%a' "$m")"
 		h_check "allow_other brings default_permissions" \
 			sh -c "findmnt -n -o OPTIONS '$m' | grep -q default_permissions"
 		h_refuse "0600 hive: the other user cannot list" 'Permission denied' \
@@ -99,7 +90,7 @@ mount_permissions() {
 			"${MOUNT_AS_USER[@]}" getfattr -n user.winreg.type "$m/Software/Test/Name"
 		h_check "0600 hive: root still reads" grep -qx hello "$m/Software/Test/Name"
 		mount_unmount_status "0600 hive: unmount" "$m" 0
-		mount_same "0600 hive: unchanged" "hello" "$(mount_hivex_sz "$hive" 'Software\Test' Name 2>&1)"
+		h_same "0600 hive: unchanged" "hello" "$(mount_hivex_sz "$hive" 'Software\Test' Name 2>&1)"
 	else
 		h_fail "allow_other mount of a 0600 hive" "$(head -c 300 "$(h_daemon_err "$m")")"
 	fi
@@ -107,8 +98,8 @@ mount_permissions() {
 	# 0644: the other user reads, and changes nothing.
 	chmod 644 "$hive"
 	if h_mount "$m" -o allow_other "$hive"; then
-		mount_same "0644 hive: modes of a key" "755 0 0" "$(stat -c '%a %u %g' "$m/Software")"
-		mount_same "0644 hive: modes of a value" "644 0 0" "$(stat -c '%a %u %g' "$m/Software/Test/Name")"
+		h_same "0644 hive: modes of a key" "755 0 0" "$(stat -c '%a %u %g' "$m/Software")"
+		h_same "0644 hive: modes of a value" "644 0 0" "$(stat -c '%a %u %g' "$m/Software/Test/Name")"
 		h_check "0644 hive: the other user lists" "${MOUNT_AS_USER[@]}" ls "$m/Software/Test"
 		h_check "0644 hive: ... reads a value" "${MOUNT_AS_USER[@]}" grep -qx hello "$m/Software/Test/Name"
 		h_check "0644 hive: ... reads an xattr" \
@@ -133,9 +124,9 @@ mount_permissions() {
 			"${MOUNT_AS_USER[@]}" touch -d 2001-01-01 "$m/Software/Test"
 		h_check "0644 hive: root still writes" sh -c "echo rooted > '$m/Software/Test/Root'"
 		mount_unmount_status "0644 hive: unmount" "$m" 0
-		mount_same "0644 hive: the user changed nothing" "hello" \
+		h_same "0644 hive: the user changed nothing" "hello" \
 			"$(mount_hivex_sz "$hive" 'Software\Test' Name 2>&1)"
-		mount_same "0644 hive: root's change is there" "rooted" \
+		h_same "0644 hive: root's change is there" "rooted" \
 			"$(mount_hivex_sz "$hive" 'Software\Test' Root 2>&1)"
 	else
 		h_fail "allow_other mount of a 0644 hive" "$(head -c 300 "$(h_daemon_err "$m")")"
@@ -143,14 +134,14 @@ mount_permissions() {
 
 	# Read-only: no write bits.  A umask takes bits away.
 	if h_mount "$m" -o ro "$hive"; then
-		mount_same "-o ro: modes" "555 444" \
+		h_same "-o ro: modes" "555 444" \
 			"$(stat -c '%a' "$m/Software" "$m/Software/Test/Name" | tr '\n' ' ' | sed 's/ $//')"
 		h_unmount "$m"
 	else
 		h_fail "-o ro mount" "$(head -c 300 "$(h_daemon_err "$m")")"
 	fi
 	if h_mount "$m" -o umask=077 "$hive"; then
-		mount_same "-o umask=077 on a 0644 hive: modes" "700 600" \
+		h_same "-o umask=077 on a 0644 hive: modes" "700 600" \
 			"$(stat -c '%a' "$m/Software" "$m/Software/Test/Name" | tr '\n' ' ' | sed 's/ $//')"
 		h_unmount "$m"
 	else
@@ -160,12 +151,12 @@ mount_permissions() {
 	# -o uid= makes the other user the owner: then they may change it.
 	chmod 600 "$hive"
 	if h_mount "$m" -o allow_other,uid="$HOSTILE_UID",gid="$HOSTILE_GID" "$hive"; then
-		mount_same "-o uid=,gid=: owner shown" "600 $HOSTILE_UID $HOSTILE_GID" \
+		h_same "-o uid=,gid=: owner shown" "600 $HOSTILE_UID $HOSTILE_GID" \
 			"$(stat -c '%a %u %g' "$m/Software/Test/Name")"
 		h_check "-o uid=: the owner writes" \
 			"${MOUNT_AS_USER[@]}" sh -c "echo theirs > '$m/Software/Test/Name'"
 		mount_unmount_status "-o uid=: unmount" "$m" 0
-		mount_same "-o uid=: the owner's change is stored" "theirs" \
+		h_same "-o uid=: the owner's change is stored" "theirs" \
 			"$(mount_hivex_sz "$hive" 'Software\Test' Name 2>&1)"
 	else
 		h_fail "-o uid= mount" "$(head -c 300 "$(h_daemon_err "$m")")"
@@ -173,7 +164,7 @@ mount_permissions() {
 
 	# The explicit opt-out: no checks, whatever the modes say.
 	if h_mount "$m" -o allow_other,no_default_permissions "$hive"; then
-		mount_same "no_default_permissions: modes still shown" "600 0 0" \
+		h_same "no_default_permissions: modes still shown" "600 0 0" \
 			"$(stat -c '%a %u %g' "$m/Software/Test/Name")"
 		h_check "no_default_permissions: not passed to the kernel" \
 			sh -c "! findmnt -n -o OPTIONS '$m' | grep -q default_permissions"
@@ -182,7 +173,7 @@ mount_permissions() {
 		h_check "no_default_permissions: ... and writes" \
 			"${MOUNT_AS_USER[@]}" sh -c "echo anyone > '$m/Software/Test/Name'"
 		mount_unmount_status "no_default_permissions: unmount" "$m" 0
-		mount_same "no_default_permissions: the write is stored" "anyone" \
+		h_same "no_default_permissions: the write is stored" "anyone" \
 			"$(mount_hivex_sz "$hive" 'Software\Test' Name 2>&1)"
 	else
 		h_fail "no_default_permissions mount" "$(head -c 300 "$(h_daemon_err "$m")")"
@@ -219,7 +210,7 @@ mount_replaced() {
 		mount_unmount_status "replaced: the daemon exits 1" "$m" 1
 		h_check "replaced: the daemon names the hive and what happened" \
 			grep -q "$hive: the hive was replaced while mounted" "$err"
-		mount_same "replaced: the new file and its folder unchanged (no log written)" \
+		h_same "replaced: the new file and its folder unchanged (no log written)" \
 			"$before" "$(mount_files_sum "$d")"
 	else
 		h_fail "replaced: mount" "$(head -c 300 "$(h_daemon_err "$m")")"
@@ -241,7 +232,7 @@ mount_replaced() {
 		mount_unmount_status "replaced, change pending: exit 1" "$m" 1
 		h_check "replaced, change pending: message" \
 			grep -q "$hive: the changes made since the last commit are lost: the hive was replaced" "$err"
-		mount_same "replaced, change pending: nothing written beside the new file" \
+		h_same "replaced, change pending: nothing written beside the new file" \
 			"$before" "$(mount_files_sum "$d")"
 		h_check "replaced, change pending: the new file is still an empty hive" \
 			sh -c "! '$HIVECTL' ls '$hive' '' | grep -q Software"
@@ -262,7 +253,7 @@ mount_replaced() {
 		err=$(h_daemon_err "$m")
 		mount_unmount_status "deleted: exit 1" "$m" 1
 		h_check "deleted: message" grep -q "$hive: the hive was deleted while mounted" "$err"
-		mount_same "deleted: nothing written in its folder" "$before" "$(mount_files_sum "$d")"
+		h_same "deleted: nothing written in its folder" "$before" "$(mount_files_sum "$d")"
 		h_check "deleted: no file at its path" test ! -e "$hive"
 	else
 		h_fail "deleted: mount" "$(head -c 300 "$(h_daemon_err "$m")")"
@@ -280,7 +271,7 @@ mount_replaced() {
 		h_check "replaced, periodic commit: noticed within 3 s" \
 			timeout 5 sh -c "until grep -q 'the hive was replaced while mounted' '$err'; do sleep 0.1; done"
 		mount_unmount_status "replaced, periodic commit: exit 1" "$m" 1
-		mount_same "replaced, periodic commit: nothing written" "$before" "$(mount_files_sum "$d")"
+		h_same "replaced, periodic commit: nothing written" "$before" "$(mount_files_sum "$d")"
 	else
 		h_fail "replaced, periodic commit: mount" "$(head -c 300 "$(h_daemon_err "$m")")"
 	fi
@@ -343,7 +334,7 @@ mount_full() {
 		mount_unmount_status "full: exit 1" "$m" 1
 		h_check "full: the daemon says why" \
 			grep -q "$hive: the changes made since the last commit could not be saved (no space left" "$err"
-		mount_same "full: the fsync'ed value is intact (hivex)" "acked" \
+		h_same "full: the fsync'ed value is intact (hivex)" "acked" \
 			"$(mount_hivex_sz "$hive" 'Software\Test' Acked 2>&1)"
 		h_check "full: hivectl check clean" "$HIVECTL" check "$hive"
 		# Mounting again on the still-full file system works.
@@ -392,7 +383,7 @@ mount_full() {
 			h_check "full, room again: mounted read-write" \
 				sh -c "findmnt -n -o OPTIONS '$m' | grep -q '^rw'"
 			mount_unmount_status "full, room again: exit 0" "$m" 0
-			mount_same "full, room again: the fsync'ed value (hivex)" "acked" \
+			h_same "full, room again: the fsync'ed value (hivex)" "acked" \
 				"$(mount_hivex_sz "$hive" 'Software\Test' Acked 2>&1)"
 			h_check "full, room again: hivectl check clean" "$HIVECTL" check "$hive"
 		else
