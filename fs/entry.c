@@ -6,7 +6,7 @@
  * Names.  create/mkdir decode the file name (names.c; NAME%v makes value
  * NAME next to subkey NAME).  Lookups ignore case, so `echo 4 > start`
  * reaches Start and keeps its spelling.  A value renamed with mv is set
- * under the new name and deleted under the old (DESIGN.md §1), under one
+ * under the new name and deleted under the old (hivefs(1), WRITING), under one
  * lock so no one sees the state between; the kernel's node follows it to
  * the new vk.  A renamed or moved key is NtRenameKey (hive_key_rename).
  * ".Trash" and ".Trash-*" at the root are refused, so file managers offer

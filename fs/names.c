@@ -1,5 +1,5 @@
 /*
- * names.c — the reversible file-name encoding (DESIGN.md §1 "Names").
+ * names.c — the reversible file-name encoding (hivefs(1), FILE NAMES).
  *
  * A stored name is a string of UTF-16 code units that may hold anything,
  * NUL and unpaired surrogates included.  Its file name is UTF-8 with these

@@ -8,7 +8,7 @@
 # The walk uses only what any program sees: directory listings (readdir
 # order: subkeys in list order, then values), file contents and the
 # user.winreg.* xattrs.  File names are decoded with an independent
-# implementation of the encoding of DESIGN.md section 1 (fs/names.c):
+# implementation of the encoding of hivefs(1), FILE NAMES (fs/names.c):
 #   %25 %2F %XX (C0, DEL) %uXXXX (unpaired surrogate), whole-name %2E and
 #   %2E%2E; values: "@" = default value, "%40" = a value named "@";
 #   NAME%v = a value clashing with a subkey; names holding "%~" (shortened,
