@@ -5,7 +5,8 @@
  * All live in the user. namespace, so cp -a, rsync -aX and tar --xattrs
  * carry them:
  *
- *   values  user.winreg.type      REG_SZ, REG_DWORD, ... or 0x%08x
+ *   values  user.winreg.type      REG_SZ, REG_DWORD, ... or 0x%08x; set
+ *                                 in any spelling hive_type_parse() takes
  *           user.winreg.raw       "1", when the file shows the data raw
  *                                 although the type has a text view
  *   keys    user.winreg.class     the class name bytes as stored (UTF-16LE),
@@ -112,33 +113,35 @@ static int raw_get(void *mem, struct hivefs *fs, uint64_t ino,
 	return 0;
 }
 
-/* "REG_DWORD", "4", "0x00000004" (a trailing NUL or newline allowed). */
+/*
+ * A type in any spelling hive_type_parse() takes (dword, REG_DWORD, 4,
+ * 0x4, ...), printable ASCII with a trailing NUL or newline allowed, as
+ * tools add them.  Anything else of 1 to 4 bytes is the number itself,
+ * little endian: `setfattr -v 0x04` sends the byte 4, not the text.
+ */
 static int parse_type(const char *s, size_t len, uint32_t *type)
 {
-	char text[32];
-	char *end;
-	unsigned long long v;
+	char text[48];
+	size_t printable = 0;
 
-	if (len && (s[len - 1] == '\0' || s[len - 1] == '\n'))
-		len--;
-	if (len == 0 || len >= sizeof(text) || memchr(s, '\0', len))
+	while (printable < len && s[printable] > ' ' && s[printable] < 0x7F)
+		printable++;
+	if (!(printable && (printable == len ||
+			    (printable + 1 == len &&
+			     (s[printable] == '\0' || s[printable] == '\n'))))) {
+		if (len == 0 || len > 4)
+			return -EINVAL;
+		*type = 0;
+		for (size_t i = 0; i < len; i++)
+			*type |= (uint32_t)(uint8_t)s[i] << (8 * i);
+		return 0;
+	}
+	len = printable;
+	if (len >= sizeof(text))
 		return -EINVAL;
 	memcpy(text, s, len);
 	text[len] = '\0';
-	for (uint32_t t = 0; t <= HIVE_REG_QWORD; t++) {
-		if (strcasecmp(text, hive_type_name(t)) == 0) {
-			*type = t;
-			return 0;
-		}
-	}
-	if (text[0] < '0' || text[0] > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(text, &end, 0);
-	if (errno || *end || v > UINT32_MAX)
-		return -EINVAL;
-	*type = (uint32_t)v;
-	return 0;
+	return hive_type_parse(text, type) ? 0 : -EINVAL;
 }
 
 /*

@@ -82,6 +82,28 @@ enum hive_value_type {
 };
 /* "REG_SZ" ... for types 0-11, NULL for others. */
 const char *hive_type_name(uint32_t type);
+/*
+ * The lowercase short name of types 0-11 ("none", "sz", "expand_sz",
+ * "binary", "dword", "dword_be", "link", "multi_sz", "resource_list",
+ * "full_resource_descriptor", "resource_requirements_list", "qword"),
+ * NULL for others (text.c).
+ */
+const char *hive_type_short_name(uint32_t type);
+/*
+ * A type from its name in any spelling (text.c): REG_DWORD, dword, any
+ * case; the short names above; REG_DWORD_LITTLE_ENDIAN and
+ * REG_QWORD_LITTLE_ENDIAN; a .reg file's hex(N) (N in hex); or a number
+ * up to 0xFFFFFFFF, decimal or 0x hex, never octal (010 is ten).  The
+ * whole text must be the name.  False, *type untouched, otherwise.
+ */
+bool hive_type_parse(const char *text, uint32_t *type);
+/*
+ * A number: decimal or 0x/0X hex (never octal: leading zeros are
+ * decimal), all of text[0, len), no sign or space, at most `max`.
+ * HIVE_OK and *out, or HIVE_E_INVALID.
+ */
+int hive_number_parse(const char *text, size_t len, uint64_t max,
+		      uint64_t *out);
 
 /* Windows limits. */
 #define HIVE_MAX_KEY_NAME 255      /* UTF-16 units */

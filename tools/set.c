@@ -18,34 +18,6 @@
 
 #include "hivectl.h"
 
-/* A type name (REG_SZ, sz, any case), a decimal or a 0x number. */
-static bool parse_type(const char *s, uint32_t *type)
-{
-	char *end;
-	unsigned long long v;
-
-	for (uint32_t t = 0; t <= HIVE_REG_QWORD; t++) {
-		const char *name = hive_type_name(t);
-
-		if (name &&
-		    (!strcasecmp(s, name) || !strcasecmp(s, name + 4))) {
-			*type = t;
-			return true;
-		}
-	}
-	if (*s < '0' || *s > '9')
-		return false;
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	/* Base 0 would read "010" as octal; nobody means that. */
-	if (s[0] == '0' && s[1] >= '0' && s[1] <= '9')
-		v = strtoull(s, &end, 10);
-	if (errno || *end || v > UINT32_MAX)
-		return false;
-	*type = (uint32_t)v;
-	return true;
-}
-
 /* Decimal or 0x hex, no sign, at most `max`. */
 static bool parse_number(const char *s, uint64_t max, uint64_t *out)
 {
@@ -286,7 +258,7 @@ static int set_type(struct cmd_args *a, const char *arg)
 {
 	struct set_opts *o = a->opts;
 
-	if (!parse_type(arg, &o->type))
+	if (!hive_type_parse(arg, &o->type))
 		return usage_error(a->cmd, "unknown type '%s'", arg);
 	return 0;
 }
@@ -397,8 +369,10 @@ const struct cmd cmd_set = {
 	"input) for any type, and --hex takes DATA as hex bytes for any type;\n"
 	"both store exactly what is given, e.g. a string without its NUL.\n"
 	"Put -- before DATA that starts with a dash.\n"
-	"\nTYPE is a name (REG_DWORD, dword; any case), or a number, decimal\n"
-	"or 0x hex, for types without a name.\n"
+	"\nTYPE is a name in any case, with or without REG_ (REG_DWORD,\n"
+	"dword), a short name (dword_be, expand_sz), REG_DWORD_LITTLE_ENDIAN,\n"
+	"a .reg file's hex(N), or a number, decimal or 0x hex (010 is ten,\n"
+	"never octal): the names user.winreg.type takes on a hivefs mount.\n"
 	"\nOptions:\n"
 	"  -t, --type TYPE   value type (default REG_SZ)\n"
 	"  -f, --file FILE   data bytes from FILE instead of DATA\n"
