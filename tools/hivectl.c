@@ -20,8 +20,9 @@
  * it runs; command.c runs it.
  */
 static const struct cmd *const commands[] = {
-	&cmd_info, &cmd_ls, &cmd_get, &cmd_export, &cmd_dump, &cmd_check,
-	&cmd_create, &cmd_set, &cmd_rm, &cmd_mkdir, &cmd_mv, &cmd_recover,
+	&cmd_info, &cmd_ls, &cmd_get, &cmd_export, &cmd_diff, &cmd_dump,
+	&cmd_check, &cmd_create, &cmd_set, &cmd_rm, &cmd_mkdir, &cmd_mv,
+	&cmd_import, &cmd_recover,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -45,8 +46,9 @@ static void print_help(FILE *f)
 	fprintf(f, "  %-30s %s\n", "version", "print the version");
 	fputs("\nKEY is a backslash-separated path below the root key,\n"
 	      "matched case-insensitively as Windows does; \"\" is the root.\n"
-	      "info, ls, get, export, dump and check open hives read-only.\n"
-	      "set, rm, mkdir and mv commit each change as Windows does:\n"
+	      "info, ls, get, export, diff, dump and check open hives\n"
+	      "read-only.  set, rm, mkdir, mv and import commit each change\n"
+	      "as Windows does:\n"
 	      "a transaction-log entry in HIVE.LOG1 or HIVE.LOG2 first, then\n"
 	      "the hive file, so that after a crash at any point, log replay\n"
 	      "at the next open makes the hive whole.  A dirty hive (pending\n"

@@ -120,7 +120,7 @@ struct cmd {
 
 extern const struct cmd cmd_info, cmd_ls, cmd_get, cmd_export, cmd_dump;
 extern const struct cmd cmd_create, cmd_set, cmd_rm, cmd_mkdir, cmd_mv,
-	cmd_check, cmd_recover;
+	cmd_check, cmd_recover, cmd_import, cmd_diff;
 
 /* ---- running a command (command.c) ---- */
 
@@ -242,6 +242,15 @@ int value_name_arg(void *mem, const char *arg, bool literal, uint16_t **name,
 const char *key_display(const char *arg);
 /* The name for messages: "(default)" for the default value. */
 const char *value_display(size_t len, const char *arg);
+
+/* ---- deleting ---- */
+
+/*
+ * Delete `top` and everything below it (*deleted counts the keys).  A
+ * subtree deeper than HIVE_MAX_DEPTH (a cycle) is refused, reported,
+ * before any key of it is deleted.
+ */
+int delete_subtree(struct hive *h, hive_key_t top, unsigned *deleted);
 
 /* ---- misc ---- */
 

@@ -8,63 +8,6 @@
 
 #include "hivectl.h"
 
-struct rm_frame {
-	hive_key_t key;
-	hive_key_t *kids; /* not yet deleted: kids[0 .. n-1] */
-	size_t n;
-};
-
-/*
- * Delete `top` and everything below it, children before parents, with an
- * explicit stack bounded by the depth limit (a damaged hive could hold a
- * cycle; it is refused before anything on it is deleted, since a cycle has
- * no key without subkeys to start from).  Subkeys are taken from the end
- * of each list, which is the cheapest end to remove from.
- */
-static int delete_tree(struct hive *h, hive_key_t top, unsigned *deleted)
-{
-	void *tmp = talloc_new(NULL);
-	struct rm_frame *st = talloc_array(tmp, struct rm_frame,
-					   HIVE_MAX_DEPTH + 2);
-	size_t depth = 0;
-	int err = st ? HIVE_OK : HIVE_E_NOMEM;
-
-	if (!err) {
-		st[0].key = top;
-		err = hive_key_subkeys(tmp, h, top, &st[0].kids, &st[0].n);
-	}
-	while (!err) {
-		struct rm_frame *f = &st[depth];
-
-		if (f->n > 0) {
-			hive_key_t child = f->kids[--f->n];
-
-			if (depth + 1 > HIVE_MAX_DEPTH) {
-				err = HIVE_E_TOO_BIG;
-				report("subtree deeper than %u keys (or a "
-				       "key cycle): nothing deleted",
-				       HIVE_MAX_DEPTH);
-				break;
-			}
-			depth++;
-			st[depth].key = child;
-			err = hive_key_subkeys(tmp, h, child, &st[depth].kids,
-					       &st[depth].n);
-			continue;
-		}
-		err = hive_key_delete(h, f->key);
-		if (err)
-			break;
-		(*deleted)++;
-		talloc_free(f->kids);
-		if (depth == 0)
-			break;
-		depth--;
-	}
-	talloc_free(tmp);
-	return err;
-}
-
 struct rm_opts {
 	bool recursive, force, literal;
 };
@@ -116,7 +59,7 @@ static int rm_key(struct cmd_args *a, hive_key_t key)
 		report("%s: the root key cannot be deleted", a->hive_path);
 		return EXIT_HIVE;
 	}
-	err = o->recursive ? delete_tree(a->h, key, &deleted) :
+	err = o->recursive ? delete_subtree(a->h, key, &deleted) :
 			     hive_key_delete(a->h, key);
 	if (err == HIVE_E_NOT_EMPTY) {
 		report("%s: %s: key has subkeys (use -r to delete them too)",
