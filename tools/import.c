@@ -97,6 +97,7 @@ struct import_opts {
 	bool skip_unmapped, dry_run;
 	const char **maps; /* ROOT=HIVE arguments */
 	size_t n_maps;
+	bool prefix_mode;  /* HIVE FILE...: one hive, one prefix */
 };
 
 /* One .reg file's bytes. */
@@ -337,9 +338,10 @@ static void item_error(struct import *im, const struct reg_item *it,
 }
 
 /*
- * The hive and the path inside it of a key item.  Returns 0, 1 when the
- * key is skipped (unmapped with --skip-unmapped), or EXIT_HIVE (reported).
+ * The hive and the path inside it of a key item.  Returns 0, KEY_SKIPPED
+ * (unmapped, with --skip-unmapped), or EXIT_HIVE (reported).
  */
+#define KEY_SKIPPED (-1)
 static int place_key(struct import *im, const struct reg_item *it,
 		     struct target **t, struct comp **path, size_t *n)
 {
@@ -363,13 +365,13 @@ static int place_key(struct import *im, const struct reg_item *it,
 		else if (!im->o->skip_unmapped)
 			item_error(im, it, "[%s] is not in %s (use "
 				   "--skip-unmapped to skip such keys)",
-				   shown, im->n_maps == 1 ? "the hive's prefix"
+				   shown, im->o->prefix_mode ? "the hive's prefix"
 				   : "any mapped hive");
 		if (m || !im->o->skip_unmapped)
 			return EXIT_HIVE;
 		if (!im->applying)
 			im->skipped++;
-		return 1;
+		return KEY_SKIPPED;
 	}
 	*t = m->t;
 	p = talloc_array(tmp, struct comp, m->n_inside + count - rest + 1);
@@ -479,7 +481,7 @@ static int apply_key(struct import *im, const struct reg_item *it)
 
 	im->cur = NULL;
 	if (rc)
-		return rc == 1 ? 0 : rc;
+		return rc == KEY_SKIPPED ? 0 : rc;
 	if (it->kind == REG_ITEM_KEY) {
 		err = resolve(im, t, p, n, true, &key);
 		if (err) {
@@ -604,7 +606,7 @@ static int on_item(void *arg, const struct reg_item *it)
 			if (rc == 0)
 				t->used = true;
 		}
-		rc = rc == 1 ? 0 : rc;
+		rc = rc == KEY_SKIPPED ? 0 : rc;
 	} else if (it->kind == REG_ITEM_KEY ||
 		   it->kind == REG_ITEM_KEY_DELETE) {
 		rc = apply_key(im, it);
@@ -759,10 +761,15 @@ static int open_dir_ci(void *mem, int dirfd, const char *rel, char **shown,
 					 O_NOFOLLOW | O_CLOEXEC |
 					 O_NONBLOCK) : -1;
 
+		struct stat st;
+
+		/* O_DIRECTORY may say ENOTDIR for a link: ask what it is. */
 		if (name && next < 0)
-			*why = errno == ELOOP ? "is a symbolic link" :
-			       errno == ENOTDIR ? "is not a folder" :
-			       strerror(errno);
+			*why = fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) ?
+				       strerror(errno) :
+			       S_ISLNK(st.st_mode) ? "is a symbolic link" :
+			       !S_ISDIR(st.st_mode) ? "is not a folder" :
+						      strerror(errno);
 		if (name)
 			*shown = talloc_asprintf_append(*shown, "/%s", name);
 		else
@@ -1033,6 +1040,8 @@ static int run_import(struct cmd_args *a)
 
 	if (!mapped) {
 		struct target *t = new_target(&im, a->operands[0]);
+
+		o->prefix_mode = true;
 
 		if (!t || !add_mapping(&im, o->prefix ? o->prefix :
 				       DEFAULT_PREFIX, NULL, t))
