@@ -185,7 +185,7 @@ static bool on_path(const hive_key_t *keys, size_t n, hive_key_t key)
 static int push_name(struct diff *d, const struct named *n, hive_key_t key)
 {
 	uint16_t *copy = talloc_memdup(d->path.mem, n->name,
-				       n->len * sizeof(uint16_t) + 1);
+				       n->len * sizeof(uint16_t));
 	struct keypath_ent *ent;
 
 	if (!copy)

@@ -449,7 +449,7 @@ static int resolve(struct import *im, struct target *t, const struct comp *p,
 			t->cache_cap = cap;
 		}
 		t->cache[t->cache_n].name = talloc_memdup(
-			t, p[i].name, p[i].len * sizeof(uint16_t) + 1);
+			t, p[i].name, p[i].len * sizeof(uint16_t));
 		if (!t->cache[t->cache_n].name)
 			return HIVE_E_NOMEM;
 		t->cache[t->cache_n].len = p[i].len;

@@ -527,7 +527,8 @@ static int value_line(struct parser *p, struct reg_item *it)
 	}
 	if (rc)
 		return rc;
-	it->data = p->data;
+	/* Never a null pointer, even for no bytes: callers memcpy it. */
+	it->data = p->data_len ? p->data : (const uint8_t *)"";
 	it->data_len = p->data_len;
 	return 0;
 }

@@ -285,13 +285,14 @@ static bool value_name(struct reg_writer *w, const uint16_t *name,
 					   &fatal);
 
 	if (problem) {
-		char *shown = talloc_asprintf(NULL, "value '%s'",
-					      display_name(NULL, name,
+		void *tmp = talloc_new(NULL);
+		char *shown = talloc_asprintf(tmp, "value '%s'",
+					      display_name(tmp, name,
 							   name_len));
 
 		regw_report(w, path, path->n, !fatal, shown ? shown : "value",
 			    problem);
-		talloc_free(shown);
+		talloc_free(tmp);
 		if (fatal)
 			return false;
 	}
