@@ -641,6 +641,49 @@ int dir_resolve(struct hive *h, hive_key_t key, const struct listing *l,
 	return err;
 }
 
+int dir_file_name(void *mem, struct hive *h, hive_key_t key,
+		  enum entry_kind kind, uint32_t cell, char **out)
+{
+	static const uint16_t at[] = { '@' };
+	enum name_ns ns = kind == ENTRY_KEY ? NAME_KEY : NAME_VALUE;
+	void *tmp = talloc_new(NULL);
+	uint16_t *u;
+	size_t ulen;
+	hive_key_t child;
+	char *name;
+	int err;
+
+	if (!tmp)
+		return HIVE_E_NOMEM;
+	err = kind == ENTRY_KEY ? hive_key_name(tmp, h, cell, &u, &ulen)
+				: hive_value_name(tmp, h, cell, &u, &ulen);
+	if (err)
+		goto done;
+	name = name_encode(tmp, u, ulen, ns);
+	if (!name) {
+		err = HIVE_E_NOMEM;
+		goto done;
+	}
+	/* The listing's rule (clash_name): a value named like a subkey
+	 * carries %v; "@" (listed "%40") never clashes. */
+	if (kind == ENTRY_VALUE && !(ulen == 1 && u[0] == '@') &&
+	    hive_key_lookup(h, key, ulen ? u : at, ulen ? ulen : 1, &child) ==
+		    HIVE_OK)
+		name = talloc_strdup_append(name, "%v");
+	if (!name) {
+		err = HIVE_E_NOMEM;
+		goto done;
+	}
+	if (strlen(name) > HIVEFS_NAME_MAX || !*name) {
+		err = HIVE_E_NOT_FOUND; /* shortened: a "%~" form */
+		goto done;
+	}
+	*out = talloc_steal(mem, name);
+done:
+	talloc_free(tmp);
+	return err;
+}
+
 int dir_new_name(void *mem, struct hive *h, hive_key_t key, const char *name,
 		 enum name_ns ns, uint16_t **units, size_t *len)
 {

@@ -50,6 +50,14 @@ int dir_resolve(struct hive *h, hive_key_t key, const struct listing *l,
 		const char *name, struct dir_entry *found);
 
 /*
+ * The file name a listing of `key` gives its subkey or value `cell`
+ * (kind ENTRY_KEY or ENTRY_VALUE), on mem, when the key lists no renamed
+ * duplicates; HIVE_E_NOT_FOUND when that name is a shortened "%~" form.
+ */
+int dir_file_name(void *mem, struct hive *h, hive_key_t key,
+		  enum entry_kind kind, uint32_t cell, char **out);
+
+/*
  * The stored name a new entry called `name` gets below `key` (on mem):
  * the decoded name, or for a value NAME%v where a subkey NAME exists,
  * NAME.  HIVE_E_INVALID for names no entry can be given ("%~" forms,

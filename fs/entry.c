@@ -23,6 +23,7 @@
 #include "change.h"
 #include "entry.h"
 #include "file.h"
+#include "stale.h"
 #include "store.h"
 
 /* The key directory `ino` (under lock): 0, or the errno. */
@@ -82,14 +83,18 @@ static int new_value(void *tmp, struct hivefs *fs, uint64_t dir_ino,
 	if (hive_value_lookup(fs->hive, dir.cell, units, len, &cell) == HIVE_OK) {
 		if (!existing)
 			return -EEXIST;
-		return node_entry(fs, NODE_VALUE, dir.cell, cell, 0, e);
+		err = node_entry(fs, NODE_VALUE, dir.cell, cell, 0, e);
+	} else {
+		err = fs_errno(fs, hive_value_set(fs->hive, dir.cell, units, len,
+						  HIVE_REG_SZ, "", 0, &cell));
+		if (!err)
+			err = change_done(fs);
+		if (!err)
+			err = node_entry(fs, NODE_VALUE, dir.cell, cell,
+					 NODE_FRESH, e);
 	}
-	err = fs_errno(fs, hive_value_set(fs->hive, dir.cell, units, len,
-					  HIVE_REG_SZ, "", 0, &cell));
 	if (!err)
-		err = change_done(fs);
-	if (!err)
-		err = node_entry(fs, NODE_VALUE, dir.cell, cell, NODE_FRESH, e);
+		node_entry_name(fs, dir_ino, name, e);
 	return err;
 }
 
@@ -171,6 +176,8 @@ void entry_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 			err = change_done(fs);
 		if (!err)
 			err = node_entry(fs, NODE_KEY, dir.cell, key, 0, &e);
+		if (!err)
+			node_entry_name(fs, parent, name, &e);
 	}
 	pthread_mutex_unlock(&fs->lock);
 	talloc_free(tmp);
@@ -227,11 +234,45 @@ static int delete_key(struct hivefs *fs, uint32_t parent, uint32_t key)
 	return fs_errno(fs, err);
 }
 
+/*
+ * The names the kernel may cache that a change to entry `found` of key
+ * dir (dir_ino), made through `name`, leaves wrong (inode.h), under lock
+ * and before the change: the entry's own name, if the change came
+ * through another spelling; for a key, the name "K%v" of the value named
+ * like it, which becomes "K" once the key is gone.  0, or -ENOSPC.
+ */
+static int stale_names(void *tmp, struct hivefs *fs, uint64_t dir_ino,
+		       const struct node_info *dir,
+		       const struct dir_entry *found, const char *name,
+		       struct stale *st)
+{
+	enum node_kind kind = found->kind == ENTRY_KEY ? NODE_KEY : NODE_VALUE;
+	uint16_t *units;
+	size_t len;
+	hive_value_t value;
+	char *own;
+	int err = 0;
+
+	if (!fs->writable)
+		return 0;
+	if (node_file_name(tmp, fs, dir->cell, kind, found->cell, &own) == 0 &&
+	    strcmp(own, name) != 0)
+		err = stale_add_name(st, dir_ino, own);
+	if (!err && kind == NODE_KEY &&
+	    hive_key_name(tmp, fs->hive, found->cell, &units, &len) == HIVE_OK &&
+	    hive_value_lookup(fs->hive, dir->cell, units, len, &value) ==
+		    HIVE_OK &&
+	    node_file_name(tmp, fs, dir->cell, NODE_VALUE, value, &own) == 0)
+		err = stale_add_name(st, dir_ino, own);
+	return err;
+}
+
 static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 			 enum node_kind kind)
 {
 	struct hivefs *fs = fs_of(req);
 	void *tmp = talloc_new(NULL);
+	struct stale st = { .n = 0 };
 	struct node_info dir;
 	struct dir_entry found;
 	int err;
@@ -242,15 +283,19 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name,
 		err = -EISDIR;
 	if (!err && kind == NODE_KEY && found.kind != ENTRY_KEY)
 		err = -ENOTDIR;
+	if (!err)
+		err = stale_names(tmp, fs, parent, &dir, &found, name, &st);
 	if (!err) {
 		err = kind == NODE_VALUE ? delete_value(tmp, fs, dir.cell, found.cell)
 					 : delete_key(fs, dir.cell, found.cell);
 		if (!err)
 			err = change_done(fs);
 	}
+	if (err)
+		st.nnames = 0;
 	pthread_mutex_unlock(&fs->lock);
 	talloc_free(tmp);
-	fs_reply_err(req, err);
+	stale_reply(fs, req, &st, err, NULL);
 }
 
 void entry_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -280,7 +325,8 @@ void entry_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 /* mv of a value: set under the new name, delete the old (under lock). */
 static int rename_value(void *tmp, struct hivefs *fs, const struct node_info *from,
 			const struct dir_entry *src, const struct node_info *to,
-			const char *newname, const struct dir_entry *dst)
+			const char *newname, const struct dir_entry *dst,
+			bool follow)
 {
 	uint64_t src_ino = inode_peek(fs->inodes, NODE_VALUE, from->cell, src->cell);
 	struct hive_value_stat vs;
@@ -350,7 +396,11 @@ static int rename_value(void *tmp, struct hivefs *fs, const struct node_info *fr
 	err = delete_value(tmp, fs, from->cell, src->cell);
 	if (err)
 		return err;
-	if (src_ino)
+	/* Renamed through another spelling, its own name may still be in
+	 * the kernel's cache for an instant: that name must not reach the
+	 * value at its new place (inode.h), so the node stays deleted and
+	 * the new name gets a node of its own. */
+	if (src_ino && follow)
 		inode_rekey(fs->inodes, src_ino, to->cell, cell);
 	return 0;
 }
@@ -402,9 +452,10 @@ void entry_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	struct hivefs *fs = fs_of(req);
 	void *tmp = talloc_new(NULL);
+	struct stale st = { .n = 0 };
 	struct node_info from, to;
 	struct dir_entry src, dst;
-	bool target = false;
+	bool target = false, own = true;
 	int err = 0;
 
 	if (flags & ~(unsigned)RENAME_NOREPLACE) {
@@ -440,17 +491,47 @@ void entry_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			err = -EISDIR;
 	}
 	if (!err) {
+		own = node_name_is_own(fs, parent, src.kind == ENTRY_KEY
+							   ? NODE_KEY
+							   : NODE_VALUE,
+				       src.cell, name);
+		err = stale_names(tmp, fs, parent, &from, &src, name, &st);
+	}
+	if (!err && target)
+		err = stale_names(tmp, fs, newparent, &to, &dst, newname, &st);
+	if (!err) {
+		uint64_t src_ino = inode_peek(fs->inodes,
+					      src.kind == ENTRY_KEY ? NODE_KEY
+								    : NODE_VALUE,
+					      from.cell, src.cell);
+
 		err = src.kind == ENTRY_KEY
 			      ? rename_key(tmp, fs, &from, &src, &to, newname,
 					   target ? &dst : NULL)
 			      : rename_value(tmp, fs, &from, &src, &to, newname,
-					     target ? &dst : NULL);
+					     target ? &dst : NULL, own);
 		if (!err)
 			err = change_done(fs);
+		if (!err && !own)
+			stale_add_attr(&st, src_ino);
+		/* The kernel moves its name to newname: if that is not the
+		 * entry's own name now, it must not stay cached. */
+		if (!err && fs->writable) {
+			struct dir_entry now;
+
+			if (node_resolve(tmp, fs, newparent, &to, newname, &now) ||
+			    !node_name_is_own(fs, newparent,
+					      now.kind == ENTRY_KEY ? NODE_KEY
+								    : NODE_VALUE,
+					      now.cell, newname))
+				(void)stale_add_name(&st, newparent, newname);
+		}
 	}
 done:
+	if (err)
+		st.nnames = 0;
 	pthread_mutex_unlock(&fs->lock);
 	talloc_free(tmp);
-	fs_reply_err(req, err);
+	stale_reply(fs, req, &st, err, NULL);
 }
 

@@ -280,6 +280,8 @@ int file_handle_new(struct hivefs *fs, uint64_t ino, const struct node_info *n,
 	if (len)
 		memcpy(w->buf, content, len);
 	talloc_free(tmp);
+	/* Its writes go through the kernel's pages (inode.h). */
+	inode_set_flags(fs->inodes, ino, NODE_STORED);
 	w->ino = ino;
 	w->len = len;
 	w->text_weight = text_weight(w->buf, len);

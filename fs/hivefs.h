@@ -36,6 +36,8 @@ struct open_file;
 struct wbuf;
 struct dir_cache;
 struct fuse_session;
+struct stale_worker;
+struct name_worker;
 
 /*
  * The last content written to a value through a file, kept a while so
@@ -74,7 +76,8 @@ struct hivefs {
 	 * of the mount so its inode cannot be reused (hive_path_check() tells
 	 * when the path names another file). */
 	int hive_fd;
-	double timeout;                /* entry and attribute cache, seconds */
+	double timeout;                /* attribute cache, seconds */
+	double entry_timeout;          /* name cache, seconds (inode.h) */
 	struct hive_info info;
 
 	/* Cell usage for statfs, counted at the first statfs (under lock). */
@@ -99,6 +102,7 @@ struct hivefs {
 	unsigned commit_interval;      /* -o commit=SECONDS; 0: none */
 	struct fuse_session *se;       /* for cache invalidation */
 	struct stale_worker *stale_worker; /* stale.c */
+	struct name_worker *name_worker;   /* stale.c */
 	atomic_uint readers;           /* descriptors open for reading
 					  (read-write mounts; stale.c) */
 	/* Under lock: */

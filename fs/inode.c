@@ -46,15 +46,15 @@
 #define NO_SLOT 0u          /* slot 0 is never used: end of chains */
 #define MAX_SLOTS 0x7FFFFFFFu
 
-/* 20 bytes: the lookup count has 41 bits, the generation 16. */
+/* 20 bytes: the lookup count has 40 bits, the generation 16. */
 struct slot {
 	uint32_t cell;
 	uint32_t parent;
 	uint32_t next;             /* hash chain, or the free list */
 	uint32_t nlookup_lo;       /* kernel lookups not yet forgotten, */
-	uint32_t nlookup_hi : 9;   /* 0 = a free slot */
+	uint32_t nlookup_hi : 8;   /* 0 = a free slot */
 	uint32_t kind : 1;         /* enum node_kind */
-	uint32_t flags : 6;        /* NODE_* */
+	uint32_t flags : 7;        /* NODE_* */
 	uint32_t generation : 16;
 };
 
@@ -66,7 +66,7 @@ static uint64_t nlookup_of(const struct slot *s)
 static void set_nlookup(struct slot *s, uint64_t n)
 {
 	s->nlookup_lo = (uint32_t)n;
-	s->nlookup_hi = (uint32_t)(n >> 32) & 0x1FF;
+	s->nlookup_hi = (uint32_t)(n >> 32) & 0xFF;
 }
 
 struct inode_table {

@@ -2,6 +2,48 @@
  * inode.h — the inode table: FUSE node ids <-> keys and values (inode.c;
  * see the comment at its top).  Returns are in the engine's vocabulary
  * (HIVE_E_*), see hivefs.h; the caller holds struct hivefs.lock.
+ *
+ * The kernel's caches, and who keeps each right.  A read-only mount never
+ * changes, so everything is cached for a day.  A read-write mount caches
+ * the same things; each is dropped by the change that makes it wrong:
+ *
+ * - Names (dentries), for fs->entry_timeout.  Lookups ignore case, so the
+ *   kernel could hold several names of one entry ("val013", "VAL013"),
+ *   and a rename or unlink through one leaves the others to lead to the
+ *   entry that moved.  So only an entry's own name -- the one a listing
+ *   shows (dir_file_name) -- is cached; a lookup through any other
+ *   spelling is answered with entry timeout 0 and so checked again at
+ *   every use (read.c, node_entry_name).  The kernel thus holds at most
+ *   one cached name per entry, which hivefs can name: a rename, unlink
+ *   or rmdir through that name is the kernel's own bookkeeping; through
+ *   another spelling, the entry's own name is dropped (a directory has
+ *   one dentry anyway; the kernel moves it to the spelling looked up).
+ *   That drop needs the directory's lock, which the kernel holds until
+ *   hivefs answers, so it runs on a thread of its own right after the
+ *   answer (stale.c): until it has run, that name shows a deleted entry,
+ *   and a value renamed through another spelling gets a new node so that
+ *   the old name cannot reach it -- a write through it fails (ENOENT),
+ *   never lands in the renamed value.  A name that stops being an
+ *   entry's own because of another change (rmdir of key K turns value
+ *   "K%v" into "K") is dropped the same way.  Keys listing renamed
+ *   duplicates, and "%~" names, are never cached.
+ * - Negative entries: only on read-only mounts ("foo" cached as absent
+ *   would hide a "Foo" created later, and the kernel cannot be told of
+ *   every spelling it holds).
+ * - Attributes, for fs->timeout (short: a value shows its key's
+ *   LastWriteTime, which a change to a sibling moves).  A change tells
+ *   the kernel of the value and key it changed before it answers
+ *   (stale.c); renames, unlinks and creates update the kernel's own.
+ * - Pages of values, kept across opens (keep_cache).  A value whose
+ *   content changed, or that was opened for writing (writes fill pages
+ *   with bytes that may never be stored), is marked NODE_STORED; the
+ *   next read-only open then asks the kernel to drop its pages (no
+ *   keep_cache), and an open while a writer holds it keeps none either.
+ *   Descriptors open for reading across a store have the pages dropped
+ *   before the store is answered (stale.c).
+ * - Listings (cache_readdir): every change to a key's entries is a
+ *   create, mkdir, unlink, rmdir or rename in that directory, after
+ *   which the kernel drops the listing it holds itself.
  */
 #ifndef HIVEFS_INODE_H
 #define HIVEFS_INODE_H
@@ -26,6 +68,8 @@ struct inode_table;
 #define NODE_FRESH     0x20u /* value: made by create, type never set:
 				content that is not text makes it
 				REG_BINARY */
+#define NODE_STORED    0x40u /* value: changed, or open for writing, since
+				the kernel last dropped its pages */
 
 struct node_info {
 	enum node_kind kind;

@@ -1,13 +1,8 @@
 /*
  * node.c — the node layer: keys and values as the kernel sees them.
  *
- * Kernel caching.  A read-only mount changes only through nothing, so
- * entries (also negative ones) and attributes are cached for fs->timeout,
- * file pages are kept across opens and listings are cached by the kernel.
- * A read-write mount caches entries and attributes briefly (fs->timeout
- * is short there), never negative entries (a cached "foo" would hide a
- * "Foo" created later), keeps no pages or listings across opens, and
- * tells the kernel when a change makes its attributes stale (stale.c).
+ * Kernel caching: which caches the kernel keeps, and how each is kept
+ * right on a read-write mount, is written down in inode.h.
  *
  * This layer's own caches (the listing cache, the snapshot kept for a
  * value read in pieces) serve while fs->changes is what it was when they
@@ -229,15 +224,48 @@ void node_fill_entry(struct hivefs *fs, struct fuse_entry_param *e,
 	e->generation = generation;
 	e->attr.st_ino = ino;
 	e->attr_timeout = fs->timeout;
-	/*
-	 * Lookups ignore case, so one entry can have several names in the
-	 * kernel's cache ("val013", "VAL013").  A rename or unlink moves or
-	 * drops only the name it was given; a cached other spelling would
-	 * still lead to the entry that moved, and a write through it would
-	 * land in the wrong value.  So a read-write mount has every name
-	 * checked again on each use.
-	 */
-	e->entry_timeout = fs->writable ? 0 : fs->timeout;
+	/* A name given through another spelling is uncached again by
+	 * node_entry_name (inode.h). */
+	e->entry_timeout = fs->entry_timeout;
+}
+
+int node_file_name(void *mem, struct hivefs *fs, uint32_t dir,
+		   enum node_kind kind, uint32_t cell, char **out)
+{
+	return fs_errno(fs, dir_file_name(mem, fs->hive, dir,
+					  kind == NODE_KEY ? ENTRY_KEY
+							   : ENTRY_VALUE,
+					  cell, out));
+}
+
+bool node_name_is_own(struct hivefs *fs, uint64_t dir_ino, enum node_kind kind,
+		      uint32_t cell, const char *name)
+{
+	void *tmp = talloc_new(NULL);
+	struct node_info dir;
+	char *own;
+	bool is_own;
+
+	if (!fs->writable)
+		return true;
+	is_own = tmp && inode_get(fs->inodes, dir_ino, &dir) &&
+		 !(dir.flags & NODE_ALIASES) &&
+		 node_file_name(tmp, fs, dir.cell, kind, cell, &own) == 0 &&
+		 strcmp(own, name) == 0;
+	talloc_free(tmp);
+	return is_own;
+}
+
+void node_entry_name(struct hivefs *fs, uint64_t dir_ino, const char *name,
+		     struct fuse_entry_param *e)
+{
+	struct node_info n;
+
+	if (!fs->writable || !e->ino)
+		return;
+	if (!inode_get(fs->inodes, e->ino, &n) || (n.flags & NODE_SYNTHETIC) ||
+	    !node_name_is_own(fs, dir_ino, n.kind, n.cell, name))
+		e->entry_timeout = 0;
 }
 
 int node_entry(struct hivefs *fs, enum node_kind kind, uint32_t dir,

@@ -94,6 +94,24 @@ int node_entry_attr(struct hivefs *fs, enum node_kind kind, uint32_t cell,
 		    struct stat *st);
 void node_fill_entry(struct hivefs *fs, struct fuse_entry_param *e,
 		     uint64_t ino, uint64_t generation);
+/*
+ * The file name entry (kind, cell) of key `dir` is listed under: 0 and
+ * the name on mem, -ENOENT for a "%~" form, or the errno.
+ */
+int node_file_name(void *mem, struct hivefs *fs, uint32_t dir,
+		   enum node_kind kind, uint32_t cell, char **out);
+/*
+ * Is `name` the entry's own name in directory dir_ino, the one the
+ * kernel may cache (inode.h)?  Always on read-only mounts.
+ */
+bool node_name_is_own(struct hivefs *fs, uint64_t dir_ino, enum node_kind kind,
+		      uint32_t cell, const char *name);
+/*
+ * Entry e was found or made in dir_ino through `name`: unless that is
+ * the entry's own name, the kernel must check it again at each use.
+ */
+void node_entry_name(struct hivefs *fs, uint64_t dir_ino, const char *name,
+		     struct fuse_entry_param *e);
 /* A counted lookup of (kind, dir, cell) and its entry for the kernel. */
 int node_entry(struct hivefs *fs, enum node_kind kind, uint32_t dir,
 	       uint32_t cell, unsigned flags, struct fuse_entry_param *e);

@@ -63,12 +63,8 @@ void read_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		goto done;
 	err = node_resolve(tmp, fs, parent, &dir, name, &found);
 	if (err == -ENOENT) {
-		/*
-		 * A negative entry, cached like a positive one where nothing
-		 * changes; never where it can, because a cached "foo" would
-		 * hide a "Foo" made later (lookups ignore case).
-		 */
-		e.entry_timeout = fs->writable ? 0 : fs->timeout;
+		/* Negative entries only where nothing changes (inode.h). */
+		e.entry_timeout = fs->writable ? 0 : fs->entry_timeout;
 		err = 0;
 		goto done;
 	}
@@ -77,6 +73,8 @@ void read_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 				 found.kind == ENTRY_KEY ? NODE_KEY : NODE_VALUE,
 				 dir.cell, found.cell,
 				 found.synthetic ? NODE_SYNTHETIC : 0, &e);
+	if (!err)
+		node_entry_name(fs, parent, name, &e);
 done:
 	pthread_mutex_unlock(&fs->lock);
 	talloc_free(tmp);
@@ -149,9 +147,10 @@ void read_opendir(fuse_req_t req, fuse_ino_t ino,
 		return;
 	}
 	fi->fh = (uintptr_t)dh;
-	/* Listings stay right while nothing can change them. */
-	fi->cache_readdir = !fs->writable;
-	fi->keep_cache = !fs->writable;
+	/* Every change to a listing is an entry operation on its directory,
+	 * after which the kernel drops the listing it keeps (inode.h). */
+	fi->cache_readdir = 1;
+	fi->keep_cache = 1;
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		talloc_free(dh); /* the opener was interrupted */
 }
@@ -192,6 +191,9 @@ static void plus_entry(struct hivefs *fs, const struct key_listing *dh,
 		return;
 	}
 	node_fill_entry(fs, e, ino, gen);
+	/* Listed names are entries' own, but "%~" forms can change. */
+	if (fs->writable && (de->synthetic || dh->listing->aliases))
+		e->entry_timeout = 0;
 }
 
 /* A plain readdir entry: the node's id if the kernel has one. */
@@ -327,6 +329,30 @@ void read_releasedir(fuse_req_t req, fuse_ino_t ino,
 
 /* ---- files ---- */
 
+/*
+ * May a read-only open keep the pages the kernel has of value ino?  Not
+ * if it changed since they were dropped last, nor while a descriptor
+ * open for writing may put its unstored bytes there (inode.h).
+ */
+static bool keep_pages(struct hivefs *fs, fuse_ino_t ino)
+{
+	struct node_info n;
+	bool keep = true;
+
+	if (!fs->writable)
+		return true;
+	pthread_mutex_lock(&fs->lock);
+	if (!inode_get(fs->inodes, ino, &n) || (n.flags & NODE_STORED)) {
+		keep = false;
+		inode_clear_flags(fs->inodes, ino, NODE_STORED);
+	}
+	for (struct wbuf *w = fs->writers; w && keep; w = w->next)
+		if (w->ino == ino)
+			keep = false;
+	pthread_mutex_unlock(&fs->lock);
+	return keep;
+}
+
 void read_open(fuse_req_t req, fuse_ino_t ino,
 	       struct fuse_file_info *fi)
 {
@@ -340,8 +366,7 @@ void read_open(fuse_req_t req, fuse_ino_t ino,
 		return;
 	}
 	fi->fh = (uintptr_t)fh;
-	/* Pages stay valid across opens only while nothing changes. */
-	fi->keep_cache = !fs->writable;
+	fi->keep_cache = keep_pages(fs, ino);
 	fi->noflush = 1;
 	if (fs->writable)
 		atomic_fetch_add(&fs->readers, 1); /* see stale.c */

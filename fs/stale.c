@@ -20,10 +20,21 @@
  * instant the old content cut or padded with zeros to the new size (a
  * READ answered before the store fills a page the kernel could not drop
  * while it was locked); the next read after the reply is right.
+ *
+ * Names (inode.h) are dropped after the answer, on another thread again:
+ * dropping one takes its directory's lock, which the kernel holds while
+ * a create, unlink or rename there waits for its answer.  That thread
+ * only drops names, so whoever holds the lock gets answered meanwhile
+ * (by the request loop, or the thread above, which never waits for it).
+ *
+ * Every value whose content a change touched is marked NODE_STORED here,
+ * before the answer: its next read-only open drops the pages the kernel
+ * kept (read.c).
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <fuse_lowlevel.h>
 
@@ -44,12 +55,104 @@ struct stale_worker {
 	struct stale_job *head, *tail;
 };
 
+struct name_job {
+	uint64_t dir;
+	struct name_job *next;
+	char name[];
+};
+
+struct name_worker {
+	struct worker w; /* w.lock guards the queue */
+	struct name_job *head, *tail;
+};
+
 void stale_add(struct stale *s, uint64_t ino)
 {
 	if (ino && s->n < STALE_MAX) {
 		s->pages[s->n] = s->n == 0;
 		s->ino[s->n++] = ino;
 	}
+}
+
+void stale_add_attr(struct stale *s, uint64_t ino)
+{
+	if (ino && s->n < STALE_MAX) {
+		s->pages[s->n] = false;
+		s->ino[s->n++] = ino;
+	}
+}
+
+int stale_add_name(struct stale *s, uint64_t dir, const char *name)
+{
+	size_t len = strlen(name);
+
+	if (s->nnames == STALE_NAMES || len > HIVEFS_NAME_MAX)
+		return -ENOSPC;
+	s->names[s->nnames].dir = dir;
+	memcpy(s->names[s->nnames].name, name, len + 1);
+	s->nnames++;
+	return 0;
+}
+
+/* Hand the names to their thread (after the answer). */
+static void drop_names(struct hivefs *fs, const struct stale *s)
+{
+	struct name_worker *w = fs->name_worker;
+
+	for (int i = 0; i < s->nnames; i++) {
+		size_t len = strlen(s->names[i].name);
+		struct name_job *job = w ? malloc(sizeof(*job) + len + 1) : NULL;
+
+		/* Without the thread the name stays until it times out: the
+		 * loop must not wait for a directory's lock. */
+		if (!job)
+			continue;
+		job->dir = s->names[i].dir;
+		job->next = NULL;
+		memcpy(job->name, s->names[i].name, len + 1);
+		pthread_mutex_lock(&w->w.lock);
+		if (w->tail)
+			w->tail->next = job;
+		else
+			w->head = job;
+		w->tail = job;
+		pthread_cond_signal(&w->w.wake);
+		pthread_mutex_unlock(&w->w.lock);
+	}
+}
+
+static void *name_thread(void *arg)
+{
+	struct hivefs *fs = arg;
+	struct name_worker *w = fs->name_worker;
+
+	pthread_mutex_lock(&w->w.lock);
+	for (;;) {
+		struct name_job *job;
+
+		while (!w->w.stopping && !w->head)
+			pthread_cond_wait(&w->w.wake, &w->w.lock);
+		job = w->head;
+		if (!job || w->w.stopping)
+			break; /* unmounting: the kernel's names go anyway */
+		w->head = job->next;
+		if (!w->head)
+			w->tail = NULL;
+		pthread_mutex_unlock(&w->w.lock);
+		fuse_lowlevel_notify_inval_entry(fs->se, job->dir, job->name,
+						 strlen(job->name));
+		free(job);
+		pthread_mutex_lock(&w->w.lock);
+	}
+	while (w->head) {
+		struct name_job *job = w->head;
+
+		w->head = job->next;
+		free(job);
+	}
+	w->tail = NULL;
+	pthread_mutex_unlock(&w->w.lock);
+	return NULL;
 }
 
 static void send_and_reply(struct hivefs *fs, fuse_req_t req,
@@ -63,6 +166,7 @@ static void send_and_reply(struct hivefs *fs, fuse_req_t req,
 		fs_reply_err(req, err);
 	else
 		fuse_reply_attr(req, attr, fs->timeout);
+	drop_names(fs, s);
 }
 
 static void *stale_thread(void *arg)
@@ -95,30 +199,55 @@ static void *stale_thread(void *arg)
 int stale_start(struct hivefs *fs)
 {
 	struct stale_worker *w;
+	struct name_worker *nw;
 
 	if (!fs->writable)
 		return 0;
 	w = calloc(1, sizeof(*w));
-	if (!w)
+	nw = calloc(1, sizeof(*nw));
+	if (!w || !nw) {
+		free(w);
+		free(nw);
 		return -ENOMEM;
+	}
 	fs->stale_worker = w;
+	fs->name_worker = nw;
+	if (worker_start(&nw->w, name_thread, fs) != 0) {
+		fs->name_worker = NULL;
+		free(nw);
+	}
 	if (worker_start(&w->w, stale_thread, fs) != 0) {
 		fs->stale_worker = NULL;
 		free(w);
-		return -EAGAIN;
 	}
-	return 0;
+	return fs->stale_worker && fs->name_worker ? 0 : -EAGAIN;
 }
 
 void stale_stop(struct hivefs *fs)
 {
 	struct stale_worker *w = fs->stale_worker;
+	struct name_worker *nw = fs->name_worker;
 
-	if (!w)
+	if (w) {
+		worker_stop(&w->w);
+		fs->stale_worker = NULL;
+		free(w);
+	}
+	if (nw) {
+		worker_stop(&nw->w);
+		fs->name_worker = NULL;
+		free(nw);
+	}
+}
+
+/* What a change touched is marked for the next read-only open. */
+static void mark_stored(struct hivefs *fs, const struct stale *s)
+{
+	if (!s->n || !s->pages[0])
 		return;
-	worker_stop(&w->w);
-	fs->stale_worker = NULL;
-	free(w);
+	pthread_mutex_lock(&fs->lock);
+	inode_set_flags(fs->inodes, s->ino[0], NODE_STORED);
+	pthread_mutex_unlock(&fs->lock);
 }
 
 void stale_reply(struct hivefs *fs, fuse_req_t req, const struct stale *s,
@@ -129,6 +258,7 @@ void stale_reply(struct hivefs *fs, fuse_req_t req, const struct stale *s,
 	struct stale now = *s;
 	struct stale_job *job;
 
+	mark_stored(fs, s);
 	for (int i = 0; i < now.n; i++) {
 		now.pages[i] = now.pages[i] && readers;
 		pages |= now.pages[i];

@@ -12,12 +12,27 @@
  * value (first), the attributes of its key and of others.
  */
 #define STALE_MAX 3
+#define STALE_NAMES 5
 struct stale {
 	uint64_t ino[STALE_MAX];
 	bool pages[STALE_MAX];
 	int n;
+	/* Names in directories, dropped after the answer (inode.h). */
+	struct {
+		uint64_t dir;
+		char name[HIVEFS_NAME_MAX + 1];
+	} names[STALE_NAMES];
+	int nnames;
 };
 void stale_add(struct stale *s, uint64_t ino);
+/* Attributes only: a node no longer what the kernel thinks. */
+void stale_add_attr(struct stale *s, uint64_t ino);
+/*
+ * The kernel's cached name `name` in directory dir is wrong now; 0, or
+ * -ENOSPC when the change made more names stale than a stale holds (then
+ * the caller must not make it).
+ */
+int stale_add_name(struct stale *s, uint64_t dir, const char *name);
 /*
  * Tell the kernel (outside the lock), then answer req with err (0 or a
  * negative errno), or with attr when given and err is 0 (see stale.c for
