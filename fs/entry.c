@@ -207,13 +207,16 @@ static int delete_value(void *tmp, struct hivefs *fs, uint32_t key,
 {
 	uint16_t *name;
 	size_t len;
+	uint64_t ino = inode_peek(fs->inodes, NODE_VALUE, key, cell);
 	int err = hive_value_name(tmp, fs->hive, cell, &name, &len);
 
+	if (!err)
+		node_deleted(fs, ino);
 	if (!err)
 		err = hive_value_delete(fs->hive, key, name, len);
 	if (err)
 		return fs_errno(fs, err);
-	inode_unlink(fs->inodes, inode_peek(fs->inodes, NODE_VALUE, key, cell));
+	inode_unlink(fs->inodes, ino);
 	recent_forget_cell(fs, cell);
 	return 0;
 }
@@ -389,8 +392,11 @@ static int rename_value(void *tmp, struct hivefs *fs, const struct node_info *fr
 	}
 	/* The target's node (if the kernel has one) is replaced. */
 	if (dst) {
-		inode_unlink(fs->inodes,
-			     inode_peek(fs->inodes, NODE_VALUE, to->cell, dst->cell));
+		uint64_t dst_ino = inode_peek(fs->inodes, NODE_VALUE, to->cell,
+					      dst->cell);
+
+		node_deleted(fs, dst_ino);
+		inode_unlink(fs->inodes, dst_ino);
 		recent_forget_cell(fs, dst->cell);
 	}
 	err = delete_value(tmp, fs, from->cell, src->cell);

@@ -108,6 +108,10 @@ struct hivefs {
 	/* Under lock: */
 	struct wbuf *writers;          /* values open for writing */
 	struct recent_write recent[RECENT_WRITES];
+	/* The sizes of values deleted while the kernel had them, for
+	 * descriptors still open on them (node.c, node_deleted). */
+	struct { uint64_t ino; off_t size; } dead[RECENT_WRITES];
+	unsigned dead_next;
 	unsigned recent_next;
 	uint64_t changes;              /* every change counts (node_changed) */
 	int commit_error;              /* first failed commit (an engine

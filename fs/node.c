@@ -194,13 +194,30 @@ int node_attr(struct hivefs *fs, const struct node_info *n, uint64_t ino,
 	int err;
 
 	if (n->flags & NODE_DEAD) {
-		/* Deleted, still open: what the descriptor holds. */
+		/* Deleted, still open: what the descriptor holds (the
+		 * kernel asks again once its cached size is dropped). */
 		memset(st, 0, sizeof(*st));
 		common_attr(fs, filetime_to_timespec(fs->info.last_written), st);
 		st->st_mode = n->kind == NODE_KEY ? S_IFDIR | fs->key_mode
 						  : S_IFREG | fs->value_mode;
-		if (pending)
+		if (!pending)
+			for (struct wbuf *w = fs->writers; w; w = w->next)
+				if (w->ino == ino &&
+				    (!pending || w->stamp > pending->stamp))
+					pending = w;
+		if (pending) {
 			st->st_size = (off_t)pending->len;
+		} else {
+			for (unsigned i = 0; i < RECENT_WRITES; i++) {
+				unsigned j = (fs->dead_next + RECENT_WRITES - 1 - i) %
+					     RECENT_WRITES;
+
+				if (fs->dead[j].ino == ino) {
+					st->st_size = fs->dead[j].size;
+					break;
+				}
+			}
+		}
 		st->st_ino = ino;
 		return 0;
 	}
@@ -215,6 +232,19 @@ int node_attr(struct hivefs *fs, const struct node_info *n, uint64_t ino,
 	}
 	st->st_ino = ino;
 	return err;
+}
+
+void node_deleted(struct hivefs *fs, uint64_t ino)
+{
+	struct node_info n;
+	struct stat st;
+
+	if (!ino || !inode_get(fs->inodes, ino, &n) || (n.flags & NODE_DEAD) ||
+	    n.kind != NODE_VALUE || node_attr(fs, &n, ino, &st) != 0)
+		return;
+	fs->dead[fs->dead_next].ino = ino;
+	fs->dead[fs->dead_next].size = st.st_size;
+	fs->dead_next = (fs->dead_next + 1) % RECENT_WRITES;
 }
 
 void node_fill_entry(struct hivefs *fs, struct fuse_entry_param *e,

@@ -175,6 +175,10 @@ void node_read_done(struct hivefs *fs, struct open_file *fh);
 
 /* ---- change ---- */
 
+/* Value node ino is about to be deleted: its size is kept a while for
+ * descriptors open on it (under lock). */
+void node_deleted(struct hivefs *fs, uint64_t ino);
+
 /*
  * The hive changed (under lock): every cache of this layer is stale
  * (listings, the kept snapshot), and read-only handles of a read-write
