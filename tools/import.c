@@ -46,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -105,7 +106,12 @@ struct reg_input {
 	const char *name;
 	uint8_t *buf;
 	size_t len;
+	bool mapped;     /* buf is a mapping of the file, else malloc'd */
+	size_t released; /* bytes of the mapping given back in this pass */
 };
+
+/* How much parsed text a mapped file keeps before giving it back. */
+#define RELEASE_STEP (4u << 20)
 
 struct import {
 	void *mem;
@@ -117,7 +123,7 @@ struct import {
 	struct reg_input *files;
 	size_t n_files;
 	/* while parsing */
-	const struct reg_input *file;
+	struct reg_input *file;
 	bool applying;
 	struct target *cur;  /* the current key's hive; NULL: skipped */
 	hive_key_t cur_key;
@@ -241,16 +247,25 @@ static int read_input(struct reg_input *in)
 		goto fail;
 	}
 	in->len = 0;
-	/* A regular file is read into one block of its size (plus one byte
-	 * to see the end): no copies on the way, which would double the
-	 * peak memory of a large import. */
+	/*
+	 * A regular file is mapped, not read: the parser walks it from start
+	 * to end twice, and what it has passed is given back to the page
+	 * cache (release_parsed), so that a large import holds little more
+	 * than the hive and its commit.  A file cut short under us would
+	 * kill the process with SIGBUS before anything is written.
+	 */
 	if (S_ISREG(st.st_mode) && st.st_size > 0 &&
 	    (uint64_t)st.st_size < SIZE_MAX / 2) {
-		cap = (size_t)st.st_size + 1;
-		in->buf = malloc(cap);
-		if (!in->buf) {
-			report("%s: out of memory", in->name);
-			goto fail;
+		void *map = mmap(NULL, (size_t)st.st_size, PROT_READ,
+				 MAP_PRIVATE, fd, 0);
+
+		if (map != MAP_FAILED) {
+			in->buf = map;
+			in->len = (size_t)st.st_size;
+			in->mapped = true;
+			if (fd != STDIN_FILENO)
+				close(fd);
+			return 0;
 		}
 	}
 	for (;;) {
@@ -287,13 +302,36 @@ fail:
 	return EXIT_HIVE;
 }
 
+static void free_input(struct reg_input *in)
+{
+	if (in->mapped && in->buf)
+		munmap(in->buf, in->len);
+	else
+		free(in->buf);
+	in->buf = NULL;
+}
+
 static int free_inputs(struct reg_input *files)
 {
 	size_t n = talloc_array_length(files);
 
 	for (size_t i = 0; i < n; i++)
-		free(files[i].buf);
+		free_input(&files[i]);
 	return 0;
+}
+
+/* Gives the pages of a mapped file that the parser has passed back. */
+static void release_parsed(struct reg_input *in, size_t offset)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), end;
+
+	if (!in->mapped || offset < in->released + RELEASE_STEP)
+		return;
+	end = offset / page * page;
+	if (end > in->released)
+		madvise(in->buf + in->released, end - in->released,
+			MADV_DONTNEED);
+	in->released = end;
 }
 
 /* ---- mapping ---- */
@@ -372,6 +410,11 @@ static int place_key(struct import *im, const struct reg_item *it,
 		if (!im->applying)
 			im->skipped++;
 		return KEY_SKIPPED;
+	}
+	if (im->applying && !m->t->h) {
+		/* Pass 1 saw no key for this hive: the file changed since. */
+		item_error(im, it, "the file changed while it was imported");
+		return EXIT_HIVE;
 	}
 	*t = m->t;
 	p = talloc_array(tmp, struct comp, m->n_inside + count - rest + 1);
@@ -590,6 +633,7 @@ static int on_item(void *arg, const struct reg_item *it)
 	struct import *im = arg;
 	int rc;
 
+	release_parsed(im->file, it->offset);
 	im->tmp = talloc_new(im->mem);
 	if (!im->tmp)
 		return REG_NOMEM;
@@ -625,6 +669,7 @@ static int parse_all(struct import *im)
 		int rc;
 
 		im->file = &im->files[i];
+		im->file->released = 0;
 		im->cur = NULL;
 		rc = reg_parse(im->file->buf, im->file->len, on_item, im,
 			       NULL, &err);
@@ -1073,10 +1118,8 @@ static int run_import(struct cmd_args *a)
 	}
 	/* The files are applied: their memory is better used by the
 	 * commit, which builds each hive's log entry in memory. */
-	for (size_t i = 0; i < im.n_files; i++) {
-		free(im.files[i].buf);
-		im.files[i].buf = NULL;
-	}
+	for (size_t i = 0; i < im.n_files; i++)
+		free_input(&im.files[i]);
 	if (!rc && !o->dry_run)
 		rc = commit_targets(&im);
 	if (!rc && o->dry_run) {

@@ -646,6 +646,7 @@ static int parse(struct parser *p, int (*on_item)(void *, const struct
 				    "\"name\"= or @= value line or a ';' "
 				    "comment, found %s",
 				    found(p, f, sizeof(f)));
+		it.offset = p->off;
 		if (!rc)
 			rc = on_item(arg, &it);
 		if (rc)

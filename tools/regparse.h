@@ -36,6 +36,7 @@ enum reg_item_kind {
 struct reg_item {
 	enum reg_item_kind kind;
 	unsigned line, column; /* where the item starts, from 1 */
+	size_t offset;         /* bytes of the input read so far */
 	/* The key as written between the brackets (for values: their key). */
 	const uint16_t *key;
 	size_t key_len;
