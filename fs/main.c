@@ -60,6 +60,7 @@
 #include "inode.h"
 #include "session.h"
 #include "transport/transport.h"
+#include "unmount.h"
 
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
@@ -139,6 +140,7 @@ static const struct fuse_opt option_table[] = {
 static void usage(const char *prog)
 {
 	printf("Usage: %s [options] HIVE MOUNTPOINT\n"
+	       "       %s -u [-z] MOUNTPOINT\n"
 	       "Mount a Windows registry hive file: keys are directories, "
 	       "values are files.\n\n"
 	       "hivefs options:\n"
@@ -192,9 +194,24 @@ static void usage(const char *prog)
 	       "every user may read\n"
 	       "                           and change everything (whatever "
 	       "the modes say)\n"
-	       "    noauto, auto, user, users, nouser, _netdev, nofail, "
-	       "defaults: fstab words, ignored\n\n",
-	       prog);
+	       "    -o defaults,auto,noauto,user,users,nouser,_netdev,nofail,"
+	       "x-*\n"
+	       "                           words for mount(8) and fstab only; "
+	       "hivefs ignores them\n"
+	       "\n"
+	       "Unmounting (returns once the hive and its logs are final and "
+	       "hivefs has ended;\n"
+	       "fusermount3 -u returns before that):\n"
+	       "    %s -u [-z] MOUNTPOINT    or, as root, umount MOUNTPOINT\n"
+	       "\n"
+	       "With mount(8) and in /etc/fstab (hivefs must be on PATH):\n"
+	       "    mount -t fuse.hivefs -o ro /srv/win/SYSTEM /mnt/system\n"
+	       "    mount -t fuse hivefs#/srv/win/SYSTEM /mnt/system\n"
+	       "    /srv/win/SYSTEM  /mnt/system  fuse.hivefs  "
+	       "ro,noauto,nofail  0 0\n"
+	       "    (noauto and nofail are fstab-only words: mount(8) acts on "
+	       "them)\n\n",
+	       prog, prog, prog);
 }
 
 static int opt_proc(void *data, const char *arg, int key,
@@ -227,6 +244,9 @@ static int opt_proc(void *data, const char *arg, int key,
 		o->default_permissions = 1;
 		return 1;
 	default:
+		/* x-*: comments for mount(8) and systemd, in fstab. */
+		if (key == FUSE_OPT_KEY_OPT && !strncmp(arg, "x-", 2))
+			return 0;
 		return 1; /* a FUSE or mount option: libfuse handles it */
 	}
 }
@@ -240,22 +260,27 @@ static void report_hive_error(const char *path, int err)
 		*detail ? ": " : "", detail);
 }
 
-/* What was lost when a commit failed, once the mount is gone. */
-static void report_commit_failure(const struct hivefs *fs)
+/*
+ * What was lost when a commit failed, once the mount is gone: on stderr,
+ * and into WHY (for the unmounter that waits, as stderr may be gone).
+ */
+static void report_commit_failure(const struct hivefs *fs, char *why,
+				  size_t size)
 {
 	if (fs->hive_lost)
-		fprintf(stderr, "hivefs: %s: the changes made since the last "
+		snprintf(why, size, "hivefs: %s: the changes made since the last "
 				"commit are lost: %s; nothing was written to "
 				"the file that has that name now\n",
 			fs->hive_path, fs->commit_detail);
 	else
-		fprintf(stderr, "hivefs: %s: the changes made since the last "
+		snprintf(why, size, "hivefs: %s: the changes made since the last "
 				"commit could not be saved (%s%s%s); every "
 				"earlier commit (each fsync that returned) is in "
 				"the hive, and its transaction log completes or "
 				"undoes a half-written commit at the next open\n",
 			fs->hive_path, hive_strerror(fs->commit_error),
 			*fs->commit_detail ? ": " : "", fs->commit_detail);
+	fputs(why, stderr);
 }
 
 /*
@@ -456,9 +481,14 @@ static struct transport *choose_transport(struct fuse_args *args,
 	return transport_choose(&wish, args);
 }
 
+/*
+ * Mount, serve until unmounted, unmount.  *UNMOUNT_SOCK gets the socket
+ * `hivefs -u` waits on (unmount.h), made once mounted and before the
+ * daemon goes to the background, so that it is there when mount returns.
+ */
 static int run_session(struct hivefs *fs, struct fuse_args *args,
 		       const struct fuse_cmdline_opts *cmd,
-		       const struct options *opts)
+		       const struct options *opts, int *unmount_sock)
 {
 	struct transport *transport = choose_transport(args, cmd, opts);
 	struct fuse_session *se;
@@ -478,6 +508,7 @@ static int run_session(struct hivefs *fs, struct fuse_args *args,
 		goto destroy;
 	if (fuse_session_mount(se, cmd->mountpoint) != 0)
 		goto remove_handlers;
+	*unmount_sock = unmount_listen(cmd->mountpoint);
 	transport_start(transport, se);
 	if (fuse_daemonize(cmd->foreground) != 0)
 		goto unmount;
@@ -493,6 +524,66 @@ destroy:
 	return ret;
 }
 
+/*
+ * `hivefs -u [-z] MNT`, and umount(8)'s helper umount.fuse.hivefs (a link
+ * to hivefs), called as `umount.fuse.hivefs MNT [-flnrv] [-t TYPE]
+ * [-N NS]`: true when this is such a call, with the exit status in *RET.
+ */
+static bool unmount_call(int argc, char *argv[], int *ret)
+{
+	const char *base = strrchr(argv[0], '/'), *mnt = NULL;
+	bool helper, lazy = false;
+
+	base = base ? base + 1 : argv[0];
+	helper = strncmp(base, "umount.", 7) == 0;
+	/* hivefs's own -u comes first; any other first word is a mount. */
+	if (!helper && (argc < 2 || (strcmp(argv[1], "-u") &&
+				     strcmp(argv[1], "-uz") &&
+				     strcmp(argv[1], "-zu"))))
+		return false;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (a[0] != '-' || !a[1]) {
+			if (mnt) {
+				fprintf(stderr, "hivefs -u: too many "
+						"arguments: '%s'\n", a);
+				*ret = EXIT_USAGE;
+				return true;
+			}
+			mnt = a;
+			continue;
+		}
+		if (!strcmp(a, "--")) {
+			if (i + 1 < argc && !mnt)
+				mnt = argv[++i];
+			continue;
+		}
+		if (helper && (!strcmp(a, "-t") || !strcmp(a, "-N"))) {
+			i++; /* the type, the namespace */
+			continue;
+		}
+		for (const char *c = a + 1; *c; c++) {
+			if (*c == 'z' || (helper && *c == 'l')) {
+				lazy = true;
+			} else if (!strchr(helper ? "fnrvi" : "u", *c)) {
+				/* umount's force, no mtab, read-only, verbose */
+				fprintf(stderr, "hivefs -u: unknown option "
+						"'-%c'\n", *c);
+				*ret = EXIT_USAGE;
+				return true;
+			}
+		}
+	}
+	if (!mnt) {
+		fprintf(stderr, "Usage: hivefs -u [-z] MOUNTPOINT\n");
+		*ret = EXIT_USAGE;
+		return true;
+	}
+	*ret = unmount_and_wait(mnt, lazy);
+	return true;
+}
+
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
@@ -503,7 +594,13 @@ int main(int argc, char *argv[])
 	};
 	void *mem = talloc_new(NULL);
 	struct hivefs fs = { .lock = PTHREAD_MUTEX_INITIALIZER, .hive_fd = -1 };
-	int ret = EXIT_FAILED;
+	char why[1024] = "";
+	int ret = EXIT_FAILED, unmount_sock = -1;
+
+	if (unmount_call(argc, argv, &ret)) {
+		talloc_free(mem);
+		return ret;
+	}
 
 	/*
 	 * All engine work is serialised by one lock, so one malloc arena
@@ -521,6 +618,7 @@ int main(int argc, char *argv[])
 	}
 	if (cmd.show_help) {
 		usage(argv[0]);
+		fflush(stdout);
 		fuse_cmdline_help();
 		fuse_lowlevel_help();
 		ret = 0;
@@ -529,6 +627,8 @@ int main(int argc, char *argv[])
 	if (cmd.show_version) {
 		printf("hivefs version %s\n", HIVEFS_VERSION);
 		printf("FUSE library version %s\n", fuse_pkgversion());
+		/* Ours first: libfuse has fusermount3 print its own. */
+		fflush(stdout);
 		fuse_lowlevel_version();
 		ret = 0;
 		goto done;
@@ -572,9 +672,9 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "hivefs: out of memory\n");
 		goto done;
 	}
-	ret = run_session(&fs, &args, &cmd, &opts);
+	ret = run_session(&fs, &args, &cmd, &opts, &unmount_sock);
 	if (fs.commit_error) {
-		report_commit_failure(&fs);
+		report_commit_failure(&fs, why, sizeof(why));
 		ret = EXIT_FAILED;
 	}
 done:
@@ -583,6 +683,8 @@ done:
 	free(cmd.mountpoint);
 	free(opts.hive);
 	fuse_opt_free_args(&args);
+	/* Closes the hive and its logs: only then may an unmounter go on. */
 	talloc_free(mem);
+	unmount_tell(unmount_sock, ret, why);
 	return ret;
 }

@@ -5,6 +5,8 @@
  * changing ones open them for writing and commit the change through the
  * hive's transaction logs, as Windows does.
  */
+#include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -64,6 +66,55 @@ static int print_version(void)
 	return finish_stdout(0);
 }
 
+/*
+ * `hivectl --complete commands | types | options COMMAND`: the words the
+ * bash completion (hivectl.bash-completion) offers, taken from the tables
+ * the commands themselves use, so the completion never drifts from them.
+ * Options print one a line: "-t --type 1" (short, long or -, takes an
+ * argument).
+ */
+static int complete(int argc, char **argv)
+{
+	const char *what = argc > 2 ? argv[2] : "";
+
+	if (!strcmp(what, "commands")) {
+		for (size_t i = 0; i < N_COMMANDS; i++)
+			printf("%s\n", commands[i]->name);
+		printf("help\nversion\n");
+	} else if (!strcmp(what, "types")) {
+		for (uint32_t t = 0; t < 256; t++) {
+			const char *name = hive_type_name(t);
+
+			if (!name)
+				continue;
+			printf("%s\n", name);
+			if (strncmp(name, "REG_", 4) != 0)
+				continue;
+			/* The short spelling set -t takes: "dword". */
+			for (const char *c = name + 4; *c; c++)
+				putchar(tolower((unsigned char)*c));
+			putchar('\n');
+		}
+	} else if (!strcmp(what, "options") && argc > 3) {
+		for (size_t i = 0; i < N_COMMANDS; i++) {
+			const struct cmd_opt *o = commands[i]->options;
+
+			if (strcmp(argv[3], commands[i]->name))
+				continue;
+			for (; o && o->letter; o++)
+				printf("-%c %s%s %d\n", o->letter,
+				       o->name ? "--" : "-",
+				       o->name ? o->name : "", o->has_arg);
+			printf("-h --help 0\n");
+		}
+	} else {
+		fprintf(stderr, "Usage: hivectl --complete commands | types | "
+				"options COMMAND\n");
+		return EXIT_USAGE;
+	}
+	return finish_stdout(0);
+}
+
 int main(int argc, char **argv)
 {
 	const char *name;
@@ -90,6 +141,8 @@ int main(int argc, char **argv)
 		print_help(stdout);
 		return finish_stdout(0);
 	}
+	if (!strcmp(name, "--complete"))
+		return complete(argc, argv);
 	if (!strcmp(name, "-V") || !strcmp(name, "--version") ||
 	    !strcmp(name, "version"))
 		return print_version();

@@ -21,7 +21,8 @@ import sys
 # Bottom to top.  A new file must be placed here (the check fails until
 # it is), which is when to decide what it may use.
 FS_LAYERS = [
-    ("pure helpers, no mount state", ["names", "view", "inode", "dir", "worker"]),
+    ("pure helpers, no mount state", ["names", "view", "inode", "dir", "worker",
+                                       "unmount"]),
     ("the state of one mount", ["hivefs"]),
     ("the node layer", ["node"]),
     ("services of the handlers", ["change", "store", "stale", "prefetch"]),

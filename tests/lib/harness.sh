@@ -78,9 +78,11 @@
 #                               H_MOUNT_WAIT seconds (default 30; the daemon
 #                               is killed).  `HIVEFS=OTHER h_mount ...`
 #                               mounts with another binary (e.g. ASan's)
-#   h_unmount MNT               fusermount3 -u MNT (again after a second if
-#                               busy, then lazily), waits for the daemon to
-#                               exit; returns its exit status (124 if it did
+#   h_unmount MNT               `hivefs -u MNT`, the documented unmount that
+#                               waits for the daemon (again after a second
+#                               if busy, then lazily with fusermount3), and
+#                               reaps the daemon; returns its exit status
+#                               (124 if it did
 #                               not exit within H_TIMEOUT), or 1 if its
 #                               stderr holds a sanitizer report; says why on
 #                               stderr when not 0
@@ -342,9 +344,10 @@ h_daemon_pid() { echo "${H_PID_OF[$1]:-}"; }
 h_unmount() {
 	local mnt=$1 pid=${H_PID_OF[$1]:-} i rc=124
 	if mountpoint -q "$mnt"; then
-		fusermount3 -u "$mnt" 2>/dev/null ||
-			{ sleep 1; fusermount3 -u "$mnt" 2>/dev/null; } ||
-			fusermount3 -uz "$mnt"
+		# Its status is the daemon's, which is taken from wait below.
+		timeout "$H_TIMEOUT" "$HIVEFS" -u "$mnt" 2>/dev/null ||
+			{ mountpoint -q "$mnt" && { sleep 1; timeout "$H_TIMEOUT" "$HIVEFS" -u "$mnt" 2>/dev/null; }; } ||
+			{ mountpoint -q "$mnt" && fusermount3 -uz "$mnt"; }
 	fi
 	[[ -n $pid ]] || return 0
 	for ((i = 0; i < H_TIMEOUT * 20; i++)); do
