@@ -13,7 +13,7 @@
 #       HIVEFS_SKIP_DEPS=1 skips the whole check (other distributions,
 #       or a machine set up by hand).
 
-# shellcheck disable=SC2034  # both arrays are used by the scripts sourcing this
+# shellcheck disable=SC2034  # the arrays are used by the scripts sourcing this
 # Build the engine, hivectl and the FUSE driver, and use a mount.
 HIVEFS_PKGS_BUILD=(
 	build-essential pkg-config meson ninja-build
@@ -32,6 +32,14 @@ HIVEFS_PKGS_TEST=(
 	libhivex-bin libwin-hivex-perl python3-hivex
 	libregf-utils reglookup winregfs
 	rsync stress-ng time vim tar
+	groff-base bash-completion
+)
+
+# Building and checking the Debian package (tests/package/run,
+# tools/build-deb): not part of tests/run.
+HIVEFS_PKGS_PACKAGE=(
+	"${HIVEFS_PKGS_BUILD[@]}"
+	dpkg-dev debhelper lintian fakeroot python3-hivex
 )
 
 # Print the packages of "$@" that are not installed, one per line.
