@@ -5,7 +5,6 @@
  * changing ones open them for writing and commit the change through the
  * hive's transaction logs, as Windows does.
  */
-#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -83,17 +82,13 @@ static int complete(int argc, char **argv)
 		printf("help\nversion\n");
 	} else if (!strcmp(what, "types")) {
 		for (uint32_t t = 0; t < 256; t++) {
-			const char *name = hive_type_name(t);
+			const char *name = hive_type_name(t),
+				   *short_name = hive_type_short_name(t);
 
-			if (!name)
-				continue;
-			printf("%s\n", name);
-			if (strncmp(name, "REG_", 4) != 0)
-				continue;
-			/* The short spelling set -t takes: "dword". */
-			for (const char *c = name + 4; *c; c++)
-				putchar(tolower((unsigned char)*c));
-			putchar('\n');
+			if (name)
+				printf("%s\n", name);
+			if (short_name)
+				printf("%s\n", short_name);
 		}
 	} else if (!strcmp(what, "options") && argc > 3) {
 		for (size_t i = 0; i < N_COMMANDS; i++) {
