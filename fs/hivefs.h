@@ -35,6 +35,7 @@ struct inode_table;
 struct open_file;
 struct wbuf;
 struct dir_cache;
+struct scratch_table;
 struct fuse_session;
 struct stale_worker;
 struct name_worker;
@@ -112,6 +113,7 @@ struct hivefs {
 	 * descriptors still open on them (node.c, node_deleted). */
 	struct { uint64_t ino; off_t size; } dead[RECENT_WRITES];
 	unsigned dead_next;
+	struct scratch_table *scratch;  /* editors' files (scratch.c) */
 	unsigned recent_next;
 	uint64_t changes;              /* every change counts (node_changed) */
 	int commit_error;              /* first failed commit (an engine

@@ -28,6 +28,7 @@
 
 #include "prefetch.h"
 #include "read.h"
+#include "scratch.h"
 
 /* d_ino of an entry the kernel has no node for yet (plain readdir). */
 #define UNKNOWN_INO 0xffffffffu
@@ -62,6 +63,10 @@ void read_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (err)
 		goto done;
 	err = node_resolve(tmp, fs, parent, &dir, name, &found);
+	/* A value renamed to a backup's name is not there (scratch.c). */
+	if (!err && found.kind == ENTRY_VALUE &&
+	    scratch_hides(fs, dir.cell, found.cell))
+		err = -ENOENT;
 	if (err == -ENOENT) {
 		/* Negative entries only where nothing changes (inode.h). */
 		e.entry_timeout = fs->writable ? 0 : fs->entry_timeout;
@@ -239,7 +244,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	struct hivefs *fs = fs_of(req);
 	struct key_listing *dh = (struct key_listing *)(uintptr_t)fi->fh;
 	size_t total, used = 0;
-	bool prefetch;
+	bool prefetch, full = false;
 	uint32_t key;
 	char *buf = malloc(size);
 	int err = buf ? 0 : -ENOMEM;
@@ -278,6 +283,10 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		} else if (dh->changes != fs->changes &&
 			   !still_listed(fs, dh, &dh->listing->ent[pos - 2])) {
 			continue; /* deleted or renamed since opendir */
+		} else if (dh->listing->ent[pos - 2].kind == ENTRY_VALUE &&
+			   scratch_hides(fs, dh->cell,
+					 dh->listing->ent[pos - 2].cell)) {
+			continue; /* renamed to a backup's name (scratch.c) */
 		} else if (plus) {
 			name = dh->listing->ent[pos - 2].name;
 			plus_entry(fs, dh, &dh->listing->ent[pos - 2], &e);
@@ -293,10 +302,14 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 			/* Did not fit: the kernel will not count this one. */
 			if (plus && e.ino)
 				inode_forget(fs->inodes, e.ino, 1);
+			full = true;
 			break;
 		}
 		used += n;
 	}
+	/* Then the key's scratch files, at offsets of their own. */
+	if (!full)
+		scratch_list(req, fs, dh->cell, off, plus, buf, size, &used);
 	/* A listing of values is about to be read, most likely. */
 	prefetch = fs->prefetch && plus && off == 0 && dh->listing->count > 0 &&
 		   dh->listing->ent[dh->listing->count - 1].kind == ENTRY_VALUE;

@@ -13,6 +13,7 @@
 #include "file.h"
 #include "prefetch.h"
 #include "read.h"
+#include "scratch.h"
 #include "session.h"
 #include "stale.h"
 #include "store.h"
@@ -64,6 +65,7 @@ static void session_destroy(void *userdata)
 	(void)change_commit(fs);
 	recent_forget_all(fs);
 	node_caches_free(fs);
+	scratch_free_all(fs);
 	pthread_mutex_unlock(&fs->lock);
 }
 
@@ -77,7 +79,9 @@ static void session_open(fuse_req_t req, fuse_ino_t ino,
 {
 	struct hivefs *fs = fs_of(req);
 
-	if (!fs->handles)
+	if (scratch_ino(ino))
+		scratch_open(req, ino, fi);
+	else if (!fs->handles)
 		fs_reply_err(req, -ENOSYS); /* the kernel opens it itself */
 	else if ((fi->flags & O_ACCMODE) == O_RDONLY && !(fi->flags & O_TRUNC))
 		read_open(req, ino, fi);
@@ -92,7 +96,9 @@ static void session_read(fuse_req_t req, fuse_ino_t ino, size_t size,
 {
 	struct open_file *fh = (struct open_file *)(uintptr_t)fi->fh;
 
-	if (fh && fh->writable)
+	if (scratch_ino(ino))
+		scratch_read(req, ino, size, off);
+	else if (fh && fh->writable)
 		file_read(req, fh, size, off);
 	else
 		read_read(req, ino, size, off, fi);
@@ -103,48 +109,238 @@ static void session_release(fuse_req_t req, fuse_ino_t ino,
 {
 	struct open_file *fh = (struct open_file *)(uintptr_t)fi->fh;
 
-	if (fh && fh->writable)
+	if (scratch_ino(ino))
+		scratch_release(req, ino);
+	else if (fh && fh->writable)
 		file_release(req, ino, fi);
 	else
 		read_release(req, ino, fi);
+}
+
+/*
+ * Editors' scratch files (scratch.c) have node ids of their own; names
+ * are theirs when scratch.c says so, everything else goes on as before.
+ */
+static void session_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	if (!scratch_lookup(req, parent, name))
+		read_lookup(req, parent, name);
+}
+
+static void session_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct hivefs *fs = fs_of(req);
+
+	if (!scratch_ino(ino)) {
+		read_forget(req, ino, nlookup);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	scratch_forget(fs, ino, nlookup);
+	pthread_mutex_unlock(&fs->lock);
+	fuse_reply_none(req);
+}
+
+static void session_forget_multi(fuse_req_t req, size_t count,
+				 struct fuse_forget_data *forgets)
+{
+	struct hivefs *fs = fs_of(req);
+	size_t kept = 0;
+
+	/* Scratch ids are forgotten here, the rest by read.c. */
+	pthread_mutex_lock(&fs->lock);
+	for (size_t i = 0; i < count; i++) {
+		if (scratch_ino(forgets[i].ino))
+			scratch_forget(fs, forgets[i].ino, forgets[i].nlookup);
+		else
+			forgets[kept++] = forgets[i];
+	}
+	pthread_mutex_unlock(&fs->lock);
+	read_forget_multi(req, kept, forgets);
+}
+
+static void session_getattr(fuse_req_t req, fuse_ino_t ino,
+			    struct fuse_file_info *fi)
+{
+	if (scratch_ino(ino))
+		scratch_getattr(req, ino);
+	else
+		read_getattr(req, ino, fi);
+}
+
+static void session_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+			    int to_set, struct fuse_file_info *fi)
+{
+	if (scratch_ino(ino))
+		scratch_setattr(req, ino, attr, to_set);
+	else
+		file_setattr(req, ino, attr, to_set, fi);
+}
+
+static void session_opendir(fuse_req_t req, fuse_ino_t ino,
+			    struct fuse_file_info *fi)
+{
+	if (scratch_ino(ino))
+		fs_reply_err(req, -ENOTDIR);
+	else
+		read_opendir(req, ino, fi);
+}
+
+static void session_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	if (scratch_ino(ino))
+		fs_reply_err(req, 0);
+	else
+		read_access(req, ino, mask);
+}
+
+static void session_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+			  size_t size, off_t off, struct fuse_file_info *fi)
+{
+	if (scratch_ino(ino))
+		scratch_write(req, ino, buf, size, off);
+	else
+		file_write(req, ino, buf, size, off, fi);
+}
+
+static void session_flush(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
+{
+	if (scratch_ino(ino))
+		fs_reply_err(req, 0); /* memory is all there is */
+	else
+		file_flush(req, ino, fi);
+}
+
+static void session_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+			  struct fuse_file_info *fi)
+{
+	if (scratch_ino(ino))
+		fs_reply_err(req, 0);
+	else
+		file_fsync(req, ino, datasync, fi);
+}
+
+static void session_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+			   mode_t mode, struct fuse_file_info *fi)
+{
+	if (scratch_create(req, parent, name, mode, fi))
+		return;
+	/* The value a backup hid, written anew: it keeps its type. */
+	if (scratch_reveal(fs_of(req), parent, name))
+		fi->flags = (fi->flags & ~O_EXCL) | O_TRUNC;
+	entry_create(req, parent, name, mode, fi);
+}
+
+static void session_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+			  mode_t mode, dev_t rdev)
+{
+	if (S_ISREG(mode) && scratch_create(req, parent, name, mode, NULL))
+		return;
+	entry_mknod(req, parent, name, mode, rdev);
+}
+
+static void session_symlink(fuse_req_t req, const char *link,
+			    fuse_ino_t parent, const char *name)
+{
+	if (!scratch_symlink(req, link, parent, name))
+		entry_symlink(req, link, parent, name);
+}
+
+static void session_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	if (scratch_ino(ino))
+		scratch_readlink(req, ino);
+	else
+		fs_reply_err(req, -EINVAL);
+}
+
+static void session_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	if (!scratch_unlink(req, parent, name))
+		entry_unlink(req, parent, name);
+}
+
+static void session_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+			   fuse_ino_t newparent, const char *newname,
+			   unsigned int flags)
+{
+	if (!scratch_rename(req, parent, name, newparent, newname, flags))
+		entry_rename(req, parent, name, newparent, newname, flags);
+}
+
+static void session_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			     size_t size)
+{
+	if (scratch_ino(ino))
+		scratch_getxattr(req, ino, name, size);
+	else
+		xattr_getxattr(req, ino, name, size);
+}
+
+static void session_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	if (scratch_ino(ino))
+		scratch_listxattr(req, ino, size);
+	else
+		xattr_listxattr(req, ino, size);
+}
+
+static void session_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			     const char *value, size_t size, int flags)
+{
+	if (scratch_ino(ino))
+		scratch_setxattr(req, ino, name, value, size, flags);
+	else
+		xattr_setxattr(req, ino, name, value, size, flags);
+}
+
+static void session_removexattr(fuse_req_t req, fuse_ino_t ino,
+				const char *name)
+{
+	if (scratch_ino(ino))
+		scratch_removexattr(req, ino, name);
+	else
+		xattr_removexattr(req, ino, name);
 }
 
 const struct fuse_lowlevel_ops hivefs_ops = {
 	.init = session_init,
 	.destroy = session_destroy,
 	/* read.c */
-	.lookup = read_lookup,
-	.forget = read_forget,
-	.forget_multi = read_forget_multi,
-	.getattr = read_getattr,
-	.opendir = read_opendir,
+	.lookup = session_lookup,
+	.forget = session_forget,
+	.forget_multi = session_forget_multi,
+	.getattr = session_getattr,
+	.opendir = session_opendir,
 	.readdir = read_readdir,
 	.readdirplus = read_readdirplus,
 	.releasedir = read_releasedir,
 	.statfs = read_statfs,
-	.access = read_access,
+	.access = session_access,
 	/* read.c or file.c, by descriptor */
 	.open = session_open,
 	.read = session_read,
 	.release = session_release,
 	/* file.c */
-	.write = file_write,
-	.flush = file_flush,
-	.fsync = file_fsync,
+	.write = session_write,
+	.flush = session_flush,
+	.fsync = session_fsync,
 	.fsyncdir = file_fsyncdir,
-	.setattr = file_setattr,
+	.setattr = session_setattr,
 	/* entry.c */
-	.create = entry_create,
-	.mknod = entry_mknod,
+	.create = session_create,
+	.mknod = session_mknod,
 	.mkdir = entry_mkdir,
-	.unlink = entry_unlink,
+	.unlink = session_unlink,
 	.rmdir = entry_rmdir,
-	.rename = entry_rename,
+	.rename = session_rename,
 	.link = entry_link,
-	.symlink = entry_symlink,
+	.symlink = session_symlink,
+	.readlink = session_readlink,
 	/* xattr.c */
-	.getxattr = xattr_getxattr,
-	.listxattr = xattr_listxattr,
-	.setxattr = xattr_setxattr,
-	.removexattr = xattr_removexattr,
+	.getxattr = session_getxattr,
+	.listxattr = session_listxattr,
+	.setxattr = session_setxattr,
+	.removexattr = session_removexattr,
 };

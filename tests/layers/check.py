@@ -26,7 +26,7 @@ FS_LAYERS = [
     ("the state of one mount", ["hivefs"]),
     ("the node layer", ["node"]),
     ("services of the handlers", ["change", "store", "stale", "prefetch"]),
-    ("handlers", ["read", "file", "entry", "xattr"]),
+    ("handlers", ["read", "file", "entry", "xattr", "scratch"]),
     ("the session", ["session"]),
     ("transports", ["transport/*"]),
     ("the program", ["main"]),
