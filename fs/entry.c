@@ -88,6 +88,8 @@ static int new_value(void *tmp, struct hivefs *fs, uint64_t dir_ino,
 		err = fs_errno(fs, hive_value_set(fs->hive, dir.cell, units, len,
 						  HIVE_REG_SZ, "", 0, &cell));
 		if (!err)
+			node_value_stored(fs, dir.cell, cell);
+		if (!err)
 			err = change_done(fs);
 		if (!err)
 			err = node_entry(fs, NODE_VALUE, dir.cell, cell,

@@ -36,6 +36,7 @@ struct open_file;
 struct wbuf;
 struct dir_cache;
 struct scratch_table;
+struct value_times;
 struct fuse_session;
 struct stale_worker;
 struct name_worker;
@@ -114,6 +115,7 @@ struct hivefs {
 	struct { uint64_t ino; off_t size; } dead[RECENT_WRITES];
 	unsigned dead_next;
 	struct scratch_table *scratch;  /* editors' files (scratch.c) */
+	struct value_times *value_times; /* values' mtimes (node.c) */
 	unsigned recent_next;
 	uint64_t changes;              /* every change counts (node_changed) */
 	int commit_error;              /* first failed commit (an engine

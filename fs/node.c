@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <talloc.h>
 
@@ -162,7 +163,7 @@ static int value_attr(struct hivefs *fs, uint32_t cell, struct timespec t,
 	return err;
 }
 
-/* The time a value shows: its key's LastWriteTime. */
+/* A key's LastWriteTime, its directory's mtime. */
 static struct timespec key_time(struct hivefs *fs, uint32_t key)
 {
 	struct hive_key_stat ks;
@@ -172,17 +173,118 @@ static struct timespec key_time(struct hivefs *fs, uint32_t key)
 	return filetime_to_timespec(ks.last_write);
 }
 
+/*
+ * Values' times.  A hive keeps no time per value, only its key's
+ * LastWriteTime, which every change to the key moves on; shown as every
+ * value's mtime, storing one value (or a file an editor makes beside it)
+ * made all the others look changed, and editors then warned that the
+ * file they had open "changed since reading it".  So on a read-write
+ * mount a value's mtime is the time it was last stored through this
+ * mount, else its key's LastWriteTime as first seen in this mount (kept
+ * from the first time one of the key's values was looked at).  A table
+ * of (key, value) -> time holds both, the key's with HIVE_NO_CELL as the
+ * value; it grows by one entry per value stored and per key whose values
+ * are looked at.  Under lock.
+ */
+struct time_slot {
+	uint64_t id;               /* key << 32 | value; 0 = empty */
+	struct timespec t;
+};
+struct value_times {
+	struct time_slot *slot;
+	size_t cap, used;          /* cap a power of two */
+};
+
+static uint64_t time_id(uint32_t key, uint32_t value)
+{
+	return (uint64_t)key << 32 | value;
+}
+
+static struct time_slot *time_find(struct value_times *vt, uint64_t id)
+{
+	size_t mask = vt->cap - 1;
+
+	for (size_t i = (size_t)(id * 0x9E3779B97F4A7C15ull) & mask;;
+	     i = (i + 1) & mask)
+		if (vt->slot[i].id == id || vt->slot[i].id == 0)
+			return &vt->slot[i];
+}
+
+/* Remember t for id; forgetting is harmless (the key's time stands in). */
+static void time_put(struct hivefs *fs, uint64_t id, struct timespec t)
+{
+	struct value_times *vt = fs->value_times;
+	struct time_slot *slot;
+
+	if (!vt && !(vt = fs->value_times = talloc_zero(NULL, struct value_times)))
+		return;
+	if (2 * (vt->used + 1) > vt->cap) {
+		struct value_times bigger = { .cap = vt->cap ? 2 * vt->cap : 256 };
+
+		bigger.slot = talloc_zero_array(vt, struct time_slot, bigger.cap);
+		if (!bigger.slot)
+			return;
+		for (size_t i = 0; i < vt->cap; i++)
+			if (vt->slot[i].id)
+				*time_find(&bigger, vt->slot[i].id) = vt->slot[i];
+		talloc_free(vt->slot);
+		vt->slot = bigger.slot;
+		vt->cap = bigger.cap;
+	}
+	slot = time_find(vt, id);
+	if (!slot->id)
+		vt->used++;
+	slot->id = id;
+	slot->t = t;
+}
+
+static const struct timespec *time_get(struct hivefs *fs, uint64_t id)
+{
+	struct time_slot *slot;
+
+	if (!fs->value_times || !fs->value_times->cap)
+		return NULL;
+	slot = time_find(fs->value_times, id);
+	return slot->id ? &slot->t : NULL;
+}
+
+/* The mtime value `cell` of key `key` shows. */
+static struct timespec value_time(struct hivefs *fs, uint32_t key,
+				  uint32_t cell)
+{
+	const struct timespec *t;
+	struct timespec first;
+
+	if (!fs->writable)
+		return key_time(fs, key);
+	if ((t = time_get(fs, time_id(key, cell))) ||
+	    (t = time_get(fs, time_id(key, HIVE_NO_CELL))))
+		return *t;
+	first = key_time(fs, key);
+	time_put(fs, time_id(key, HIVE_NO_CELL), first);
+	return first;
+}
+
+void node_value_stored(struct hivefs *fs, uint32_t key, uint32_t cell)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	/* The key's other values keep the time they showed. */
+	(void)value_time(fs, key, cell);
+	time_put(fs, time_id(key, cell), now);
+}
+
 bool node_shown_raw(const struct hivefs *fs, unsigned node_flags)
 {
 	return fs->raw || (node_flags & NODE_VERBATIM);
 }
 
-int node_entry_attr(struct hivefs *fs, enum node_kind kind, uint32_t cell,
-		    struct timespec key_time, unsigned node_flags,
-		    struct stat *st)
+int node_entry_attr(struct hivefs *fs, enum node_kind kind, uint32_t parent,
+		    uint32_t cell, unsigned node_flags, struct stat *st)
 {
 	return kind == NODE_KEY ? key_attr(fs, cell, st)
-				: value_attr(fs, cell, key_time,
+				: value_attr(fs, cell, value_time(fs, parent, cell),
 					     node_shown_raw(fs, node_flags), st);
 }
 
@@ -221,10 +323,7 @@ int node_attr(struct hivefs *fs, const struct node_info *n, uint64_t ino,
 		st->st_ino = ino;
 		return 0;
 	}
-	err = node_entry_attr(fs, n->kind, n->cell,
-			      n->kind == NODE_VALUE ? key_time(fs, n->parent)
-						    : (struct timespec){ 0 },
-			      n->flags, st);
+	err = node_entry_attr(fs, n->kind, n->parent, n->cell, n->flags, st);
 	/* Written but not yet stored: the size the writer sees. */
 	if (!err && pending) {
 		st->st_size = (off_t)pending->len;
@@ -640,4 +739,6 @@ void node_caches_free(struct hivefs *fs)
 	fs->big_read = NULL;
 	talloc_free(fs->dir_cache);
 	fs->dir_cache = NULL;
+	talloc_free(fs->value_times);
+	fs->value_times = NULL;
 }

@@ -87,11 +87,12 @@ struct wbuf *node_dirty_copy(struct hivefs *fs, uint64_t ino);
 /* Attributes of a node; st_ino set. */
 int node_attr(struct hivefs *fs, const struct node_info *n, uint64_t ino,
 	      struct stat *st);
-/* Attributes of entry (kind, cell) of a key whose LastWriteTime is
- * key_time, shown as node_flags say (a listing's entries). */
-int node_entry_attr(struct hivefs *fs, enum node_kind kind, uint32_t cell,
-		    struct timespec key_time, unsigned node_flags,
-		    struct stat *st);
+/* Attributes of entry (kind, cell) of key `parent`, shown as node_flags
+ * say (a listing's entries). */
+int node_entry_attr(struct hivefs *fs, enum node_kind kind, uint32_t parent,
+		    uint32_t cell, unsigned node_flags, struct stat *st);
+/* Value `cell` of key `key` was stored now: its mtime (see node.c). */
+void node_value_stored(struct hivefs *fs, uint32_t key, uint32_t cell);
 void node_fill_entry(struct hivefs *fs, struct fuse_entry_param *e,
 		     uint64_t ino, uint64_t generation);
 /*

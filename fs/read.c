@@ -184,7 +184,7 @@ static void plus_entry(struct hivefs *fs, const struct key_listing *dh,
 		if (de->synthetic)
 			inode_set_flags(fs->inodes, ino, NODE_SYNTHETIC);
 		inode_get(fs->inodes, ino, &n);
-		err = node_entry_attr(fs, kind, de->cell, dh->key_time, n.flags,
+		err = node_entry_attr(fs, kind, dh->cell, de->cell, n.flags,
 				      &e->attr);
 		if (err)
 			inode_forget(fs->inodes, ino, 1);

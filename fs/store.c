@@ -142,6 +142,7 @@ int store_content(void *tmp, struct hivefs *fs, uint64_t ino,
 		n->cell = cell;
 	}
 	remember(fs, ino, n, content, len);
+	node_value_stored(fs, n->parent, n->cell);
 	return 0;
 }
 

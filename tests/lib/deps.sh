@@ -33,6 +33,7 @@ HIVEFS_PKGS_TEST=(
 	libregf-utils reglookup winregfs
 	rsync stress-ng time vim tar
 	groff-base bash-completion
+	nano emacs-nox mc tmux libglib2.0-bin
 )
 
 # Building and checking the Debian package (tests/package/run,
