@@ -82,9 +82,10 @@ struct hivefs {
 	double entry_timeout;          /* name cache, seconds (inode.h) */
 	struct hive_info info;
 
-	/* Cell usage for statfs, counted at the first statfs (under lock). */
+	/* Cell usage for statfs, counted again after changes (under lock). */
 	struct hive_space space;
 	bool space_known;
+	uint64_t space_changes;        /* fs->changes when counted */
 
 	/* Read-only mounts: the value being read in pieces, rendered once
 	 * (node.c, node_read_snapshot; under lock). */

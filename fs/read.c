@@ -464,31 +464,44 @@ void read_statfs(fuse_req_t req, fuse_ino_t ino)
 {
 	struct hivefs *fs = fs_of(req);
 	const uint64_t block = 4096, max_bins = 0xFFFFFFFFull;
-	uint64_t bins = fs->info.bins_size;
-	struct statvfs sv;
+	struct statvfs sv, below;
+	struct hive_info info;
+	uint64_t room = 0, bins;
 	int err = 0;
 
-	/* One scan of the bins, the first time only. */
+	/* Free cells change with every change: counted again after one. */
 	pthread_mutex_lock(&fs->lock);
-	if (!fs->space_known) {
+	if (!fs->space_known || fs->space_changes != fs->changes) {
 		err = fs_errno(fs, hive_get_space(fs->hive, &fs->space));
 		fs->space_known = err == 0;
+		fs->space_changes = fs->changes;
 	}
+	hive_get_info(fs->hive, &info);
 	pthread_mutex_unlock(&fs->lock);
 	if (err) {
 		fs_reply_err(req, err);
 		return;
 	}
-	memset(&sv, 0, sizeof(sv));
+	bins = info.bins_size;
 	/*
-	 * The capacity is the format's limit (cell offsets are 32-bit);
-	 * the allocated cells are in use, free cells and growth are free.
-	 * Every cell could be a key or value, hence the file counts.
+	 * The hive as a disk: its bins are the blocks in use, except its
+	 * free cells; it can grow into what the file system holding it has
+	 * free (a read-only mount: not at all), up to the format's limit
+	 * (cell offsets are 32-bit).  So df shows the hive's size, what is
+	 * free in it and what it may still take, not a made-up capacity.
 	 */
+	if (fs->writable && fs->hive_fd >= 0 && fstatvfs(fs->hive_fd, &below) == 0)
+		room = (uint64_t)below.f_bavail * below.f_frsize;
+	if (bins > max_bins)
+		bins = max_bins;
+	if (room > max_bins - bins)
+		room = max_bins - bins;
+	memset(&sv, 0, sizeof(sv));
 	sv.f_bsize = sv.f_frsize = block;
-	sv.f_blocks = max_bins / block;
+	sv.f_blocks = (bins + room) / block;
 	sv.f_bfree = sv.f_bavail =
-		(max_bins - bins + fs->space.free_bytes) / block;
+		(room + (fs->space.free_bytes < bins ? fs->space.free_bytes : 0)) / block;
+	/* Every cell could be a key or value, hence the file counts. */
 	sv.f_files = fs->space.allocated_cells + sv.f_bfree;
 	sv.f_ffree = sv.f_favail = sv.f_bfree;
 	sv.f_namemax = HIVEFS_NAME_MAX;

@@ -54,6 +54,16 @@ int hv_cell(const struct hive *h, uint32_t off, const uint8_t **data,
 	return HIVE_OK;
 }
 
+uint64_t hv_cell_bytes(const struct hive *h, uint32_t off)
+{
+	const uint8_t *data;
+	uint32_t len;
+
+	if (off == HIVE_NO_CELL || hv_cell(h, off, &data, &len) != HIVE_OK)
+		return 0;
+	return (uint64_t)len + CELL_HEADER_SIZE;
+}
+
 int hv_record(const struct hive *h, uint32_t off, const char sig[2],
 	      uint32_t min_len, const uint8_t **data, uint32_t *len)
 {

@@ -223,6 +223,10 @@ struct hive_key_stat {
 	uint32_t max_subkey_class;
 	uint32_t max_value_name;
 	uint32_t max_value_data;
+	/* Bytes of the cells the key itself uses (nk, class, value list,
+	 * top subkey list; not the shared security descriptor), headers
+	 * and padding included. */
+	uint64_t cell_bytes;
 };
 int hive_key_stat(struct hive *h, hive_key_t key, struct hive_key_stat *st);
 int hive_key_name(void *mem, struct hive *h, hive_key_t key,
@@ -257,6 +261,9 @@ struct hive_value_stat {
 	size_t name_len;      /* UTF-16 units; 0 = the default value */
 	bool inline_data;     /* data stored in the vk itself (<= 4 bytes) */
 	bool big_data;        /* data stored in a db record */
+	/* Bytes of the cells the value uses (vk, data; for big data the db
+	 * record, its segment list and segments), headers included. */
+	uint64_t cell_bytes;
 };
 int hive_value_stat(struct hive *h, hive_value_t val, struct hive_value_stat *st);
 int hive_value_name(void *mem, struct hive *h, hive_value_t val,

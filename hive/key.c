@@ -61,6 +61,9 @@ int hive_key_stat(struct hive *h, hive_key_t key, struct hive_key_stat *st)
 	st->max_subkey_class = le32(nk + NK_MAX_SUBKEY_CLASS);
 	st->max_value_name = le32(nk + NK_MAX_VALUE_NAME);
 	st->max_value_data = le32(nk + NK_MAX_VALUE_DATA);
+	st->cell_bytes = len + 4 + hv_cell_bytes(h, le32(nk + NK_CLASS)) +
+			 (st->value_count ? hv_cell_bytes(h, le32(nk + NK_VALUE_LIST)) : 0) +
+			 (st->subkey_count ? hv_cell_bytes(h, le32(nk + NK_SUBKEY_LIST)) : 0);
 	return HIVE_OK;
 }
 

@@ -248,6 +248,9 @@ void *hv_big_alloc(void *mem, size_t len);
  */
 int hv_cell(const struct hive *h, uint32_t off, const uint8_t **data,
 	    uint32_t *len);
+/* The size of the allocated cell at off, header included; 0 for
+ * HIVE_NO_CELL or anything that is not one (for statistics only). */
+uint64_t hv_cell_bytes(const struct hive *h, uint32_t off);
 /* The same, also checking a 2-byte signature and a minimum length. */
 int hv_record(const struct hive *h, uint32_t off, const char sig[2],
 	      uint32_t min_len, const uint8_t **data, uint32_t *len);

@@ -98,6 +98,20 @@ int hive_value_stat(struct hive *h, hive_value_t val, struct hive_value_stat *st
 	st->name_len = hv_stored_name_units(&n);
 	st->inline_data = d.inline_data;
 	st->big_data = d.big;
+	st->cell_bytes = (uint64_t)len + 4;
+	if (!d.inline_data && d.len)
+		st->cell_bytes += (uint64_t)d.cell_len + 4;
+	if (d.big) {
+		uint32_t count = le16(d.cell + DB_SEGMENT_COUNT);
+		uint32_t list = le32(d.cell + DB_SEGMENT_LIST);
+		const uint8_t *segs;
+		uint32_t segs_len;
+
+		st->cell_bytes += hv_cell_bytes(h, list);
+		if (hv_cell(h, list, &segs, &segs_len) == HIVE_OK)
+			for (uint32_t i = 0; i < count && 4 * (i + 1) <= segs_len; i++)
+				st->cell_bytes += hv_cell_bytes(h, le32(segs + 4 * i));
+	}
 	return HIVE_OK;
 }
 
