@@ -12,11 +12,12 @@
  *
  *   .NAME.swa … .NAME.swz  vim's swap files (.swp first), nano's lock
  *   .NAME.swax … .NAME.swzx vim's test of the file system's names
- *   4913, 5036, 5159 …      vim's probe: 4913 + 123·k, k < 100
+ *   4913, 5036, 5159 …      vim's probe: 4913 + 123·k, k < 100, when
+ *                           4913 … 4913 + 123·(k-1) are there
  *   .#NAME                  emacs' lock (a symbolic link; the only
  *                           symbolic links a mount makes)
  *   #NAME#                  emacs' autosave
- *   NAME~, NAME.~N~         backups
+ *   NAME~, NAME.~N~         backups, when NAME is there
  *
  * A scratch file lives in memory for the life of the mount (it lists,
  * reads, writes, takes attributes and extended attributes like a file)
@@ -101,59 +102,55 @@ struct scratch_table {
 
 /* ---- names ---- */
 
-static bool ends_with(const char *s, size_t len, const char *tail)
+/* Which pattern a name has (see the top of this file). */
+enum pattern {
+	PATTERN_NONE,
+	PATTERN_ALWAYS,   /* swap files, locks, autosaves */
+	PATTERN_PROBE,    /* vim's probe 4913 + 123k: k in *base_len */
+	PATTERN_BACKUP,   /* NAME~, NAME.~N~: NAME is the first *base_len */
+};
+
+static enum pattern pattern_of(const char *name, size_t *base)
 {
-	size_t n = strlen(tail);
-
-	return len >= n && memcmp(s + len - n, tail, n) == 0;
-}
-
-static bool vim_probe(const char *name)
-{
-	char *end;
-	unsigned long n;
-
-	if (name[0] < '1' || name[0] > '9')
-		return false;
-	n = strtoul(name, &end, 10);
-	return *end == '\0' && n >= 4913 && (n - 4913) % 123 == 0 &&
-	       (n - 4913) / 123 < 100;
-}
-
-bool scratch_pattern(const char *name)
-{
-	size_t len = strlen(name);
+	size_t len = strlen(name), n = len;
 
 	if (len < 2)
-		return false;
-	/* .NAME.swa … .NAME.swz, and .NAME.swpx (vim's test whether the
+		return PATTERN_NONE;
+	/* .NAME.swa … .NAME.swz, and .NAME.swpx … (vim's test whether the
 	 * file system keeps long names) */
-	if (name[0] == '.' && len >= 7 && ends_with(name, len, "x"))
-		len--;
-	if (name[0] == '.' && len >= 6 && name[len - 4] == '.' &&
-	    name[len - 3] == 's' && name[len - 2] == 'w' &&
-	    name[len - 1] >= 'a' && name[len - 1] <= 'z')
-		return true;
-	len = strlen(name);
-	/* .#NAME */
-	if (name[0] == '.' && name[1] == '#' && len > 2)
-		return true;
-	/* #NAME# */
-	if (name[0] == '#' && name[len - 1] == '#' && len > 2)
-		return true;
-	/* NAME.~N~ */
-	if (len >= 5 && name[len - 1] == '~') {
+	if (name[0] == '.' && n >= 7 && name[n - 1] == 'x')
+		n--;
+	if (name[0] == '.' && n >= 6 && name[n - 4] == '.' &&
+	    name[n - 3] == 's' && name[n - 2] == 'w' &&
+	    name[n - 1] >= 'a' && name[n - 1] <= 'z')
+		return PATTERN_ALWAYS;
+	/* .#NAME, #NAME# */
+	if ((name[0] == '.' && name[1] == '#' && len > 2) ||
+	    (name[0] == '#' && name[len - 1] == '#' && len > 2))
+		return PATTERN_ALWAYS;
+	if (name[len - 1] == '~') {
+		/* NAME.~N~ */
 		size_t i = len - 2;
 
 		while (i > 0 && name[i] >= '0' && name[i] <= '9')
 			i--;
-		if (i < len - 2 && i >= 2 && name[i] == '~' && name[i - 1] == '.')
-			return true;
+		*base = i < len - 2 && i >= 2 && name[i] == '~' &&
+				name[i - 1] == '.'
+			? i - 1
+			: len - 1;
+		return PATTERN_BACKUP;
 	}
-	/* NAME~ */
-	if (ends_with(name, len, "~"))
-		return true;
-	return vim_probe(name);
+	if (name[0] >= '1' && name[0] <= '9') {
+		char *end;
+		unsigned long v = strtoul(name, &end, 10);
+
+		if (*end == '\0' && v >= 4913 && (v - 4913) % 123 == 0 &&
+		    (v - 4913) / 123 < 100) {
+			*base = (v - 4913) / 123;
+			return PATTERN_PROBE;
+		}
+	}
+	return PATTERN_NONE;
 }
 
 /* ---- the table ---- */
@@ -347,9 +344,54 @@ static bool hive_has(struct hivefs *fs, uint64_t ino,
 	return err != -ENOENT;
 }
 
+/* Has directory dir (ino) an entry, or a scratch file, called name? */
+static bool exists(struct hivefs *fs, uint64_t ino, const struct node_info *dir,
+		   const char *name)
+{
+	struct dir_entry found;
+
+	return by_name(fs, dir->cell, name) || hive_has(fs, ino, dir, name, &found);
+}
+
+/*
+ * Is `name` a scratch file's name in directory dir (ino), under lock?
+ * Swap files, locks and autosaves by their pattern alone.  Backups only
+ * while what they back up is there (NAME~ beside NAME: a value really
+ * named "Qr~4~~", copied into a key, stays a value), and vim's probe
+ * 4913 + 123k only when 4913 … 4913 + 123(k-1) are there (vim tries the
+ * next only then: a value named 10079, a code page, stays a value).
+ */
+static bool scratch_name(struct hivefs *fs, uint64_t ino,
+			 const struct node_info *dir, const char *name)
+{
+	size_t base = 0;
+	char prev[16];
+	char *stem;
+	bool there;
+
+	switch (pattern_of(name, &base)) {
+	case PATTERN_ALWAYS:
+		return true;
+	case PATTERN_PROBE:
+		for (size_t k = 0; k < base; k++) {
+			snprintf(prev, sizeof(prev), "%zu", 4913 + 123 * k);
+			if (!exists(fs, ino, dir, prev))
+				return false;
+		}
+		return true;
+	case PATTERN_BACKUP:
+		stem = base ? strndup(name, base) : NULL;
+		there = stem && exists(fs, ino, dir, stem);
+		free(stem);
+		return there;
+	default:
+		return false;
+	}
+}
+
 /*
  * May `name` in directory parent be a new scratch file (under lock)?
- * Only on a read-write mount, for a scratch pattern no entry of the key
+ * Only on a read-write mount, for a scratch name no entry of the key
  * has already.
  */
 static bool may_be_new(struct hivefs *fs, uint64_t parent,
@@ -357,12 +399,12 @@ static bool may_be_new(struct hivefs *fs, uint64_t parent,
 {
 	struct dir_entry found;
 
-	if (!fs->writable || !scratch_pattern(name) ||
-	    strlen(name) > HIVEFS_NAME_MAX)
+	if (!fs->writable || strlen(name) > HIVEFS_NAME_MAX)
 		return false;
 	if (live_key(fs, parent, dir))
 		return false;
-	return !hive_has(fs, parent, dir, name, &found);
+	return !hive_has(fs, parent, dir, name, &found) &&
+	       scratch_name(fs, parent, dir, name);
 }
 
 /* ---- name-based operations ---- */
@@ -687,7 +729,7 @@ bool scratch_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	dst_real = !dst && hive_has(fs, newparent, &to, newname, &target);
 	if (!s) {
 		/* A value renamed to a scratch name is hidden. */
-		if (dst_real || (!dst && !scratch_pattern(newname)) ||
+		if (dst_real || (!dst && !scratch_name(fs, newparent, &to, newname)) ||
 		    strlen(newname) > HIVEFS_NAME_MAX ||
 		    !hive_has(fs, parent, &from, name, &found) ||
 		    found.kind != ENTRY_VALUE || scratch_hides(fs, from.cell,
@@ -710,7 +752,7 @@ bool scratch_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		}
 	} else if (dst == s) {
 		err = 0;
-	} else if (dst || (!dst_real && scratch_pattern(newname))) {
+	} else if (dst || (!dst_real && scratch_name(fs, newparent, &to, newname))) {
 		/* Scratch to scratch. */
 		if (dst && (flags & RENAME_NOREPLACE))
 			err = -EEXIST;

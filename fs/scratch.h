@@ -20,9 +20,6 @@ static inline bool scratch_ino(uint64_t ino)
 	return ino >= SCRATCH_INO_BASE;
 }
 
-/* Is `name` one of the editors' scratch-file patterns (see scratch.c)? */
-bool scratch_pattern(const char *name);
-
 /*
  * Name-based operations: each answers req and returns true when the name
  * is a scratch file's (an existing one, or a new one whose name has a
