@@ -59,6 +59,7 @@
 
 #include "change.h"
 #include "scratch.h"
+#include "stale.h"
 #include "store.h"
 
 /* All the content scratch files may hold together. */
@@ -531,14 +532,18 @@ static int delete_hidden(struct hivefs *fs, uint32_t key, uint32_t cell)
 
 	if (!err && !tmp)
 		err = -ENOMEM;
+	uint64_t ino = inode_peek(fs->inodes, NODE_VALUE, key, cell);
+
 	if (!err)
 		err = fs_errno(fs, hive_value_name(tmp, fs->hive, cell, &name, &len));
+	if (!err)
+		node_deleted(fs, ino);
 	if (!err)
 		err = fs_errno(fs, hive_value_delete(fs->hive, key, name, len));
 	talloc_free(tmp);
 	if (err)
 		return err;
-	inode_unlink(fs->inodes, inode_peek(fs->inodes, NODE_VALUE, key, cell));
+	inode_unlink(fs->inodes, ino);
 	recent_forget_cell(fs, cell);
 	return change_done(fs);
 }
@@ -716,6 +721,7 @@ bool scratch_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct hivefs *fs = fs_of(req);
 	struct node_info from, to;
 	struct dir_entry found, target;
+	struct stale st = { .n = 0 };
 	struct scratch *s, *dst;
 	bool dst_real;
 	int err = 0;
@@ -739,6 +745,10 @@ bool scratch_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 			err = -EEXIST;
 		} else {
 			err = change_refused(fs);
+			/* The kernel moves its name of the value to newname;
+			 * dropped after the answer, it finds the scratch file. */
+			if (!err)
+				err = stale_add_name(&st, newparent, newname);
 			if (!err)
 				err = hide_value(fs, &from, &found, to.cell,
 						 newname, &s);
@@ -785,8 +795,10 @@ bool scratch_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 	}
 	if (!err)
 		node_changed(fs);
+	else
+		st.nnames = 0;
 	pthread_mutex_unlock(&fs->lock);
-	fs_reply_err(req, err);
+	stale_reply(fs, req, &st, err, NULL);
 	return true;
 not_mine:
 	pthread_mutex_unlock(&fs->lock);
