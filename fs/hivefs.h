@@ -78,8 +78,9 @@ struct hivefs {
 	 * of the mount so its inode cannot be reused (hive_path_check() tells
 	 * when the path names another file). */
 	int hive_fd;
-	double timeout;                /* attribute cache, seconds */
-	double entry_timeout;          /* name cache, seconds (inode.h) */
+	double timeout;                /* values' attributes, seconds */
+	double entry_timeout;          /* names, keys' attributes, seconds
+					  (inode.h) */
 	struct hive_info info;
 
 	/* Cell usage for statfs, counted again after changes (under lock). */
@@ -94,7 +95,7 @@ struct hivefs {
 	/* The listings of the keys listed or looked up last (node.c; under
 	 * lock), each valid while `changes` stays what it was. */
 	struct dir_cache *dir_cache;
-	/* Read-only mounts: the value prefetcher (prefetch.c), unless
+	/* The value prefetcher (prefetch.c), unless
 	 * -o noprefetch. */
 	bool prefetch_values;
 	struct prefetch *prefetch;

@@ -30,10 +30,13 @@
  * - Negative entries: only on read-only mounts ("foo" cached as absent
  *   would hide a "Foo" created later, and the kernel cannot be told of
  *   every spelling it holds).
- * - Attributes, for fs->timeout (short: a value shows its key's
- *   LastWriteTime, which a change to a sibling moves).  A change tells
- *   the kernel of the value and key it changed before it answers
- *   (stale.c); renames, unlinks and creates update the kernel's own.
+ * - Attributes.  A change tells the kernel of the value and key it
+ *   changed before it answers (stale.c); creates, unlinks, renames and
+ *   rmdirs make the kernel drop those of the directories concerned.  So
+ *   keys' are cached for fs->entry_timeout; values' for fs->timeout only
+ *   (a second): a value shows its key's LastWriteTime, which storing a
+ *   sibling moves, and telling the kernel of every sibling would cost
+ *   each store a pass over its key.
  * - Pages of values, kept across opens (keep_cache).  A value whose
  *   content changed, or that was opened for writing (writes fill pages
  *   with bytes that may never be stored), is marked NODE_STORED; the

@@ -164,7 +164,7 @@ static void usage(const char *prog)
 	       "/sys/module/fuse/parameters/\n"
 	       "                           enable_uring is Y; -o io_uring "
 	       "asks for that default)\n"
-	       "    -o noprefetch          read-only: read values only when "
+	       "    -o noprefetch          read values only when "
 	       "asked (by default\n"
 	       "                           listing or reading a key brings its "
 	       "values into the\n"

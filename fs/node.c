@@ -364,13 +364,20 @@ void node_deleted(struct hivefs *fs, uint64_t ino)
 	fs->dead_next = (fs->dead_next + 1) % RECENT_WRITES;
 }
 
+double node_attr_timeout(const struct hivefs *fs, const struct stat *st)
+{
+	/* A key's attributes change only with its own entries, times and
+	 * attributes, each of which drops them (inode.h). */
+	return S_ISDIR(st->st_mode) ? fs->entry_timeout : fs->timeout;
+}
+
 void node_fill_entry(struct hivefs *fs, struct fuse_entry_param *e,
 		     uint64_t ino, uint64_t generation)
 {
 	e->ino = ino;
 	e->generation = generation;
 	e->attr.st_ino = ino;
-	e->attr_timeout = fs->timeout;
+	e->attr_timeout = node_attr_timeout(fs, &e->attr);
 	/* A name given through another spelling is uncached again by
 	 * node_entry_name (inode.h). */
 	e->entry_timeout = fs->entry_timeout;

@@ -93,6 +93,8 @@ int node_entry_attr(struct hivefs *fs, enum node_kind kind, uint32_t parent,
 		    uint32_t cell, unsigned node_flags, struct stat *st);
 /* Value `cell` of key `key` was stored now: its mtime (see node.c). */
 void node_value_stored(struct hivefs *fs, uint32_t key, uint32_t cell);
+/* How long the kernel may keep the attributes st (inode.h). */
+double node_attr_timeout(const struct hivefs *fs, const struct stat *st);
 void node_fill_entry(struct hivefs *fs, struct fuse_entry_param *e,
 		     uint64_t ino, uint64_t generation);
 /*

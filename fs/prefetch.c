@@ -10,7 +10,12 @@
  * thread renders the key's small values and stores them in the kernel's
  * cache (fuse_lowlevel_notify_store); the reads are then answered by the
  * kernel itself.  A read-only mount never changes, so what is stored
- * stays true; a mount whose hive can change never prefetches.
+ * stays true.  On a read-write mount a value can change between its
+ * rendering here and the kernel taking the pages: values open for writing
+ * or marked NODE_STORED are left alone, and if anything changed in the
+ * hive meanwhile, or a writer opened the value, the pages just stored are
+ * dropped again and the value marked, so no read-only open keeps them
+ * (inode.h).
  *
  * A thread of its own, because storing a page waits for its page lock,
  * and a page another reader has locked is unlocked only when hivefs
@@ -66,6 +71,45 @@ struct prefetch {
 	uint64_t inos[PREFETCH_VALUES];   /* the prefetch thread's own */
 };
 
+/*
+ * Read-write mounts: may value ino hold content its pages do not show
+ * (under lock)?  Open for writing, or changed since its pages were last
+ * dropped.
+ */
+static bool changing(struct hivefs *fs, uint64_t ino)
+{
+	struct node_info n;
+
+	if (!fs->writable)
+		return false;
+	if (!inode_get(fs->inodes, ino, &n) || (n.flags & NODE_STORED))
+		return true;
+	for (struct wbuf *w = fs->writers; w; w = w->next)
+		if (w->ino == ino)
+			return true;
+	return false;
+}
+
+/*
+ * Pages of ino just stored from a rendering made when fs->changes was
+ * `version`: on a read-write mount, still the value's content?  If not,
+ * they go again.
+ */
+static void recheck(struct hivefs *fs, uint64_t ino, uint64_t version)
+{
+	bool drop;
+
+	if (!fs->writable)
+		return;
+	pthread_mutex_lock(&fs->lock);
+	drop = fs->changes != version || changing(fs, ino);
+	if (drop)
+		inode_set_flags(fs->inodes, ino, NODE_STORED);
+	pthread_mutex_unlock(&fs->lock);
+	if (drop)
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, 0, 0);
+}
+
 /* The inodes the kernel has of key's values, except `skip`. */
 static size_t known_values(struct hivefs *fs, uint32_t key, uint64_t skip,
 			   uint64_t *inos)
@@ -82,7 +126,7 @@ static size_t known_values(struct hivefs *fs, uint32_t key, uint64_t skip,
 			uint64_t ino = inode_peek(fs->inodes, NODE_VALUE, key,
 						  values[i]);
 
-			if (ino && ino != skip)
+			if (ino && ino != skip && !changing(fs, ino))
 				inos[n++] = ino;
 		}
 	}
@@ -116,6 +160,7 @@ static size_t store_values(struct hivefs *fs, struct prefetch *p, size_t n,
 			if (ret == -ENOENT) {
 				inos[left++] = inos[i];
 			} else if (ret == 0) {
+				recheck(fs, inos[i], fh->version);
 				*bytes += fh->size;
 				*pages += (fh->size + p->page_size - 1) /
 					  p->page_size;

@@ -1,5 +1,5 @@
 /*
- * prefetch.h — read-only mounts bring a key's values into the page cache
+ * prefetch.h — a key's values brought into the page cache
  * (prefetch.c).
  */
 #ifndef HIVEFS_PREFETCH_H

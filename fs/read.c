@@ -130,7 +130,7 @@ void read_getattr(fuse_req_t req, fuse_ino_t ino,
 	if (err)
 		fs_reply_err(req, err);
 	else
-		fuse_reply_attr(req, &st, fs->timeout);
+		fuse_reply_attr(req, &st, node_attr_timeout(fs, &st));
 }
 
 /* ---- directories ---- */

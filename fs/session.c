@@ -42,7 +42,7 @@ static void session_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
-	if (!fs->writable && fs->prefetch_values && prefetch_start(fs) != 0)
+	if (fs->prefetch_values && prefetch_start(fs) != 0)
 		fuse_log(FUSE_LOG_ERR, "hivefs: cannot start prefetching; "
 			 "every value is read on demand\n");
 	if (stale_start(fs) != 0)

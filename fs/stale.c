@@ -165,7 +165,7 @@ static void send_and_reply(struct hivefs *fs, fuse_req_t req,
 	if (err || !attr)
 		fs_reply_err(req, err);
 	else
-		fuse_reply_attr(req, attr, fs->timeout);
+		fuse_reply_attr(req, attr, node_attr_timeout(fs, attr));
 	drop_names(fs, s);
 }
 
