@@ -34,9 +34,11 @@
  *   changed before it answers (stale.c); creates, unlinks, renames and
  *   rmdirs make the kernel drop those of the directories concerned.  So
  *   keys' are cached for fs->entry_timeout; values' for fs->timeout only
- *   (a second): a value shows its key's LastWriteTime, which storing a
- *   sibling moves, and telling the kernel of every sibling would cost
- *   each store a pass over its key.
+ *   (a second).  Values used to show their key's LastWriteTime, which
+ *   storing a sibling moves; now that a read-write mount keeps a time
+ *   per value (node.c) they could be cached as long as keys', once every
+ *   path that changes a value's attributes (scratch files too) is shown
+ *   to drop them.
  * - Pages of values, kept across opens (keep_cache).  A value whose
  *   content changed, or that was opened for writing (writes fill pages
  *   with bytes that may never be stored), is marked NODE_STORED; the
