@@ -25,7 +25,7 @@ void view_render(const struct view *v, uint32_t type, const uint8_t *data,
 		 size_t len, char *out);
 /*
  * Text written to a file back to data of `type` (the right column of the
- * table in view.c): 0 and the data on mem, or HIVE_E_INVALID when the text
+ * table in hive/text.c): 0 and the data on mem, or HIVE_E_INVALID when the text
  * does not parse for the type (or the type has no text form).
  */
 int view_parse(void *mem, uint32_t type, const char *text, size_t len,

@@ -105,6 +105,46 @@ bool hive_type_parse(const char *text, uint32_t *type);
 int hive_number_parse(const char *text, size_t len, uint64_t max,
 		      uint64_t *out);
 
+/*
+ * ---- value data as text (text.c) ----
+ *
+ * The one codec of value data as text that every front end uses; its
+ * table of text forms is at the top of the second half of text.c:
+ *   SZ, EXPAND_SZ     the string and a newline; "" is one NUL unit
+ *   MULTI_SZ          one string per line, none empty
+ *   LINK              the string, no newline
+ *   DWORD, DWORD_BIG_ENDIAN, QWORD
+ *                     decimal and a newline; read back decimal or 0x hex
+ * Text is UTF-8 without NUL or surrogates; data is shown as text only
+ * where the text parses back to exactly the same bytes.
+ */
+
+/* Does the type have a text form at all (SZ, DWORD, ...)? */
+bool hive_type_has_text(uint32_t type);
+/*
+ * The text of `data`, written to out (if not NULL): its length in bytes,
+ * or SIZE_MAX when the data has no exact text (the type has none, or
+ * hive_text_parse would not give these bytes back).  Call it with out
+ * NULL to measure, then with that much room.
+ */
+size_t hive_text_render(uint32_t type, const uint8_t *data, size_t len,
+			char *out);
+/*
+ * Text back to data of `type`: HIVE_OK and the data on mem,
+ * HIVE_E_INVALID when the text is not a text of the type (or the type
+ * has none), HIVE_E_TOO_BIG or HIVE_E_NOMEM.
+ */
+int hive_text_parse(void *mem, uint32_t type, const char *text, size_t len,
+		    uint8_t **data, size_t *data_len);
+/*
+ * Could text[0, len) be the beginning of a text hive_text_parse takes
+ * for `type`?  False when no bytes after it can make it one (a letter in
+ * a number, an empty line in a MULTI_SZ, bytes that are no UTF-8, a NUL):
+ * so a writer can be told at its first bad write.  True for types
+ * without text.
+ */
+bool hive_text_may_begin(uint32_t type, const char *text, size_t len);
+
 /* Windows limits. */
 #define HIVE_MAX_KEY_NAME 255      /* UTF-16 units */
 #define HIVE_MAX_VALUE_NAME 16383  /* UTF-16 units */

@@ -131,42 +131,6 @@ const struct cmd cmd_ls = {
 
 /* ---- get ---- */
 
-static uint16_t unit_at(const uint8_t *d, size_t i)
-{
-	return (uint16_t)(d[2 * i] | d[2 * i + 1] << 8);
-}
-
-static bool has_unpaired_surrogate(const uint16_t *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] >= 0xD800 && s[i] <= 0xDBFF && i + 1 < n &&
-		    s[i + 1] >= 0xDC00 && s[i + 1] <= 0xDFFF)
-			i++;
-		else if (s[i] >= 0xD800 && s[i] <= 0xDFFF)
-			return true;
-	}
-	return false;
-}
-
-static uint16_t *to_units(void *mem, const uint8_t *data, size_t n)
-{
-	uint16_t *u = talloc_array(mem, uint16_t, n ? n : 1);
-
-	for (size_t i = 0; u && i < n; i++)
-		u[i] = unit_at(data, i);
-	return u;
-}
-
-static void print_utf8(void *mem, const uint16_t *u, size_t n)
-{
-	size_t len;
-	char *s = hive_utf16_to_utf8(mem, u, n, &len, NULL);
-
-	if (s)
-		fwrite(s, 1, len, stdout);
-	talloc_free(s);
-}
-
 static void print_hexdump(const uint8_t *data, size_t len)
 {
 	for (size_t off = 0; off < len; off += 16) {
@@ -191,78 +155,25 @@ static void print_hexdump(const uint8_t *data, size_t len)
 }
 
 /*
- * Prints the text form of the data.  Returns false when that text does not
- * carry every byte (a string without its NUL, bytes after it, ...), so the
- * caller can point at --raw: the rules are those of the hivefs text view.
+ * Prints the data as its text (the codec's, hive_text_render: what a
+ * file on a hivefs mount shows), or as a hex dump when it has none.
+ * Returns false when the type has a text form but this data has no
+ * exact text, so the caller can point at --raw.
  */
 static bool print_text(void *mem, uint32_t type, const uint8_t *data,
 		       size_t len)
 {
-	size_t n = len / 2, end;
-	uint16_t *u;
-	bool exact;
+	size_t n = hive_text_render(type, data, len, NULL);
+	char *text = n != SIZE_MAX ? talloc_size(mem, n ? n : 1) : NULL;
 
-	switch (type) {
-	case HIVE_REG_SZ:
-	case HIVE_REG_EXPAND_SZ:
-		u = to_units(mem, data, n);
-		if (!u)
-			return false;
-		for (end = 0; end < n && u[end]; end++)
-			;
-		print_utf8(mem, u, end);
-		putchar('\n');
-		return len % 2 == 0 && n >= 1 && end == n - 1 &&
-		       !has_unpaired_surrogate(u, end);
-	case HIVE_REG_MULTI_SZ: {
-		size_t start = 0;
-
-		u = to_units(mem, data, n);
-		if (!u)
-			return false;
-		exact = len % 2 == 0 && !has_unpaired_surrogate(u, n);
-		while (start < n && u[start]) {
-			for (end = start; end < n && u[end]; end++) {
-				/* a newline would read back as two strings */
-				if (u[end] == '\n')
-					exact = false;
-			}
-			print_utf8(mem, u + start, end - start);
-			putchar('\n');
-			start = end + 1;
-		}
-		/* Exact: strings, then one empty string, then nothing. */
-		return exact && start < n && u[start] == 0 && start + 1 == n;
-	}
-	case HIVE_REG_DWORD:
-		if (len != 4)
-			break;
-		printf("%" PRIu32 "\n", (uint32_t)data[0] |
-		       (uint32_t)data[1] << 8 | (uint32_t)data[2] << 16 |
-		       (uint32_t)data[3] << 24);
+	if (text) {
+		hive_text_render(type, data, len, text);
+		fwrite(text, 1, n, stdout);
+		talloc_free(text);
 		return true;
-	case HIVE_REG_DWORD_BIG_ENDIAN:
-		if (len != 4)
-			break;
-		printf("%" PRIu32 "\n", (uint32_t)data[3] |
-		       (uint32_t)data[2] << 8 | (uint32_t)data[1] << 16 |
-		       (uint32_t)data[0] << 24);
-		return true;
-	case HIVE_REG_QWORD: {
-		uint64_t q = 0;
-
-		if (len != 8)
-			break;
-		for (int i = 7; i >= 0; i--)
-			q = q << 8 | data[i];
-		printf("%" PRIu64 "\n", q);
-		return true;
-	}
-	default:
-		break;
 	}
 	print_hexdump(data, len);
-	return true;
+	return !hive_type_has_text(type);
 }
 
 struct get_opts {
@@ -324,8 +235,9 @@ static int run_get(struct cmd_args *a)
 	if (o->raw) {
 		fwrite(data, 1, len, stdout);
 	} else if (!print_text(tmp, st.type, data, len)) {
-		report("note: the text above does not show the %s data "
-		       "exactly; use --raw", type_text(tmp, st.type));
+		report("note: this %s data has no exact text form (shown as "
+		       "a hex dump); use --raw for the bytes",
+		       type_text(tmp, st.type));
 	}
 	return finish_stdout(0);
 }
@@ -344,15 +256,16 @@ const struct cmd cmd_get = {
 	"Prints the data of VALUE in KEY; without VALUE (or with \"\" or\n"
 	"\"@\"), the unnamed default value; with --literal, \"@\" is a value\n"
 	"named @.  Use \"\" as KEY for the root key.\n"
-	"\nText forms:\n"
-	"  REG_SZ, REG_EXPAND_SZ   the string up to its first NUL, as UTF-8,\n"
-	"                          and a newline\n"
+	"\nText forms (those of files on a hivefs mount):\n"
+	"  REG_SZ, REG_EXPAND_SZ   the string as UTF-8 and a newline\n"
 	"  REG_MULTI_SZ            one string per line\n"
+	"  REG_LINK                the string, without a newline\n"
 	"  REG_DWORD, REG_DWORD_BIG_ENDIAN, REG_QWORD\n"
-	"                          decimal (when 4 or 8 bytes long)\n"
+	"                          decimal and a newline\n"
 	"  anything else           a hex dump\n"
-	"When the text does not show every byte of the data, a note says so\n"
-	"on stderr.\n"
+	"Data a text form cannot show exactly (a string without its NUL or\n"
+	"with bytes after it, a DWORD of other than 4 bytes, ...) is shown\n"
+	"as a hex dump, and a note on stderr says so.\n"
 	"\nOptions:\n"
 	"  -r, --raw       write the data bytes exactly as stored\n"
 	"  -L, --literal   VALUE \"@\" is a value named @\n"

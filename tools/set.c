@@ -18,23 +18,6 @@
 
 #include "hivectl.h"
 
-/* Decimal or 0x hex, no sign, at most `max`. */
-static bool parse_number(const char *s, uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-	bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
-
-	if (hex ? !isxdigit((unsigned char)s[2]) : (*s < '0' || *s > '9'))
-		return false;
-	errno = 0;
-	v = strtoull(s, &end, hex ? 16 : 10);
-	if (errno || *end || v > max)
-		return false;
-	*out = v;
-	return true;
-}
-
 static int hex_digit(int c)
 {
 	if (c >= '0' && c <= '9')
@@ -74,57 +57,6 @@ static bool parse_hex(void *mem, const char *s, uint8_t **out, size_t *len)
 	}
 	*out = buf;
 	*len = n;
-	return true;
-}
-
-/* UTF-8 text to UTF-16LE bytes, with a terminating NUL if asked. */
-static bool text_to_utf16le(void *mem, const char *s, bool nul,
-			    uint8_t **out, size_t *len)
-{
-	uint16_t *u;
-	size_t n;
-	uint8_t *buf;
-
-	if (hive_utf8_to_utf16(mem, s, strlen(s), &u, &n))
-		return false;
-	buf = talloc_array(mem, uint8_t, 2 * n + 2);
-	if (!buf)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		buf[2 * i] = (uint8_t)u[i];
-		buf[2 * i + 1] = (uint8_t)(u[i] >> 8);
-	}
-	buf[2 * n] = buf[2 * n + 1] = 0;
-	*out = buf;
-	*len = 2 * n + (nul ? 2 : 0);
-	return true;
-}
-
-/* Each argument one string, each NUL-terminated, then an empty string. */
-static bool multi_to_utf16le(void *mem, char **args, int n, uint8_t **out,
-			     size_t *len)
-{
-	uint8_t *buf = talloc_array(mem, uint8_t, 2);
-	size_t used = 0;
-
-	if (!buf)
-		return false;
-	for (int i = 0; i < n; i++) {
-		uint8_t *s;
-		size_t slen;
-
-		if (!text_to_utf16le(mem, args[i], true, &s, &slen))
-			return false;
-		buf = talloc_realloc(mem, buf, uint8_t, used + slen + 2);
-		if (!buf)
-			return false;
-		memcpy(buf + used, s, slen);
-		used += slen;
-		talloc_free(s);
-	}
-	buf[used] = buf[used + 1] = 0;
-	*out = buf;
-	*len = used + 2;
 	return true;
 }
 
@@ -178,65 +110,70 @@ static bool read_file(const char *path, uint8_t **out, size_t *len)
 }
 
 /*
- * The bytes for `type` from the DATA arguments.  Prints a usage error and
- * returns EXIT_USAGE when they do not fit the type.
+ * REG_MULTI_SZ arguments as the codec's text: one line each.  An
+ * argument holding a line feed would read as two strings, so it is
+ * refused, as the codec refuses an empty one.
+ */
+static int multi_sz_data(void *mem, const struct cmd *cmd, char **args,
+			 int nargs, uint8_t **data, size_t *len)
+{
+	char *text = talloc_strdup(mem, "");
+
+	for (int i = 0; text && i < nargs; i++) {
+		if (strchr(args[i], '\n'))
+			return usage_error(cmd, "a REG_MULTI_SZ string cannot "
+					   "hold a line feed (use --hex or "
+					   "--file)");
+		if (!*args[i])
+			return usage_error(cmd, "a REG_MULTI_SZ string cannot "
+					   "be empty: Windows reads the list "
+					   "only up to an empty string");
+		text = talloc_asprintf_append(text, "%s\n", args[i]);
+	}
+	if (!text)
+		return usage_error(cmd, "out of memory");
+	if (hive_text_parse(mem, HIVE_REG_MULTI_SZ, text, strlen(text), data,
+			    len))
+		return usage_error(cmd, "DATA is not valid UTF-8");
+	return 0;
+}
+
+/*
+ * The bytes for `type` from the DATA arguments: the codec's text forms,
+ * as a file on a hivefs mount takes them (hive_text_parse), or hex bytes
+ * for types without text.  Prints a usage error and returns EXIT_USAGE
+ * when they do not fit the type.
  */
 static int encode_data(void *mem, const struct cmd *cmd, uint32_t type,
 		       bool hex, char **args, int nargs, uint8_t **data,
 		       size_t *len)
 {
-	uint64_t v;
+	int err;
 
-	if (type == HIVE_REG_MULTI_SZ && !hex) {
-		if (!multi_to_utf16le(mem, args, nargs, data, len))
-			return usage_error(cmd, "DATA is not valid UTF-8");
-		return 0;
-	}
+	if (type == HIVE_REG_MULTI_SZ && !hex)
+		return multi_sz_data(mem, cmd, args, nargs, data, len);
 	if (nargs != 1)
 		return usage_error(cmd, nargs ? "too many arguments (only "
 				   "REG_MULTI_SZ takes several strings)" :
 				   "missing DATA (or --file)");
-	if (hex) {
+	if (hex || !hive_type_has_text(type)) {
 		if (!parse_hex(mem, args[0], data, len))
-			return usage_error(cmd, "'%s' is not hex bytes",
-					   args[0]);
+			return usage_error(cmd, hex ? "'%s' is not hex bytes" :
+					   "'%s' is not hex bytes (use --file "
+					   "for raw data)", args[0]);
 		return 0;
 	}
-	switch (type) {
-	case HIVE_REG_SZ:
-	case HIVE_REG_EXPAND_SZ:
-	case HIVE_REG_LINK:
-		if (!text_to_utf16le(mem, args[0], type != HIVE_REG_LINK, data,
-				     len))
-			return usage_error(cmd, "DATA is not valid UTF-8");
-		return 0;
-	case HIVE_REG_DWORD:
-	case HIVE_REG_DWORD_BIG_ENDIAN:
-	case HIVE_REG_QWORD: {
-		size_t width = type == HIVE_REG_QWORD ? 8 : 4;
-
-		if (!parse_number(args[0], width == 8 ? UINT64_MAX : UINT32_MAX,
-				  &v))
-			return usage_error(cmd, "'%s' is not a %zu-bit number "
-					   "(decimal or 0x hex)", args[0],
-					   8 * width);
-		*data = talloc_array(mem, uint8_t, width);
-		if (!*data)
-			return usage_error(cmd, "out of memory");
-		for (size_t i = 0; i < width; i++) {
-			size_t shift = type == HIVE_REG_DWORD_BIG_ENDIAN ?
-					       8 * (width - 1 - i) : 8 * i;
-			(*data)[i] = (uint8_t)(v >> shift);
-		}
-		*len = width;
-		return 0;
-	}
-	default:
-		if (!parse_hex(mem, args[0], data, len))
-			return usage_error(cmd, "'%s' is not hex bytes (use "
-					   "--file for raw data)", args[0]);
-		return 0;
-	}
+	err = hive_text_parse(mem, type, args[0], strlen(args[0]), data, len);
+	if (err == HIVE_E_NOMEM)
+		return usage_error(cmd, "out of memory");
+	if (err && (type == HIVE_REG_SZ || type == HIVE_REG_EXPAND_SZ ||
+		    type == HIVE_REG_LINK))
+		return usage_error(cmd, "DATA is not valid UTF-8");
+	if (err)
+		return usage_error(cmd, "'%s' is not a %d-bit number (decimal "
+				   "or 0x hex)", args[0],
+				   type == HIVE_REG_QWORD ? 64 : 32);
+	return 0;
 }
 
 struct set_opts {
@@ -355,14 +292,20 @@ const struct cmd cmd_set = {
 	"\"@\" names a value that is really called @.  KEY \"\" is the root.\n"
 	"\nDATA is read according to the type:\n"
 	"  REG_SZ, REG_EXPAND_SZ   text (UTF-8), stored as UTF-16LE with a\n"
-	"                          terminating NUL\n"
+	"                          terminating NUL (one final line feed is\n"
+	"                          dropped; \"\" is one NUL, as Windows stores\n"
+	"                          an empty string)\n"
 	"  REG_MULTI_SZ            zero or more DATA arguments, one string\n"
 	"                          each, stored NUL-terminated followed by an\n"
-	"                          empty string\n"
+	"                          empty string; a string may be neither\n"
+	"                          empty (Windows stops reading there) nor\n"
+	"                          hold a line feed\n"
 	"  REG_DWORD, REG_DWORD_BIG_ENDIAN, REG_QWORD\n"
-	"                          a number, decimal or 0x hex, that must fit\n"
-	"                          in 32 (64) bits\n"
+	"                          a number, decimal or 0x hex (never octal:\n"
+	"                          010 is ten), that must fit in 32 (64) bits\n"
 	"  REG_LINK                text, stored as UTF-16LE without a NUL\n"
+	"These are the text forms of files on a hivefs mount, and what\n"
+	"`hivectl get` prints.\n"
 	"  anything else           hex bytes: \"de ad be ef\", \"deadbeef\",\n"
 	"                          \"de,ad,be,ef\" (\"\" is no data)\n"
 	"--file FILE takes the data bytes verbatim from FILE (\"-\": standard\n"

@@ -18,7 +18,7 @@
 # --raw   the mount uses -o raw: every file holds the data itself; values
 #         whose type has a text view must carry user.winreg.raw.
 # --text  the mount uses the text view: a file without user.winreg.raw whose
-#         type has a text view is read back with the rules of fs/view.c,
+#         type has a text view is read back with the rules of hive/text.c,
 #         and the file must be exactly what those rules render from the
 #         data.  user.winreg.raw must be present exactly on data that is not
 #         canonical for its type.
@@ -94,7 +94,7 @@ def u16(data):
 
 
 def canonical(t, data):
-    """Does fs/view.c render this data as text?"""
+    """Does hive/text.c render this data as text?"""
     if t in (4, 5):
         return len(data) == 4
     if t == 11:
@@ -104,9 +104,8 @@ def canonical(t, data):
     units = u16(data)
     try:
         if t in (1, 2):
-            if not units:
-                return True
-            if units[-1] != 0 or 0 in units[:-1]:
+            # Zero bytes have no text: "" is written as one NUL.
+            if not units or units[-1] != 0 or 0 in units[:-1]:
                 return False
             data[:-2].decode("utf-16-le", "strict")
             return True
@@ -121,6 +120,10 @@ def canonical(t, data):
                 return False
             if 0x0A in body:
                 return False
+            # An empty string (Windows stops reading there) has no text.
+            if body and (body[0] == 0 or any(
+                    a == 0 and b == 0 for a, b in zip(body, body[1:]))):
+                return False
             data.decode("utf-16-le", "strict")
             return True
     except UnicodeDecodeError:
@@ -129,7 +132,7 @@ def canonical(t, data):
 
 
 def render(t, data):
-    """The text view of canonical data (the rules of fs/view.c)."""
+    """The text view of canonical data (the rules of hive/text.c)."""
     if t == 4:
         return b"%d\n" % int.from_bytes(data, "little")
     if t == 5:
@@ -137,7 +140,7 @@ def render(t, data):
     if t == 11:
         return b"%d\n" % int.from_bytes(data, "little")
     if t in (1, 2):
-        return data[:-2].decode("utf-16-le").encode() + b"\n" if data else b""
+        return data[:-2].decode("utf-16-le").encode() + b"\n"
     if t == 6:
         return data.decode("utf-16-le").encode()
     strings = data[:-2].decode("utf-16-le").split("\0")[:-1]
@@ -152,8 +155,6 @@ def parse(t, text):
         n = int(text[:-1])
         return n.to_bytes(8 if t == 11 else 4, "big" if t == 5 else "little")
     if t in (1, 2):
-        if text == b"":
-            return b""
         if not text.endswith(b"\n"):
             raise Bad("string without newline")
         return text[:-1].decode("utf-8").encode("utf-16-le") + b"\0\0"
