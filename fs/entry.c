@@ -64,8 +64,9 @@ static int prepare_new(void *tmp, struct hivefs *fs, uint64_t dir_ino,
 }
 
 /*
- * A new value, REG_SZ and empty until written; or, if it exists (a race
- * with another creator) and `existing` is allowed, that one.
+ * A new value, an empty REG_SZ until written (one UTF-16 NUL, as Windows
+ * stores ""); or, if it exists (a race with another creator) and
+ * `existing` is allowed, that one.
  */
 static int new_value(void *tmp, struct hivefs *fs, uint64_t dir_ino,
 		     const char *name, bool existing,
@@ -86,7 +87,7 @@ static int new_value(void *tmp, struct hivefs *fs, uint64_t dir_ino,
 		err = node_entry(fs, NODE_VALUE, dir.cell, cell, 0, e);
 	} else {
 		err = fs_errno(fs, hive_value_set(fs->hive, dir.cell, units, len,
-						  HIVE_REG_SZ, "", 0, &cell));
+						  HIVE_REG_SZ, "\0", 2, &cell));
 		if (!err)
 			node_value_stored(fs, dir.cell, cell);
 		if (!err)

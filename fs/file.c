@@ -15,16 +15,27 @@
  * (stat shows the size of the copy written last, so the kernel's size
  * may run ahead of what a reader gets until that close).
  *
+ * Early errors.  A write after which the content, from offset 0 up to
+ * the end of the bytes written (nothing left unwritten before them), can
+ * never begin a text the close would take for the value's type (a letter
+ * in a DWORD, an empty line in a REG_MULTI_SZ, bytes that are not UTF-8:
+ * hive_text_may_begin) is refused with EINVAL, so `echo abc > Start`
+ * fails in the shell, not only at a close it ignores.  The descriptor then
+ * stores nothing, as after EFBIG below.  Content taken as bytes (a new
+ * value, data shown raw, user.winreg.raw, -o raw) is never refused early.
+ * The close still checks the whole content.
+ *
  * Size.  A value holds at most HIVE_MAX_VALUE_DATA bytes of data, so a
  * write, or an ftruncate or truncate, after which the content could no
  * longer be stored is refused at once with EFBIG (content_fits), and the
  * copy is never grown past that: raw content up to that many bytes; text
  * as long as it could still parse to that little data (a string's text
  * may be half as long again, CJK in UTF-8).  A descriptor that had a
- * write refused stores nothing: its close fails with EFBIG too, and the
- * value keeps what it had (a dd that stopped half-way is not a value);
- * until it is truncated to nothing, its reads, writes and other
- * truncations fail with EFBIG as well.
+ * write refused stores nothing: its close fails with EFBIG (EINVAL) too,
+ * and the value keeps what it had (a dd that stopped half-way is not a
+ * value); until it is truncated to nothing, its reads, writes and other
+ * truncations fail the same way.  Messages (with -f or -d) name the value
+ * by its path in the hive.
  *
  * How the content becomes data is store.c's; when it is committed,
  * change.c's.
@@ -46,6 +57,14 @@
  * UTF-16 of 3-byte UTF-8 characters, and a newline (see content_fits). */
 #define MAX_FILE_SIZE ((size_t)HIVE_MAX_VALUE_DATA / 2 * 3 + 4)
 
+/* REG_DWORD, or the number of a type without a name, for messages. */
+static const char *type_label(void *mem, uint32_t type)
+{
+	const char *name = hive_type_name(type);
+
+	return name ? name : talloc_asprintf(mem, "type 0x%08x", type);
+}
+
 /* Store what the descriptors of a value wrote, if anything (under lock). */
 static int store_wbuf(void *tmp, struct hivefs *fs, struct wbuf *w,
 		      struct stale *st)
@@ -60,18 +79,23 @@ static int store_wbuf(void *tmp, struct hivefs *fs, struct wbuf *w,
 	/* A deleted value's descriptor writes into nothing, as on any
 	 * file system. */
 	if (!inode_get(fs->inodes, w->ino, &n) || (n.flags & NODE_DEAD))
-		return w->spoiled ? -EFBIG : 0;
+		return -w->spoiled;
 	/* Nothing stored (refused or failed below): the kernel's size and
 	 * pages, which followed the writes, must be the value's again. */
 	stale_add(st, w->ino);
 	if (w->spoiled)
-		return -EFBIG; /* see spoil() */
+		return -w->spoiled; /* see spoil() */
 	err = change_refused(fs);
 	if (!err)
 		err = store_value_type(fs, n.cell, &type);
 	if (!err)
 		err = store_content(tmp, fs, w->ino, &n, type, w->buf, w->len,
 				    STORE_WRITE);
+	if (err == -EINVAL && fs->verbose)
+		fuse_log(FUSE_LOG_ERR, "hivefs: close of %s: the content is "
+			 "not a text of %s: refused (EINVAL); the value keeps "
+			 "its data\n", store_value_path(tmp, fs, &n),
+			 type_label(tmp, type));
 	if (!err)
 		err = change_done(fs);
 	if (!err)
@@ -164,14 +188,68 @@ static int content_fits(struct hivefs *fs, struct wbuf *w, size_t len,
 	return w->raw_fallback ? 0 : -EFBIG;
 }
 
-/* A refused write: the copy is dropped, and its close stores nothing. */
-static void spoil(struct wbuf *w)
+/* A refused write (err: EFBIG, EINVAL): the copy is dropped, and its
+ * close stores nothing. */
+static void spoil(struct wbuf *w, int err)
 {
 	free(w->buf);
 	w->buf = NULL;
 	w->len = w->cap = 0;
-	w->spoiled = true;
+	w->text_ok = 0;
+	w->spoiled = err;
 	w->dirty = true; /* so the close reports it */
+}
+
+/* The path in the hive of the value w writes, for messages. */
+static const char *written_path(void *mem, struct hivefs *fs,
+				const struct wbuf *w)
+{
+	struct node_info n;
+	const char *path = NULL;
+
+	if (inode_get(fs->inodes, w->ino, &n))
+		path = store_value_path(mem, fs, &n);
+	return path ? path : "a deleted value";
+}
+
+/*
+ * After a write ending at `end` with nothing unwritten before it: can
+ * w's content [0, end) no longer begin a text its close would take (see
+ * "Early errors")?  Under lock.  Only what was not checked before is
+ * scanned again, from a character (for REG_MULTI_SZ, a line's) start.
+ */
+static bool never_text(struct hivefs *fs, struct wbuf *w, size_t end,
+		       uint32_t *type_out)
+{
+	struct node_info n;
+	uint32_t type;
+	size_t from, b;
+	bool string;
+
+	if (!inode_get(fs->inodes, w->ino, &n) || (n.flags & NODE_DEAD) ||
+	    store_value_type(fs, n.cell, &type) != 0 || fs->raw ||
+	    (n.flags & (NODE_VERBATIM | NODE_FRESH)) || !view_type_has_text(type))
+		return false;
+	*type_out = type;
+	string = is_string_type(type);
+	from = string && w->text_ok <= end ? w->text_ok : 0;
+	if (!hive_text_may_begin(type, w->buf + from, end - from)) {
+		if (w->raw_fallback < 0)
+			w->raw_fallback = stored_shown_raw(fs, n.cell, type);
+		return !w->raw_fallback;
+	}
+	if (!string)
+		return false;
+	/* A character start a few bytes back: all before it is whole. */
+	b = end > 4 ? end - 4 : 0;
+	while (b > from && ((uint8_t)w->buf[b] & 0xC0) == 0x80)
+		b--;
+	/* Not at a line feed: a slice starting there reads as an empty
+	 * line; after it, a line starts. */
+	if (b < end && w->buf[b] == '\n')
+		b++;
+	w->text_ok = b;
+	return false;
 }
 
 static int reserve(struct wbuf *w, size_t need)
@@ -205,12 +283,14 @@ static int resize(struct hivefs *fs, struct wbuf *w, size_t len)
 	int err;
 
 	if (w->spoiled && len == 0) {
-		w->spoiled = false;
+		w->spoiled = 0;
 		w->text_weight = 0;
 	}
+	if (w->text_ok > len)
+		w->text_ok = 0;
 	weight = len > w->len ? w->text_weight + 2 * (len - w->len)
 			      : w->text_weight - text_weight(w->buf + len, w->len - len);
-	err = w->spoiled ? -EFBIG : content_fits(fs, w, len, weight);
+	err = w->spoiled ? -w->spoiled : content_fits(fs, w, len, weight);
 	if (!err)
 		err = reserve(w, len ? len : 1);
 	if (err)
@@ -351,7 +431,7 @@ void file_read(fuse_req_t req, struct open_file *fh, size_t size, off_t off)
 	if (!fh->readable)
 		err = -EBADF;
 	else if (w->spoiled)
-		err = -EFBIG; /* its content is gone; see spoil() */
+		err = -w->spoiled; /* its content is gone; see spoil() */
 	else if (off < 0 || (size_t)off >= w->len)
 		size = 0;
 	else if (size > w->len - (size_t)off)
@@ -378,6 +458,9 @@ void file_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 	struct open_file *fh = (struct open_file *)(uintptr_t)fi->fh;
 	size_t weight = 0;
 	struct wbuf *w;
+	void *tmp = NULL;
+	uint32_t type = 0;
+	bool gapless;
 	int err = 0;
 
 	if (!fh || !fh->writable) {
@@ -386,8 +469,10 @@ void file_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 	}
 	pthread_mutex_lock(&fs->lock);
 	w = fh->w;
-	if (w->spoiled || off < 0 || size > MAX_FILE_SIZE ||
-	    (size_t)off > MAX_FILE_SIZE - size) {
+	if (w->spoiled) {
+		err = -w->spoiled;
+	} else if (off < 0 || size > MAX_FILE_SIZE ||
+		   (size_t)off > MAX_FILE_SIZE - size) {
 		err = -EFBIG;
 	} else {
 		/* The weight after the write: the bytes overwritten go, a gap
@@ -403,20 +488,25 @@ void file_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		err = content_fits(fs, w, end > w->len ? end : w->len, weight);
 	}
 	if (err == -EFBIG && !w->spoiled) {
-		spoil(w);
-		if (fs->verbose)
+		spoil(w, EFBIG);
+		if (fs->verbose) {
+			tmp = talloc_new(NULL);
 			fuse_log(FUSE_LOG_ERR,
-				 "hivefs: write (inode %llu): the value would "
-				 "hold more than %u bytes, the most a value can: "
+				 "hivefs: write to %s: the value would hold "
+				 "more than %u bytes, the most a value can: "
 				 "refused (EFBIG); this descriptor stores "
-				 "nothing\n",
-				 (unsigned long long)ino, HIVE_MAX_VALUE_DATA);
+				 "nothing\n", written_path(tmp, fs, w),
+				 HIVE_MAX_VALUE_DATA);
+		}
 	}
 	if (!err)
 		err = reserve(w, (size_t)off + size);
 	if (!err) {
-		if ((size_t)off > w->len)
+		gapless = (size_t)off <= w->len;
+		if (!gapless)
 			memset(w->buf + w->len, 0, (size_t)off - w->len);
+		if ((size_t)off < w->text_ok)
+			w->text_ok = 0; /* checked bytes overwritten */
 		memcpy(w->buf + off, buf, size);
 		if ((size_t)off + size > w->len)
 			w->len = (size_t)off + size;
@@ -424,8 +514,23 @@ void file_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size,
 		w->dirty = true;
 		w->trunc_only = false;
 		w->stamp = ++write_clock;
+		if (gapless && never_text(fs, w, (size_t)off + size, &type)) {
+			if (fs->verbose) {
+				tmp = talloc_new(NULL);
+				fuse_log(FUSE_LOG_ERR,
+					 "hivefs: write to %s: the bytes "
+					 "written can never be a text of %s: "
+					 "refused (EINVAL); this descriptor "
+					 "stores nothing\n",
+					 written_path(tmp, fs, w),
+					 type_label(tmp, type));
+			}
+			spoil(w, EINVAL);
+			err = -EINVAL;
+		}
 	}
 	pthread_mutex_unlock(&fs->lock);
+	talloc_free(tmp);
 	if (err)
 		fs_reply_err(req, err);
 	else

@@ -53,6 +53,8 @@ struct recent_write {
 	uint32_t parent, cell;
 	char *bytes;       /* malloc'd */
 	size_t len;
+	bool pending;      /* stored converted (as text), no type set since:
+			      user.winreg.raw=1 stores them as written */
 };
 
 /* The state of one mount. */

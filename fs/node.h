@@ -50,7 +50,10 @@ struct wbuf {
 					to as a string (file.c) */
 	uint64_t stamp;              /* when last changed (file.c) */
 	bool dirty;                  /* changed since the last store */
-	bool spoiled;                /* a write was refused: store nothing */
+	int spoiled;                 /* a write was refused (EFBIG, EINVAL):
+					store nothing, fail with it */
+	size_t text_ok;              /* content [0, text_ok) was checked to
+					begin a text (file.c) */
 	bool trunc_only;             /* emptied by O_TRUNC, not written
 					since (file.c) */
 	int8_t raw_fallback;         /* stored data shown raw: 1, not: 0,

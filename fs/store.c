@@ -18,11 +18,17 @@
  * tools set xattrs after the data, and the stored text may have been
  * normalised, "hello" -> "hello\n"), else what a read returns now.  If it
  * does not parse for the new type, the bytes are stored as they are (and
- * shown raw).  Setting user.winreg.raw=1 stores that content verbatim and
- * shows the value raw for as long as the kernel keeps its node.  So a copy
- * made by cp -a, rsync -aX or tar --xattrs holds every byte and type of
- * the original whichever order the data and the attributes arrive in.
- * (xattr.c sets them; the bytes last written are kept here.)
+ * shown raw).
+ *
+ * Setting user.winreg.raw=1 shows the value raw for as long as the kernel
+ * keeps its node, and changes no data, except in the one case copies
+ * need: bytes written to the file and not stored as written (a
+ * descriptor's unstored content, or the bytes last written when they were
+ * stored as parsed text and no type was set since: `pending`) are stored
+ * verbatim.  cp -a, rsync -aX and tar --xattrs set user.winreg.raw before
+ * user.winreg.type (it is listed first), so a copy holds every byte and
+ * type of the original.  (xattr.c sets them; the bytes last written are
+ * kept here.)
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -56,7 +62,7 @@ static void recent_clear(struct recent_write *r)
 }
 
 static void remember(struct hivefs *fs, uint64_t ino, const struct node_info *n,
-		     const char *bytes, size_t len)
+		     const char *bytes, size_t len, bool pending)
 {
 	struct recent_write *r = recent_find(fs, ino, n);
 	char *copy;
@@ -65,8 +71,10 @@ static void remember(struct hivefs *fs, uint64_t ino, const struct node_info *n,
 		r = &fs->recent[fs->recent_next];
 		fs->recent_next = (fs->recent_next + 1) % RECENT_WRITES;
 	}
-	if (r->bytes == bytes) /* re-storing what is remembered */
+	if (r->bytes == bytes) { /* re-storing what is remembered */
+		r->pending = pending;
 		return;
+	}
 	copy = len <= RECENT_MAX_BYTES ? malloc(len ? len : 1) : NULL;
 	recent_clear(r);
 	if (!copy)
@@ -75,7 +83,7 @@ static void remember(struct hivefs *fs, uint64_t ino, const struct node_info *n,
 		memcpy(copy, bytes, len);
 	*r = (struct recent_write){
 		.ino = ino, .parent = n->parent, .cell = n->cell,
-		.bytes = copy, .len = len,
+		.bytes = copy, .len = len, .pending = pending,
 	};
 }
 
@@ -141,9 +149,42 @@ int store_content(void *tmp, struct hivefs *fs, uint64_t ino,
 		inode_rekey(fs->inodes, ino, n->parent, cell);
 		n->cell = cell;
 	}
-	remember(fs, ino, n, content, len);
+	/* Bytes written and stored as something else (text parsed) are
+	 * what user.winreg.raw=1 may still store as written; a type set
+	 * since is the user's decision about them. */
+	remember(fs, ino, n, content, len,
+		 how == STORE_WRITE && data != (const void *)content);
 	node_value_stored(fs, n->parent, n->cell);
 	return 0;
+}
+
+char *store_value_path(void *mem, struct hivefs *fs, const struct node_info *n)
+{
+	/* Deeper than the registry allows keys to nest: a damaged chain. */
+	enum { MAX_DEPTH = 600 };
+	char *path = NULL, *part;
+	uint16_t *name;
+	size_t len;
+	int err = hive_value_name(mem, fs->hive, n->cell, &name, &len);
+	hive_key_t key = n->parent, root = hive_root(fs->hive);
+
+	if (err)
+		return talloc_asprintf(mem, "(a value of key cell 0x%x)",
+				       n->parent);
+	path = len ? hive_utf16_to_utf8(mem, name, len, NULL, NULL)
+		   : talloc_strdup(mem, "(default)");
+	for (int depth = 0; path && key != root && depth < MAX_DEPTH; depth++) {
+		struct hive_key_stat st;
+
+		if (hive_key_stat(fs->hive, key, &st) ||
+		    hive_key_name(mem, fs->hive, key, &name, &len))
+			return talloc_asprintf_append(path, " (in an unreadable "
+						      "key)");
+		part = hive_utf16_to_utf8(mem, name, len, NULL, NULL);
+		path = part ? talloc_asprintf(mem, "%s\\%s", part, path) : NULL;
+		key = st.parent;
+	}
+	return path;
 }
 
 int store_value_type(struct hivefs *fs, uint32_t cell, uint32_t *type)

@@ -23,6 +23,9 @@ enum store_how {
 int store_content(void *tmp, struct hivefs *fs, uint64_t ino,
 		  struct node_info *n, uint32_t type, const char *content,
 		  size_t len, enum store_how how);
+/* Value n's path in the hive for messages ("Key\Sub\Name"), on mem;
+ * NULL only when out of memory. */
+char *store_value_path(void *mem, struct hivefs *fs, const struct node_info *n);
 /* The type value `cell` has now. */
 int store_value_type(struct hivefs *fs, uint32_t cell, uint32_t *type);
 

@@ -9,8 +9,10 @@
  *                                 in any spelling hive_type_parse() takes
  *           user.winreg.raw       "1", when the file shows the data raw
  *                                 although the type has a text view
- *   keys    user.winreg.class     the class name bytes as stored (UTF-16LE),
- *                                 when the key has one
+ *   keys    user.winreg.class     the class name as UTF-8 text, when the
+ *                                 key has one that is text (UTF-16LE)
+ *           user.winreg.class.raw the class bytes as stored, when the key
+ *                                 has one that is not text
  *           user.winreg.security  the security descriptor, self-relative
  *   both    user.winreg.name      the entry's full file name (the encoding
  *                                 of names.c, without %v), when the name
@@ -19,8 +21,9 @@
  * Values have no trailing NUL or newline.
  *
  * Setting user.winreg.type re-interprets the file's current content under
- * the new type, and user.winreg.raw=1 stores it verbatim (store.c says
- * what "current content" is and why).  Every value has a type and every
+ * the new type; user.winreg.raw=1 switches the view and keeps the data,
+ * except for bytes written and not yet stored as written, which it
+ * stores verbatim (store.c says what "current content" is and why).  Every value has a type and every
  * key a security descriptor, so those cannot be removed; user.winreg.name
  * can only be set to what it is (cp -a and rsync -aX copy it back).
  */
@@ -172,17 +175,21 @@ static int current_content(void *tmp, struct hivefs *fs, uint64_t ino,
 
 /*
  * Store value n's current content again as `type` (verbatim when it
- * does not parse) if it came from a writer or `always`.
+ * does not parse) if `always`, or if it is bytes written and not stored
+ * as written: a descriptor's unstored content, or the bytes last written
+ * when they were stored converted (store.c's `pending`).
  */
 static int retype(void *tmp, struct hivefs *fs, uint64_t ino,
 		  struct node_info *n, uint32_t type, bool always)
 {
 	struct wbuf *from;
+	struct recent_write *r;
 	char *content;
 	size_t len;
 	int err = current_content(tmp, fs, ino, n, &content, &len, &from);
 
-	if (!err && (from || always || recent_find(fs, ino, n)))
+	r = recent_find(fs, ino, n);
+	if (!err && (from || always || (r && r->pending)))
 		err = store_content(tmp, fs, ino, n, type, content, len,
 				    STORE_RETYPE);
 	if (!err)
@@ -275,10 +282,50 @@ static int key_bytes(void *mem, struct hivefs *fs, const struct node_info *n,
 	return err;
 }
 
+/*
+ * A class is text as REG_LINK data is (UTF-16LE, no NUL) and shown as
+ * UTF-8 in user.winreg.class; a class that is not such text (an odd
+ * length, a NUL, an unpaired surrogate) is shown as its bytes in
+ * user.winreg.class.raw instead.  A key with a class has exactly one of
+ * the two, so cp -a and rsync -aX copy it exactly.
+ */
+static int class_any_get(void *mem, struct hivefs *fs, uint64_t ino,
+			 const struct node_info *n, char **value, size_t *len)
+{
+	return key_bytes(mem, fs, n, hive_key_class, value, len);
+}
+
 static int class_get(void *mem, struct hivefs *fs, uint64_t ino,
 		     const struct node_info *n, char **value, size_t *len)
 {
-	return key_bytes(mem, fs, n, hive_key_class, value, len);
+	char *bytes, *text;
+	size_t n_bytes, n_text;
+	int err = class_any_get(mem, fs, ino, n, &bytes, &n_bytes);
+
+	if (err)
+		return err;
+	n_text = hive_text_render(HIVE_REG_LINK, (uint8_t *)bytes, n_bytes,
+				  NULL);
+	if (n_text == SIZE_MAX)
+		return -ENODATA; /* see user.winreg.class.raw */
+	text = talloc_size(mem, n_text ? n_text : 1);
+	if (!text)
+		return -ENOMEM;
+	hive_text_render(HIVE_REG_LINK, (uint8_t *)bytes, n_bytes, text);
+	*value = text;
+	*len = n_text;
+	return 0;
+}
+
+static int class_raw_get(void *mem, struct hivefs *fs, uint64_t ino,
+			 const struct node_info *n, char **value, size_t *len)
+{
+	int err = class_any_get(mem, fs, ino, n, value, len);
+
+	if (!err && hive_text_render(HIVE_REG_LINK, (uint8_t *)*value, *len,
+				     NULL) != SIZE_MAX)
+		return -ENODATA; /* text: see user.winreg.class */
+	return err;
 }
 
 static int security_get(void *mem, struct hivefs *fs, uint64_t ino,
@@ -307,11 +354,32 @@ static int check_set_flags(void *tmp, struct hivefs *fs, uint64_t ino,
 	return 0;
 }
 
+/* UTF-8 text as the class (UTF-16LE); "" removes it. */
 static int class_set(void *tmp, struct hivefs *fs, uint64_t ino,
 		     struct node_info *n, const char *value, size_t size,
 		     int flags)
 {
-	int err = check_set_flags(tmp, fs, ino, n, flags, class_get);
+	int err = check_set_flags(tmp, fs, ino, n, flags, class_any_get);
+	uint8_t *bytes = NULL;
+	size_t len = 0;
+
+	if (!err)
+		err = hive_text_parse(tmp, HIVE_REG_LINK, value, size, &bytes,
+				      &len) == HIVE_OK
+			      ? 0
+			      : -EINVAL;
+	if (!err)
+		err = fs_errno(fs, hive_key_set_class(fs->hive, n->cell, bytes,
+						      len));
+	return err ? err : change_done(fs);
+}
+
+/* The class bytes as they are. */
+static int class_raw_set(void *tmp, struct hivefs *fs, uint64_t ino,
+			 struct node_info *n, const char *value, size_t size,
+			 int flags)
+{
+	int err = check_set_flags(tmp, fs, ino, n, flags, class_any_get);
 
 	if (!err)
 		err = fs_errno(fs, hive_key_set_class(fs->hive, n->cell, value,
@@ -324,7 +392,7 @@ static int class_remove(void *tmp, struct hivefs *fs, uint64_t ino,
 {
 	char *old;
 	size_t old_len;
-	int err = class_get(tmp, fs, ino, n, &old, &old_len);
+	int err = class_any_get(tmp, fs, ino, n, &old, &old_len);
 
 	if (!err)
 		err = fs_errno(fs, hive_key_set_class(fs->hive, n->cell, NULL, 0));
@@ -389,9 +457,13 @@ static int name_set(void *tmp, struct hivefs *fs, uint64_t ino,
 }
 
 static const struct attribute attributes[] = {
-	{ "user.winreg.type", VALUES, type_get, type_set, NULL },
+	/* raw before type: copying tools set them in this order, and raw=1
+	 * keeps the bytes they wrote only until a type is set (store.c). */
 	{ "user.winreg.raw", VALUES, raw_get, raw_set, raw_remove },
+	{ "user.winreg.type", VALUES, type_get, type_set, NULL },
 	{ "user.winreg.class", KEYS, class_get, class_set, class_remove },
+	{ "user.winreg.class.raw", KEYS, class_raw_get, class_raw_set,
+	  class_remove },
 	{ "user.winreg.security", KEYS, security_get, security_set, NULL },
 	{ "user.winreg.name", KEYS | VALUES, name_get, name_set, NULL },
 };

@@ -78,9 +78,14 @@ def main(argv):
             n = do("write", os.write, fd, data)
             if n != len(data):
                 out = "short write %d" % n
-        finally:
-            fd2, fd = fd, -1
-            do("close", os.close, fd2)
+        except Step:
+            # The write's error is the one to report, not the close's.
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+            raise
+        do("close", os.close, fd)
     elif op == "setxattr":
         do("setxattr", os.setxattr, a[0], a[1], unesc(a[2]))
     elif op == "getxattr":
