@@ -64,9 +64,10 @@ static int prepare_new(void *tmp, struct hivefs *fs, uint64_t dir_ino,
 }
 
 /*
- * A new value, an empty REG_SZ until written (one UTF-16 NUL, as Windows
- * stores ""); or, if it exists (a race with another creator) and
- * `existing` is allowed, that one.
+ * A new value, REG_SZ and empty until written (zero bytes, whose view is
+ * an empty file: a type set before anything is written re-reads "" under
+ * that type, as cp -a of an empty value needs); or, if it exists (a race
+ * with another creator) and `existing` is allowed, that one.
  */
 static int new_value(void *tmp, struct hivefs *fs, uint64_t dir_ino,
 		     const char *name, bool existing,
@@ -87,7 +88,7 @@ static int new_value(void *tmp, struct hivefs *fs, uint64_t dir_ino,
 		err = node_entry(fs, NODE_VALUE, dir.cell, cell, 0, e);
 	} else {
 		err = fs_errno(fs, hive_value_set(fs->hive, dir.cell, units, len,
-						  HIVE_REG_SZ, "\0", 2, &cell));
+						  HIVE_REG_SZ, "", 0, &cell));
 		if (!err)
 			node_value_stored(fs, dir.cell, cell);
 		if (!err)
