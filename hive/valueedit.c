@@ -64,7 +64,9 @@ static int store_data(struct hive *h, const uint8_t *data, uint32_t len,
 
 	if (len <= 4) {
 		uint8_t inline_bytes[4] = { 0 };
-		memcpy(inline_bytes, data, len);
+		/* Empty data may come without a buffer; memcpy must not see NULL. */
+		if (len)
+			memcpy(inline_bytes, data, len);
 		*raw_size = len | VK_DATA_INLINE;
 		*data_field = le32(inline_bytes);
 		return HIVE_OK;

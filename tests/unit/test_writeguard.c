@@ -168,10 +168,38 @@ static void stale_subkey_maxima(void **state)
 	assert_int_equal(hive_check(h, count, &findings), 0);
 }
 
+/*
+ * An empty value may be given without a data buffer (an empty hex: line
+ * in a .reg file): stored as zero inline bytes, never read from NULL.
+ */
+static void empty_value_without_buffer(void **state)
+{
+	struct hive *h;
+	uint16_t name[16];
+	size_t len;
+	hive_value_t v;
+	struct hive_value_stat st;
+	unsigned findings = 0;
+
+	ascii16(name, "ROOT", &len);
+	assert_int_equal(hive_create(*state, 5, name, len, &h), HIVE_OK);
+	ascii16(name, "Empty", &len);
+	assert_int_equal(hive_value_set(h, hive_root(h), name, len, 3, NULL, 0,
+					&v), HIVE_OK);
+	assert_int_equal(hive_value_stat(h, v, &st), HIVE_OK);
+	assert_int_equal(st.data_len, 0);
+	assert_int_equal(st.type, 3);
+	/* Replacing it with empty data again takes the same path. */
+	assert_int_equal(hive_value_set(h, hive_root(h), name, len, 4, NULL, 0,
+					&v), HIVE_OK);
+	assert_int_equal(hive_check(h, count, &findings), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		TEST(rename_with_bogus_parent),
+		TEST(empty_value_without_buffer),
 		TEST(reference_inside_a_cell),
 		TEST(broken_tiling_is_read_only),
 		TEST(stale_subkey_maxima),
