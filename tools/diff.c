@@ -32,8 +32,6 @@
 #define DIFF_DIFFERENT 1
 #define DIFF_TROUBLE 2
 
-#define DEFAULT_PREFIX "HKEY_LOCAL_MACHINE"
-
 struct named {
 	uint16_t *name;
 	size_t len;
@@ -259,37 +257,6 @@ done:
 	talloc_free(tmp);
 }
 
-struct diff_opts {
-	const char *prefix;
-	bool utf16;
-	uint16_t *prefix16;
-	size_t prefix_len;
-};
-
-static const struct diff_opts diff_defaults = {
-	.prefix = DEFAULT_PREFIX,
-	.utf16 = true,
-};
-
-static int diff_encoding(struct cmd_args *a, const char *arg)
-{
-	struct diff_opts *o = a->opts;
-	int utf16 = regw_parse_encoding(arg);
-
-	if (utf16 < 0)
-		return usage_error(a->cmd, "unknown encoding '%s' (utf-16le "
-				   "or utf-8)", arg);
-	o->utf16 = utf16;
-	return 0;
-}
-
-static int diff_prepare(struct cmd_args *a)
-{
-	struct diff_opts *o = a->opts;
-
-	return regw_parse_prefix(a, o->prefix, &o->prefix16, &o->prefix_len);
-}
-
 static int open_ro(struct cmd_args *a, const char *path, struct hive **h)
 {
 	int err = hive_open(a->mem, path, HIVE_OPEN_READ_ONLY, h);
@@ -305,7 +272,7 @@ static int open_ro(struct cmd_args *a, const char *path, struct hive **h)
 
 static int run_diff(struct cmd_args *a)
 {
-	struct diff_opts *o = a->opts;
+	struct regw_opts *o = a->opts;
 	const char *key_arg = a->n_operands == 3 ? a->operands[2] : "";
 	struct diff *d = talloc_zero(a->mem, struct diff);
 	struct keypath pa;
@@ -353,8 +320,8 @@ static int run_diff(struct cmd_args *a)
 }
 
 static const struct cmd_opt diff_options[] = {
-	CMD_STRING('p', "prefix", struct diff_opts, prefix),
-	{ 'e', "encoding", true, 0, diff_encoding },
+	CMD_STRING('p', "prefix", struct regw_opts, prefix),
+	{ 'e', "encoding", true, 0, regw_option_encoding },
 	{ 0 },
 };
 
@@ -376,7 +343,7 @@ const struct cmd cmd_diff = {
 	"\n"
 	"Options:\n"
 	"  -p, --prefix P     prepended to every key path (default "
-	DEFAULT_PREFIX ")\n"
+	REG_DEFAULT_PREFIX ")\n"
 	"  -e, --encoding E   utf-16le (default, with a byte-order mark and\n"
 	"                     CRLF, as regedit writes) or utf-8 (LF)\n"
 	"  -h, --help         show this help\n"
@@ -387,10 +354,10 @@ const struct cmd cmd_diff = {
 	"2 trouble: a hive could not be opened or read, something could not\n"
 	"be written, or the command line is wrong.\n",
 	.options = diff_options,
-	.opts_size = sizeof(struct diff_opts),
-	.opts_default = &diff_defaults,
+	.opts_size = sizeof(struct regw_opts),
+	.opts_default = &regw_defaults,
 	.operands = { 2, 3, "A and B" },
 	.open = CMD_OPEN_NONE,
-	.prepare = diff_prepare,
+	.prepare = regw_prepare,
 	.run = run_diff,
 };

@@ -13,42 +13,9 @@
 
 #include "regwrite.h"
 
-#define DEFAULT_PREFIX "HKEY_LOCAL_MACHINE"
-
-struct export_opts {
-	const char *prefix;
-	bool utf16;
-	uint16_t *prefix16; /* the prefix as UTF-16, without a trailing '\\' */
-	size_t prefix_len;
-};
-
-static const struct export_opts export_defaults = {
-	.prefix = DEFAULT_PREFIX,
-	.utf16 = true,
-};
-
-static int export_encoding(struct cmd_args *a, const char *arg)
-{
-	struct export_opts *o = a->opts;
-	int utf16 = regw_parse_encoding(arg);
-
-	if (utf16 < 0)
-		return usage_error(a->cmd, "unknown encoding '%s' (utf-16le "
-				   "or utf-8)", arg);
-	o->utf16 = utf16;
-	return 0;
-}
-
-static int export_prepare(struct cmd_args *a)
-{
-	struct export_opts *o = a->opts;
-
-	return regw_parse_prefix(a, o->prefix, &o->prefix16, &o->prefix_len);
-}
-
 static int run_export(struct cmd_args *a)
 {
-	struct export_opts *o = a->opts;
+	struct regw_opts *o = a->opts;
 	const char *key_arg = a->n_operands == 2 ? a->operands[1] : "";
 	struct reg_writer w;
 	struct keypath base;
@@ -65,8 +32,8 @@ static int run_export(struct cmd_args *a)
 }
 
 static const struct cmd_opt export_options[] = {
-	CMD_STRING('p', "prefix", struct export_opts, prefix),
-	{ 'e', "encoding", true, 0, export_encoding },
+	CMD_STRING('p', "prefix", struct regw_opts, prefix),
+	{ 'e', "encoding", true, 0, regw_option_encoding },
 	{ 0 },
 };
 
@@ -100,7 +67,7 @@ const struct cmd cmd_export = {
 	"\n"
 	"Options:\n"
 	"  -p, --prefix P     prepended to every key path (default "
-	DEFAULT_PREFIX ");\n"
+	REG_DEFAULT_PREFIX ");\n"
 	"                     use the same with hivexregedit --merge --prefix\n"
 	"  -e, --encoding E   utf-16le (default): UTF-16LE with a byte-order\n"
 	"                     mark and CRLF line ends, as regedit writes;\n"
@@ -112,10 +79,10 @@ const struct cmd cmd_export = {
 	"written (it is reported on stderr and left out; the rest is\n"
 	"exported), 2 usage error.\n",
 	.options = export_options,
-	.opts_size = sizeof(struct export_opts),
-	.opts_default = &export_defaults,
+	.opts_size = sizeof(struct regw_opts),
+	.opts_default = &regw_defaults,
 	.operands = { 1, 2, "HIVE" },
 	.open = CMD_OPEN_READ_ONLY,
-	.prepare = export_prepare,
+	.prepare = regw_prepare,
 	.run = run_export,
 };

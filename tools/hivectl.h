@@ -24,6 +24,9 @@
 #define EXIT_HIVE 1  /* the hive (or the system) failed us */
 #define EXIT_USAGE 2 /* the command line is wrong */
 
+/* The root that .reg key paths begin with, for export, diff and import. */
+#define REG_DEFAULT_PREFIX "HKEY_LOCAL_MACHINE"
+
 /* How command.c opens the hive named by the first operand. */
 enum cmd_open {
 	/* Not at all: run() makes or reads its files itself. */

@@ -55,8 +55,6 @@
 #include "hivectl.h"
 #include "regparse.h"
 
-#define DEFAULT_PREFIX "HKEY_LOCAL_MACHINE"
-
 struct comp {
 	const uint16_t *name;
 	size_t len;
@@ -1089,7 +1087,7 @@ static int run_import(struct cmd_args *a)
 		o->prefix_mode = true;
 
 		if (!t || !add_mapping(&im, o->prefix ? o->prefix :
-				       DEFAULT_PREFIX, NULL, t))
+				       REG_DEFAULT_PREFIX, NULL, t))
 			goto nomem;
 	}
 	for (size_t i = 0; i < o->n_maps; i++) {
@@ -1182,7 +1180,7 @@ const struct cmd cmd_import = {
 	"T up to ffffffff, continued over lines ending in '\\'.\n"
 	"\n"
 	"Where keys go.  HIVE FILE.reg...: every key must begin with the\n"
-	"prefix (default " DEFAULT_PREFIX ", export's default), which is\n"
+	"prefix (default " REG_DEFAULT_PREFIX ", export's default), which is\n"
 	"taken off; [PREFIX] itself is the hive's root.  --map ROOT=HIVE\n"
 	"(repeatable) puts the keys below ROOT into HIVE; the longest ROOT\n"
 	"that matches wins.  --windows DIR finds the hives of an offline\n"
@@ -1203,7 +1201,7 @@ const struct cmd cmd_import = {
 	"\n"
 	"Options:\n"
 	"  -p, --prefix P       what to take off every key (default "
-	DEFAULT_PREFIX ";\n"
+	REG_DEFAULT_PREFIX ";\n"
 	"                       '' for files exported with --prefix '')\n"
 	"  -m, --map ROOT=HIVE  keys below ROOT go into HIVE\n"
 	"  -w, --windows DIR    map the roots onto an offline Windows\n"

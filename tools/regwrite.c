@@ -438,18 +438,32 @@ int regw_subtree(struct reg_writer *w, struct hive *h, hive_key_t start,
 	return err;
 }
 
-int regw_parse_encoding(const char *arg)
+const struct regw_opts regw_defaults = {
+	.prefix = REG_DEFAULT_PREFIX,
+	.utf16 = true,
+};
+
+int regw_option_encoding(struct cmd_args *a, const char *arg)
 {
+	struct regw_opts *o = a->opts;
+
 	if (!strcasecmp(arg, "utf-16le") || !strcasecmp(arg, "utf16le"))
-		return 1;
-	if (!strcasecmp(arg, "utf-8") || !strcasecmp(arg, "utf8"))
-		return 0;
-	return -1;
+		o->utf16 = true;
+	else if (!strcasecmp(arg, "utf-8") || !strcasecmp(arg, "utf8"))
+		o->utf16 = false;
+	else
+		return usage_error(a->cmd, "unknown encoding '%s' (utf-16le "
+				   "or utf-8)", arg);
+	return 0;
 }
 
-int regw_parse_prefix(struct cmd_args *a, const char *prefix,
-		      uint16_t **out, size_t *len)
+int regw_prepare(struct cmd_args *a)
 {
+	struct regw_opts *o = a->opts;
+	const char *prefix = o->prefix;
+	uint16_t **out = &o->prefix16;
+	size_t *len = &o->prefix_len;
+
 	if (hive_utf8_to_utf16(a->mem, prefix, strlen(prefix), out, len))
 		return usage_error(a->cmd, "the prefix is not valid UTF-8");
 	/* One trailing separator is the user's, not part of a key name. */

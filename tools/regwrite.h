@@ -57,12 +57,22 @@ void regw_report(struct reg_writer *w, const struct keypath *path, size_t n,
 void regw_error(struct reg_writer *w, const struct keypath *path, size_t n,
 		const char *what, int err);
 
-/* An --encoding argument: true for UTF-16LE, false for UTF-8; -1 if
- * unknown. */
-int regw_parse_encoding(const char *arg);
-/* A --prefix argument as UTF-16 without its trailing separator: 0, or
+/*
+ * The options of a command that writes .reg (export, diff): --prefix and
+ * --encoding.  A command's opts are this struct (or begin with it).
+ */
+struct regw_opts {
+	const char *prefix;
+	bool utf16;
+	uint16_t *prefix16; /* the prefix as UTF-16, without a trailing '\\' */
+	size_t prefix_len;
+};
+
+extern const struct regw_opts regw_defaults;
+/* The --encoding handler (utf-16le or utf-8). */
+int regw_option_encoding(struct cmd_args *a, const char *arg);
+/* The prepare step: checks the prefix and makes its UTF-16 form; 0, or
  * EXIT_USAGE (printed) for a prefix a .reg file cannot hold. */
-int regw_parse_prefix(struct cmd_args *a, const char *prefix,
-		      uint16_t **out, size_t *len);
+int regw_prepare(struct cmd_args *a);
 
 #endif /* HIVECTL_REGWRITE_H */
