@@ -144,85 +144,157 @@ static int open_log(struct hive *h, unsigned which, int *fd)
 	return ret;
 }
 
+/* How much of a log entry is gathered in memory before it is written. */
+#define LOG_STAGE (1u << 20)
+
+/*
+ * A log entry on its way to the log.  The entry holds a copy of every
+ * dirty page, as large as the hive itself after a big change (an import,
+ * a restore), so it is never built whole: it goes out through a buffer of
+ * LOG_STAGE bytes, hashed as it goes, and the 40-byte header that holds
+ * the hash is written last.  The order of these writes does not matter:
+ * nothing in the log counts until the log is flushed and the primary's
+ * base block says dirty.
+ */
+struct log_stream {
+	struct hive *h;
+	int fd;
+	uint8_t *buf;
+	size_t used;
+	uint64_t off; /* where buf goes in the log */
+	struct hv_marvin32 hash;
+};
+
+static int stream_flush(struct log_stream *s)
+{
+	int ret = write_fully(s->h, s->fd, s->buf, s->used, s->off, "the log");
+
+	s->off += s->used;
+	s->used = 0;
+	return ret;
+}
+
+/* Appends len bytes (a multiple of 4, as every part of an entry is). */
+static int stream_put(struct log_stream *s, const uint8_t *data, size_t len)
+{
+	hv_marvin32_words(&s->hash, data, len);
+	while (len) {
+		size_t n = LOG_STAGE - s->used < len ? LOG_STAGE - s->used : len;
+
+		memcpy(s->buf + s->used, data, n);
+		s->used += n;
+		data += n;
+		len -= n;
+		if (s->used == LOG_STAGE) {
+			int ret = stream_flush(s);
+			if (ret != HIVE_OK)
+				return ret;
+		}
+	}
+	return HIVE_OK;
+}
+
+/* Empties the log that is not active, on a session's first commit. */
+static int reset_other_log(struct hive *h)
+{
+	const char *name = h->log_names[h->active_log ^ 1];
+	int other, ret;
+
+	if (h->logs_reset || !name)
+		return HIVE_OK;
+	ret = hv_file_open(&h->io, name, HV_FILE_LOG_EMPTY, &h->file, &other,
+			   NULL);
+	if (ret != HIVE_OK || other < 0)
+		return ret;
+	int err = h->io.ftruncate(h->io.ctx, other, 0);
+	if (!err)
+		err = h->io.fsync(h->io.ctx, other);
+	hv_file_close(&h->io, other);
+	return err ? HIVE_FAIL(hv_io_error(-err), "emptying %s: %s", name,
+			       strerror(-err))
+		   : HIVE_OK;
+}
+
 static int write_log_entry(struct hive *h, uint32_t seq)
 {
+	static const uint8_t zeros[LOG_SECTOR];
 	uint32_t pages = h->bins_len / REGF_BLOCK_SIZE;
 	uint32_t *runs = talloc_array(NULL, uint32_t, 2 * (size_t)pages + 2);
+	uint8_t head[LOG_SECTOR + HVLE_HEADER] = { 0 }, *e = head + LOG_SECTOR;
+	struct log_stream s = { .h = h, .fd = -1,
+				.off = LOG_SECTOR + HVLE_HEADER };
 	uint64_t bytes;
-	uint8_t *entry = NULL;
-	int fd = -1, ret;
+	int ret;
 
 	if (!runs)
 		return HIVE_FAIL(HIVE_E_NOMEM, "dirty runs");
 	uint32_t n = dirty_runs(h, runs, &bytes);
-	uint64_t size = HVLE_HEADER + 8ull * n + bytes;
-	size = (size + LOG_SECTOR - 1) / LOG_SECTOR * LOG_SECTOR;
+	uint64_t used = HVLE_HEADER + 8ull * n + bytes;
+	uint64_t size = (used + LOG_SECTOR - 1) / LOG_SECTOR * LOG_SECTOR;
 	if (size > 0x7FFFFE00u) {
 		talloc_free(runs);
 		return HIVE_FAIL(HIVE_E_TOO_BIG, "log entry of %llu bytes",
 				 (unsigned long long)size);
 	}
-	entry = hv_big_alloc(runs, LOG_SECTOR + size);
-	if (!entry) {
+	s.buf = talloc_size(runs, LOG_STAGE);
+	if (!s.buf) {
 		talloc_free(runs);
-		return HIVE_FAIL(HIVE_E_NOMEM, "log entry of %llu bytes",
-				 (unsigned long long)size);
+		return HIVE_FAIL(HIVE_E_NOMEM, "log buffer");
 	}
-	log_base_block(h, entry, seq);
-	uint8_t *e = entry + LOG_SECTOR, *data = e + HVLE_HEADER + 8 * (size_t)n;
-	memcpy(e, "HvLE", 4);
-	put_le32(e + 4, (uint32_t)size);
-	put_le32(e + 12, seq);
-	put_le32(e + 16, h->bins_len);
-	put_le32(e + 20, n);
-	for (uint32_t i = 0; i < n; i++) {
-		put_le32(e + HVLE_HEADER + 8 * i, runs[2 * i]);
-		put_le32(e + HVLE_HEADER + 8 * i + 4, runs[2 * i + 1]);
-		memcpy(data, h->bins + runs[2 * i], runs[2 * i + 1]);
-		data += runs[2 * i + 1];
-	}
-	put_le64(e + 24, hv_marvin32(e + HVLE_HEADER, size - HVLE_HEADER));
-	put_le64(e + 32, hv_marvin32(e, 32));
 
 	/*
 	 * The first commit of a session empties the other log: whatever it
 	 * holds came from an earlier life of this file and must never be
 	 * taken as continuing the sequence started here.
 	 */
-	if (!h->logs_reset && h->log_names[h->active_log ^ 1]) {
-		const char *name = h->log_names[h->active_log ^ 1];
-		int other;
-		ret = hv_file_open(&h->io, name, HV_FILE_LOG_EMPTY, &h->file,
-				   &other, NULL);
-		if (ret != HIVE_OK) {
-			talloc_free(runs);
-			return ret;
-		}
-		if (other >= 0) {
-			int err = h->io.ftruncate(h->io.ctx, other, 0);
-			if (!err)
-				err = h->io.fsync(h->io.ctx, other);
-			hv_file_close(&h->io, other);
-			if (err) {
-				talloc_free(runs);
-				return HIVE_FAIL(hv_io_error(-err), "emptying %s: %s",
-						 name, strerror(-err));
-			}
-		}
+	ret = reset_other_log(h);
+	if (ret != HIVE_OK) {
+		talloc_free(runs);
+		return ret;
 	}
 	h->logs_reset = true;
-	ret = open_log(h, h->active_log, &fd);
+	ret = open_log(h, h->active_log, &s.fd);
+	if (ret != HIVE_OK) {
+		talloc_free(runs);
+		return ret;
+	}
+
+	/* After the header: the runs, their pages, zeros to the sector. */
+	hv_marvin32_init(&s.hash);
+	for (uint32_t i = 0; ret == HIVE_OK && i < n; i++) {
+		uint8_t run[8];
+
+		put_le32(run, runs[2 * i]);
+		put_le32(run + 4, runs[2 * i + 1]);
+		ret = stream_put(&s, run, sizeof(run));
+	}
+	for (uint32_t i = 0; ret == HIVE_OK && i < n; i++)
+		ret = stream_put(&s, h->bins + runs[2 * i], runs[2 * i + 1]);
 	if (ret == HIVE_OK)
-		ret = write_fully(h, fd, entry, LOG_SECTOR + size, 0, "the log");
+		ret = stream_put(&s, zeros, (size_t)(size - used));
+	if (ret == HIVE_OK)
+		ret = stream_flush(&s);
+
+	log_base_block(h, head, seq);
+	memcpy(e, "HvLE", 4);
+	put_le32(e + 4, (uint32_t)size);
+	put_le32(e + 12, seq);
+	put_le32(e + 16, h->bins_len);
+	put_le32(e + 20, n);
+	put_le64(e + 24, hv_marvin32_final(&s.hash, NULL, 0));
+	put_le64(e + 32, hv_marvin32(e, 32));
+	if (ret == HIVE_OK)
+		ret = write_fully(h, s.fd, head, sizeof(head), 0, "the log");
 	if (ret == HIVE_OK) {
-		int err = h->io.ftruncate(h->io.ctx, fd, (int64_t)(LOG_SECTOR + size));
+		int err = h->io.ftruncate(h->io.ctx, s.fd,
+					  (int64_t)(LOG_SECTOR + size));
 		if (err)
 			ret = HIVE_FAIL(hv_io_error(-err), "cutting the log: %s",
 					strerror(-err));
 	}
 	if (ret == HIVE_OK)
-		ret = flush(h, fd, "the log");
-	hv_file_close(&h->io, fd);
+		ret = flush(h, s.fd, "the log");
+	hv_file_close(&h->io, s.fd);
 	talloc_free(runs);
 	return ret;
 }

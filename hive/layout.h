@@ -339,6 +339,16 @@ void hv_delete_all_values(struct hive *h, hive_key_t key);
  * found[0] = .LOG, found[1] = .LOG1, found[2] = .LOG2. */
 int hv_find_log_names(void *mem, const char *path, char *found[3]);
 uint64_t hv_marvin32(const uint8_t *data, size_t len);
+/* The same hash over data that comes in pieces (a log entry written as it
+ * is built): every piece but the last a multiple of 4 bytes long, the
+ * last (under 4 bytes) given to _final. */
+struct hv_marvin32 {
+	uint32_t p0, p1;
+};
+void hv_marvin32_init(struct hv_marvin32 *m);
+void hv_marvin32_words(struct hv_marvin32 *m, const uint8_t *data, size_t len);
+uint64_t hv_marvin32_final(struct hv_marvin32 *m, const uint8_t *tail,
+			   size_t len);
 /* Replay the logs beside `path` into a dirty image (a no-op when clean). */
 int hv_replay(struct hive *h, const char *path);
 /* The same with logs given in memory: data[0..2] = .LOG, .LOG1, .LOG2

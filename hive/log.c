@@ -71,22 +71,41 @@ static void marvin_block(uint32_t *p0, uint32_t *p1)
 	*p1 = rotl32(*p1, 19);
 }
 
+void hv_marvin32_init(struct hv_marvin32 *m)
+{
+	m->p0 = (uint32_t)MARVIN_SEED;
+	m->p1 = (uint32_t)(MARVIN_SEED >> 32);
+}
+
+void hv_marvin32_words(struct hv_marvin32 *m, const uint8_t *data, size_t len)
+{
+	for (size_t i = 0; i + 4 <= len; i += 4) {
+		m->p0 += le32(data + i);
+		marvin_block(&m->p0, &m->p1);
+	}
+}
+
+uint64_t hv_marvin32_final(struct hv_marvin32 *m, const uint8_t *tail,
+			   size_t len)
+{
+	uint32_t final = 0x80;
+
+	for (size_t k = len; k-- > 0;)
+		final = final << 8 | tail[k];
+	m->p0 += final;
+	marvin_block(&m->p0, &m->p1);
+	marvin_block(&m->p0, &m->p1);
+	return (uint64_t)m->p1 << 32 | m->p0;
+}
+
 uint64_t hv_marvin32(const uint8_t *data, size_t len)
 {
-	uint32_t p0 = (uint32_t)MARVIN_SEED, p1 = (uint32_t)(MARVIN_SEED >> 32);
-	uint32_t final = 0x80;
-	size_t i = 0;
+	struct hv_marvin32 m;
+	size_t words = len / 4 * 4;
 
-	for (; len - i >= 4; i += 4) {
-		p0 += le32(data + i);
-		marvin_block(&p0, &p1);
-	}
-	for (size_t k = len - i; k-- > 0;)
-		final = final << 8 | data[i + k];
-	p0 += final;
-	marvin_block(&p0, &p1);
-	marvin_block(&p0, &p1);
-	return (uint64_t)p1 << 32 | p0;
+	hv_marvin32_init(&m);
+	hv_marvin32_words(&m, data, words);
+	return hv_marvin32_final(&m, data + words, len - words);
 }
 
 struct log_file {

@@ -275,6 +275,93 @@ static void full_disk_is_nospc(void **state)
 	}
 }
 
+/*
+ * A change larger than the buffer a log entry is written through (1 MiB):
+ * the entry goes out in pieces and is hashed across them.  Stopping the
+ * commit at each flush must still leave the old state or, once the log is
+ * flushed, a log that replays into the new one.
+ */
+static uint8_t big[3u << 20];
+
+static int big_change_and_commit(void *mem, const char *path, struct faults *f)
+{
+	const struct hive_io io = {
+		.pwrite = faulty_pwrite,
+		.fsync = faulty_fsync,
+		.ftruncate = faulty_truncate,
+		.ctx = f,
+	};
+	struct hive *h;
+	uint16_t n[32];
+	size_t len;
+	hive_key_t k;
+	int ret;
+
+	assert_int_equal(hive_open(mem, path, 0, &h), HIVE_OK);
+	hive_set_io(h, &io);
+	name16(n, &len, "Big");
+	assert_int_equal(hive_key_create(h, hive_root(h), n, len, &k), HIVE_OK);
+	name16(n, &len, "Data");
+	assert_int_equal(hive_value_set(h, k, n, len, 3, big, sizeof(big), NULL),
+			 HIVE_OK);
+	ret = hive_commit(h);
+	talloc_free(h);
+	return ret;
+}
+
+static int big_state_of(void *mem, const char *path)
+{
+	struct hive *h;
+	uint16_t n[32];
+	size_t len, dlen;
+	hive_key_t k;
+	hive_value_t v;
+	uint8_t *data;
+	int found;
+
+	assert_int_equal(hive_open(mem, path, HIVE_OPEN_READ_ONLY, &h), HIVE_OK);
+	assert_int_equal(hive_check(h, no_findings, NULL), 0);
+	name16(n, &len, "Big");
+	found = hive_key_lookup(h, hive_root(h), n, len, &k) == HIVE_OK;
+	if (found) {
+		name16(n, &len, "Data");
+		assert_int_equal(hive_value_lookup(h, k, n, len, &v), HIVE_OK);
+		assert_int_equal(hive_value_data(mem, h, v, &data, &dlen), HIVE_OK);
+		assert_int_equal(dlen, sizeof(big));
+		assert_memory_equal(data, big, dlen);
+	}
+	talloc_free(h);
+	return found;
+}
+
+static void big_entry_in_pieces(void **state)
+{
+	unsigned old_states = 0, new_states = 0;
+	struct faults probe = { .budget = -1 };
+	char *dir = fresh_dir(*state);
+	char *path = prepare(*state, dir);
+
+	assert_int_equal(big_change_and_commit(*state, path, &probe), HIVE_OK);
+	assert_int_equal(big_state_of(*state, path), 1);
+	assert_true(probe.written > 2 * (long)sizeof(big));
+	remove_dir(dir);
+	for (int fail = 1; fail <= probe.fsyncs; fail++) {
+		struct faults f = { .budget = -1, .fail_fsync = fail };
+
+		dir = fresh_dir(*state);
+		path = prepare(*state, dir);
+		assert_int_not_equal(big_change_and_commit(*state, path, &f),
+				     HIVE_OK);
+		if (big_state_of(*state, path))
+			new_states++;
+		else
+			old_states++;
+		remove_dir(dir);
+	}
+	/* Some flush comes before the log is durable, some after it. */
+	assert_true(old_states > 0 && new_states > 0);
+}
+
 static void second_writer_refused(void **state)
 {
 	char *dir = fresh_dir(*state);
@@ -296,9 +383,12 @@ int main(void)
 		TEST(torn_writes),
 		TEST(failed_flushes_and_truncate),
 		TEST(full_disk_is_nospc),
+		TEST(big_entry_in_pieces),
 		TEST(second_writer_refused),
 	};
 	for (size_t i = 0; i < sizeof(payload); i++)
 		payload[i] = (uint8_t)(i * 31 + 7);
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (uint8_t)(i * 131 + i / 4099);
 	return cmocka_run_group_tests_name("commit", tests, NULL, NULL);
 }
