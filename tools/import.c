@@ -109,7 +109,7 @@ struct reg_input {
 };
 
 /* How much parsed text a mapped file keeps before giving it back. */
-#define RELEASE_STEP (4u << 20)
+#define RELEASE_STEP (1u << 20)
 
 struct import {
 	void *mem;
