@@ -24,8 +24,9 @@ HIVEFS_PKGS_BUILD=(
 # Everything the test suites and the benchmark use on top of that:
 # sanitizers and libFuzzer (clang + its runtime), the independent hive
 # readers used as oracles (hivex, libregf, reglookup), peers to compare with
-# (winregfs), tools the filesystem tests drive, and GNU time for the
-# benchmark's peak-RSS figures.
+# (winregfs), tools the filesystem tests drive (editors; pcmanfm under a
+# private Xvfb with xdotool, xclip, xauth, xwd and a D-Bus session), and
+# GNU time for the benchmark's peak-RSS figures.
 HIVEFS_PKGS_TEST=(
 	"${HIVEFS_PKGS_BUILD[@]}"
 	clang libclang-rt-14-dev valgrind
@@ -34,6 +35,7 @@ HIVEFS_PKGS_TEST=(
 	rsync stress-ng time vim tar
 	groff-base bash-completion
 	nano emacs-nox mc tmux libglib2.0-bin
+	pcmanfm xvfb xdotool x11-utils x11-apps xclip xauth dbus-daemon
 )
 
 # Building and checking the Debian package (tests/package/run,
