@@ -13,6 +13,11 @@
 #         - sibling keys whose names are equal ignoring ASCII case (also
 #           exact duplicates): hivex finds the existing key and merges both
 #           into one.
+#   dumptool.py fold-case DUMP
+#       DUMP with every key path and value name upper-cased unit by unit
+#       (a unit whose upper case is not one unit is kept), the data as it
+#       is: dumps equal after it name the same keys and values as Windows
+#       compares names, ignoring case.
 #   dumptool.py explain A B
 #       Describe the first differing line (for a value: lengths and the first
 #       differing byte offset with some context).  Exit 0 if none, else 1.
@@ -78,6 +83,39 @@ def reg_representable(path):
     if reasons:
         print("; ".join(reasons))
         return 2
+    return 0
+
+
+def _fold_unit(u):
+    if u >= 0xD800 and u < 0xE000:
+        return u
+    up = chr(u).upper()
+    return ord(up) if len(up) == 1 and ord(up) < 0x10000 else u
+
+
+def _fold_escaped(escaped):
+    out, i = [], 0
+    while i < len(escaped):
+        if escaped[i] == "%" and i + 5 <= len(escaped):
+            u, i = int(escaped[i + 1:i + 5], 16), i + 5
+        else:
+            u, i = ord(escaped[i]), i + 1
+        u = _fold_unit(u)
+        if 0x21 <= u <= 0x7E and u not in (0x25, 0x5C):
+            out.append(chr(u))
+        else:
+            out.append("%%%04x" % u)
+    return "".join(out)
+
+
+def fold_case(path):
+    for line in read_lines(path):
+        f = line.split("\t")
+        if f[0] in ("K", "V") and len(f) >= 2:
+            f[1] = "\\".join(_fold_escaped(c) for c in f[1].split("\\"))
+        if f[0] == "V" and len(f) == 5:
+            f[2] = _fold_escaped(f[2])
+        sys.stdout.write("\t".join(f) + "\n")
     return 0
 
 
@@ -156,7 +194,10 @@ def main(argv):
         return reg_representable(argv[2])
     if len(argv) == 4 and argv[1] == "same-tree":
         return same_tree(argv[2], argv[3])
-    sys.stderr.write("usage: dumptool.py reg-representable DUMP | same-tree A B | explain A B\n")
+    if len(argv) == 3 and argv[1] == "fold-case":
+        return fold_case(argv[2])
+    sys.stderr.write("usage: dumptool.py reg-representable DUMP | same-tree A B | explain A B"
+                     " | fold-case DUMP\n")
     return 64
 
 
