@@ -614,6 +614,11 @@ static int parse(struct parser *p, int (*on_item)(void *, const struct
 	} else if (len >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF) {
 		p->enc = ENC_UTF8;
 		p->off = 3;
+	} else if (len >= 2 && b[0] == 0xFE && b[1] == 0xFF) {
+		p->lineno = 1;
+		return syntax(p, 1, "a UTF-16 big-endian file (byte-order mark "
+			      "FE FF): .reg files are UTF-16LE, UTF-8 or "
+			      "Windows-1252");
 	} else if (len >= 2 && b[0] != 0 && b[1] == 0) {
 		p->enc = ENC_UTF16LE;
 	} else if (len >= 8 && !memcmp(b, "REGEDIT4", 8)) {
