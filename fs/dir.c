@@ -26,10 +26,23 @@
  *    `hivectl check` reports the repeats; `hivectl ls` prints the list as
  *    stored.
  *
+ * Marked values.  The file name NAME%v always stands for value NAME, so
+ * that a copy of a key holding both a subkey and a value NAME gives the
+ * same hive in whichever order the copying tool makes the two (cp -a goes
+ * by inode numbers).  Made before the subkey, value NAME would be listed,
+ * and found, as NAME -- and `mkdir NAME` would then fail with EEXIST in
+ * the kernel, which sees NAME taken.  So a value made through NAME%v
+ * while no subkey NAME exists is marked: for the life of the mount (and
+ * until a subkey NAME makes the mark moot, value_marks_prune) it lists as
+ * NAME%v and NAME does not reach it.  A mark holds the key and vk cells
+ * and the name, and counts only while the key's value of that name is
+ * still that cell, so a stale mark cannot mislabel another value; at
+ * most VALUE_MARKS_MAX are kept (a copy needs each for an instant).
+ *
  * Resolution agrees with the listing: a name resolves to the entry listed
  * under exactly that name, or else to the first entry whose listed name is
  * equal under Windows' upcase (subkeys before values); the "%~" forms only
- * exactly.  When a key has no renamed duplicates this is what the engine's
+ * exactly; NAME%v only values (listed as NAME%v, or else as NAME).  When a key has no renamed duplicates this is what the engine's
  * lookups do, so dir_resolve() uses them and needs no listing.  Otherwise a
  * listing answers from hash indexes (exact names at once, names equal
  * under upcase when first asked), so looking up every entry of a large
@@ -43,6 +56,126 @@
 #include <talloc.h>
 
 #include "dir.h"
+
+/* ---- marked values ---- */
+
+#define VALUE_MARKS_MAX 4096
+
+struct value_mark {
+	uint32_t key, cell;
+	uint16_t *name;
+	size_t len;
+};
+
+struct value_marks {
+	struct value_mark *v;
+	size_t n;
+};
+
+/* The name a value's file name can clash on: "@" for the default value,
+ * none (false) for a value named "@", which is listed as "%40". */
+static bool value_clash_name(const uint16_t *u, size_t len,
+			     const uint16_t **name, size_t *name_len)
+{
+	static const uint16_t at[] = { '@' };
+
+	if (len == 1 && u[0] == '@')
+		return false;
+	*name = len ? u : at;
+	*name_len = len ? len : 1;
+	return true;
+}
+
+static bool subkey_named(struct hive *h, hive_key_t key, const uint16_t *u,
+			 size_t len)
+{
+	const uint16_t *clash;
+	size_t clash_len;
+	hive_key_t child;
+
+	return value_clash_name(u, len, &clash, &clash_len) &&
+	       hive_key_lookup(h, key, clash, clash_len, &child) == HIVE_OK;
+}
+
+/* Is mark m still what it marked: the key's value of its name, and no
+ * subkey of that name? */
+static bool mark_holds(struct hive *h, const struct value_mark *m)
+{
+	hive_value_t now;
+
+	return hive_value_lookup(h, m->key, m->name, m->len, &now) == HIVE_OK &&
+	       now == m->cell && !subkey_named(h, m->key, m->name, m->len);
+}
+
+static void drop_mark(struct value_marks *marks, size_t i)
+{
+	talloc_free(marks->v[i].name);
+	marks->v[i] = marks->v[--marks->n];
+}
+
+int value_mark(void *mem, struct value_marks **marks, struct hive *h,
+	       hive_key_t key, hive_value_t cell)
+{
+	struct value_marks *m = *marks;
+	struct value_mark *x;
+	uint16_t *name;
+	size_t len;
+	int err;
+
+	if (!m) {
+		m = talloc_zero(mem, struct value_marks);
+		if (!m)
+			return HIVE_E_NOMEM;
+		m->v = talloc_array(m, struct value_mark, VALUE_MARKS_MAX);
+		if (!m->v) {
+			talloc_free(m);
+			return HIVE_E_NOMEM;
+		}
+		*marks = m;
+	}
+	err = hive_value_name(m, h, cell, &name, &len);
+	if (err)
+		return err;
+	if (subkey_named(h, key, name, len)) {
+		talloc_free(name);
+		return HIVE_OK;
+	}
+	value_unmark(m, key, cell);
+	/* Full: the oldest (first) goes; order matters no further. */
+	if (m->n == VALUE_MARKS_MAX)
+		drop_mark(m, 0);
+	x = &m->v[m->n++];
+	x->key = key;
+	x->cell = cell;
+	x->name = name;
+	x->len = len;
+	return HIVE_OK;
+}
+
+void value_unmark(struct value_marks *marks, hive_key_t key,
+		  hive_value_t cell)
+{
+	for (size_t i = 0; marks && i < marks->n; i++)
+		if (marks->v[i].key == key && marks->v[i].cell == cell)
+			drop_mark(marks, i--);
+}
+
+void value_marks_prune(struct value_marks *marks, struct hive *h,
+		       hive_key_t key)
+{
+	for (size_t i = 0; marks && i < marks->n; i++)
+		if (marks->v[i].key == key && !mark_holds(h, &marks->v[i]))
+			drop_mark(marks, i--);
+}
+
+static bool is_marked(struct value_marks *marks, struct hive *h,
+		      hive_key_t key, hive_value_t cell)
+{
+	for (size_t i = 0; marks && i < marks->n; i++)
+		if (marks->v[i].key == key && marks->v[i].cell == cell)
+			return mark_holds(h, &marks->v[i]);
+	return false;
+}
 
 /*
  * The names of one list, read once: the units of all names sit in one
@@ -142,24 +275,11 @@ static bool has_key_named(const struct items *keys, const size_t *order,
 	return false;
 }
 
-/* The name a value's file name can clash on: "@" for the default value,
- * none (false) for a value named "@", which is listed as "%40". */
+/* The name a listed value's file name can clash on (value_clash_name). */
 static bool clash_name(const struct items *vals, const struct item *v,
 		       const uint16_t **name, size_t *len)
 {
-	static const uint16_t at[] = { '@' };
-	const uint16_t *u = name_of(vals, v);
-
-	if (v->len == 0) {
-		*name = at;
-		*len = 1;
-		return true;
-	}
-	if (v->len == 1 && u[0] == '@')
-		return false;
-	*name = u;
-	*len = v->len;
-	return true;
+	return value_clash_name(name_of(vals, v), v->len, name, len);
 }
 
 static int append_units(void *mem, struct items *it, const uint16_t *u,
@@ -451,8 +571,8 @@ static int index_folded(void *tmp, struct indexed_listing *il)
 	return HIVE_OK;
 }
 
-int listing_build(void *mem, struct hive *h, hive_key_t key,
-		  struct listing **out)
+int listing_build(void *mem, struct hive *h, struct value_marks *marks,
+		  hive_key_t key, struct listing **out)
 {
 	struct indexed_listing *il = NULL;
 	void *tmp = talloc_new(NULL);
@@ -491,7 +611,9 @@ int listing_build(void *mem, struct hive *h, hive_key_t key,
 		if (vals.v[i].readable &&
 		    clash_name(&vals, &vals.v[i], &name, &len))
 			vals.v[i].clash = has_key_named(&keys, key_order,
-							nkey_order, name, len);
+							nkey_order, name, len) ||
+					  is_marked(marks, h, key,
+						    vals.v[i].cell);
 	}
 	err = add_entries(tmp, l, &names, &keys, NAME_KEY);
 	if (!err)
@@ -512,46 +634,32 @@ done:
 
 /* ---- resolution ---- */
 
-static bool ends_with_value_mark(const char *name, size_t len)
+bool dir_has_value_mark(const char *name)
 {
+	size_t len = strlen(name);
+
 	return len > 2 && name[len - 2] == '%' &&
 	       (name[len - 1] == 'v' || name[len - 1] == 'V');
 }
 
 /* The engine's lookups, for a key without renamed duplicates. */
-static int resolve_direct(void *tmp, struct hive *h, hive_key_t key,
-			  const char *name, struct dir_entry *found)
+static int resolve_direct(void *tmp, struct hive *h, struct value_marks *marks,
+			  hive_key_t key, const char *name,
+			  struct dir_entry *found)
 {
 	size_t len = strlen(name), ulen;
 	uint16_t *u;
 	hive_key_t child;
 	int err;
 
-	if (ends_with_value_mark(name, len)) {
-		static const uint16_t at[] = { '@' };
-		const uint16_t *clash;
-		size_t clash_len;
-
-		/* Only a value that clashes with a subkey carries %v; any
-		 * other name ending so is a plain name ('%' for itself). */
-		err = name_decode(tmp, name, len - 2, NAME_VALUE, &u, &ulen)
-			      ? HIVE_E_NOT_FOUND
-			      : HIVE_OK;
-		if (!err && ulen == 1 && u[0] == '@')
-			err = HIVE_E_NOT_FOUND; /* "%40": never clashes */
-		if (!err) {
-			clash = ulen ? u : at;
-			clash_len = ulen ? ulen : 1;
-			err = hive_key_lookup(h, key, clash, clash_len, &child);
-		}
-		if (err != HIVE_OK && err != HIVE_E_NOT_FOUND)
-			return err;
-		if (err == HIVE_OK) {
-			err = hive_value_lookup(h, key, u, ulen, &found->cell);
-			if (err == HIVE_OK)
-				found->kind = ENTRY_VALUE;
-			return err;
-		}
+	/* NAME%v is value NAME, listed so or not (see the top). */
+	if (dir_has_value_mark(name)) {
+		if (name_decode(tmp, name, len - 2, NAME_VALUE, &u, &ulen))
+			return HIVE_E_NOT_FOUND;
+		err = hive_value_lookup(h, key, u, ulen, &found->cell);
+		if (err == HIVE_OK)
+			found->kind = ENTRY_VALUE;
+		return err;
 	}
 	if (name_decode(tmp, name, len, NAME_KEY, &u, &ulen) == 0) {
 		err = hive_key_lookup(h, key, u, ulen, &child);
@@ -566,6 +674,8 @@ static int resolve_direct(void *tmp, struct hive *h, hive_key_t key,
 	if (name_decode(tmp, name, len, NAME_VALUE, &u, &ulen))
 		return HIVE_E_NOT_FOUND;
 	err = hive_value_lookup(h, key, u, ulen, &found->cell);
+	if (err == HIVE_OK && is_marked(marks, h, key, found->cell))
+		err = HIVE_E_NOT_FOUND; /* listed, and reached, as NAME%v */
 	if (err == HIVE_OK)
 		found->kind = ENTRY_VALUE;
 	return err;
@@ -587,7 +697,8 @@ static bool same_name_nocase(void *tmp, const uint16_t *u, size_t ulen,
 }
 
 static int resolve_in_listing(void *tmp, const struct listing *l,
-			      const char *name, struct dir_entry *found)
+			      const char *name, bool values_only,
+			      struct dir_entry *found)
 {
 	/* Every listing comes from listing_build(), with its indexes. */
 	struct indexed_listing *il = (struct indexed_listing *)l;
@@ -600,6 +711,9 @@ static int resolve_in_listing(void *tmp, const struct listing *l,
 	for (s = name_hash_bytes(name) & il->mask; il->exact[s];
 	     s = (s + 1) & il->mask) {
 		if (strcmp(l->ent[il->exact[s] - 1].name, name) == 0) {
+			if (values_only &&
+			    l->ent[il->exact[s] - 1].kind != ENTRY_VALUE)
+				break;
 			*found = l->ent[il->exact[s] - 1];
 			return HIVE_OK;
 		}
@@ -615,6 +729,8 @@ static int resolve_in_listing(void *tmp, const struct listing *l,
 	for (s = mix32(hash) & il->mask; il->folded[s]; s = (s + 1) & il->mask) {
 		size_t i = il->folded[s] - 1;
 
+		if (values_only && l->ent[i].kind != ENTRY_VALUE)
+			continue;
 		if (i < best && il->fold_hash[i] == hash &&
 		    same_name_nocase(tmp, u, ulen, l->ent[i].name))
 			best = i;
@@ -625,8 +741,9 @@ static int resolve_in_listing(void *tmp, const struct listing *l,
 	return HIVE_OK;
 }
 
-int dir_resolve(struct hive *h, hive_key_t key, const struct listing *l,
-		const char *name, struct dir_entry *found)
+int dir_resolve(struct hive *h, struct value_marks *marks, hive_key_t key,
+		const struct listing *l, const char *name,
+		struct dir_entry *found)
 {
 	void *tmp = talloc_new(NULL);
 	int err;
@@ -634,22 +751,32 @@ int dir_resolve(struct hive *h, hive_key_t key, const struct listing *l,
 	if (!tmp)
 		return HIVE_E_NOMEM;
 	memset(found, 0, sizeof(*found));
-	err = l ? resolve_in_listing(tmp, l, name, found)
-		: resolve_direct(tmp, h, key, name, found);
+	if (!l) {
+		err = resolve_direct(tmp, h, marks, key, name, found);
+	} else if (dir_has_value_mark(name) &&
+		   !name_is_synthetic(name, strlen(name))) {
+		/* A value listed as NAME%v, or else as NAME. */
+		err = resolve_in_listing(tmp, l, name, true, found);
+		if (err == HIVE_E_NOT_FOUND)
+			err = resolve_in_listing(
+				tmp, l, talloc_strndup(tmp, name, strlen(name) - 2),
+				true, found);
+	} else {
+		err = resolve_in_listing(tmp, l, name, false, found);
+	}
 	found->name = NULL;
 	talloc_free(tmp);
 	return err;
 }
 
-int dir_file_name(void *mem, struct hive *h, hive_key_t key,
-		  enum entry_kind kind, uint32_t cell, char **out)
+int dir_file_name(void *mem, struct hive *h, struct value_marks *marks,
+		  hive_key_t key, enum entry_kind kind, uint32_t cell,
+		  char **out)
 {
-	static const uint16_t at[] = { '@' };
 	enum name_ns ns = kind == ENTRY_KEY ? NAME_KEY : NAME_VALUE;
 	void *tmp = talloc_new(NULL);
 	uint16_t *u;
 	size_t ulen;
-	hive_key_t child;
 	char *name;
 	int err;
 
@@ -664,11 +791,10 @@ int dir_file_name(void *mem, struct hive *h, hive_key_t key,
 		err = HIVE_E_NOMEM;
 		goto done;
 	}
-	/* The listing's rule (clash_name): a value named like a subkey
-	 * carries %v; "@" (listed "%40") never clashes. */
-	if (kind == ENTRY_VALUE && !(ulen == 1 && u[0] == '@') &&
-	    hive_key_lookup(h, key, ulen ? u : at, ulen ? ulen : 1, &child) ==
-		    HIVE_OK)
+	/* The listing's rule (clash_name): a value named like a subkey, or
+	 * marked, carries %v; "@" (listed "%40") never clashes. */
+	if (kind == ENTRY_VALUE && (subkey_named(h, key, u, ulen) ||
+				    is_marked(marks, h, key, cell)))
 		name = talloc_strdup_append(name, "%v");
 	if (!name) {
 		err = HIVE_E_NOMEM;
@@ -684,24 +810,20 @@ done:
 	return err;
 }
 
-int dir_new_name(void *mem, struct hive *h, hive_key_t key, const char *name,
-		 enum name_ns ns, uint16_t **units, size_t *len)
+int dir_new_name(void *mem, const char *name, enum name_ns ns,
+		 uint16_t **units, size_t *len)
 {
 	size_t n = strlen(name);
-	hive_key_t child;
 
 	/* "%~" forms stand for names the listing had to invent. */
 	if (name_is_synthetic(name, n))
 		return HIVE_E_INVALID;
-	if (ns == NAME_VALUE && ends_with_value_mark(name, n) &&
-	    name_decode(mem, name, n - 2, NAME_VALUE, units, len) == 0) {
-		static const uint16_t at[] = { '@' };
-		bool is_at = *len == 1 && (*units)[0] == '@';
-
-		if (!is_at && hive_key_lookup(h, key, *len ? *units : at,
-					      *len ? *len : 1, &child) == HIVE_OK)
-			return HIVE_OK;
-		talloc_free(*units);
+	/* NAME%v is value NAME, whichever of it and subkey NAME comes
+	 * first; a key's name never carries the mark. */
+	if (dir_has_value_mark(name)) {
+		if (ns == NAME_KEY)
+			return HIVE_E_INVALID;
+		n -= 2;
 	}
 	return name_decode(mem, name, n, ns, units, len) ? HIVE_E_INVALID
 							 : HIVE_OK;

@@ -33,12 +33,31 @@ struct listing {
 };
 
 /*
+ * Values made through a file name NAME%v while their key had no subkey
+ * NAME (dir.c, "Marked values"): they list as NAME%v, and NAME stays free
+ * for the subkey a copy makes next.  The table lives for the mount; NULL
+ * is an empty one.  Under the caller's lock, like everything here.
+ */
+struct value_marks;
+/* Mark value `cell` of `key` (a no-op when a subkey of its name exists);
+ * *marks made on mem when NULL.  0, or HIVE_E_NOMEM. */
+int value_mark(void *mem, struct value_marks **marks, struct hive *h,
+	       hive_key_t key, hive_value_t cell);
+/* Value `cell` of `key` is being deleted: its mark goes. */
+void value_unmark(struct value_marks *marks, hive_key_t key,
+		  hive_value_t cell);
+/* Forget the marks of `key`'s values that a subkey now names (they list
+ * as NAME%v anyway) or that no longer are what was marked. */
+void value_marks_prune(struct value_marks *marks, struct hive *h,
+		       hive_key_t key);
+
+/*
  * The file names of the subkeys and values of `key`, on mem.  Damage is
  * listed, not fatal: an unreadable entry becomes an ENTRY_DAMAGED one.
  * Fails only when the key itself cannot be read (or on ENOMEM).
  */
-int listing_build(void *mem, struct hive *h, hive_key_t key,
-		  struct listing **out);
+int listing_build(void *mem, struct hive *h, struct value_marks *marks,
+		  hive_key_t key, struct listing **out);
 
 /*
  * Resolve a file name below `key`: 0 and the entry (name NULL), or
@@ -46,24 +65,29 @@ int listing_build(void *mem, struct hive *h, hive_key_t key,
  * when the key is known to have no renamed duplicates and `name` is not
  * synthetic: then the engine's case-insensitive lookups are used directly.
  */
-int dir_resolve(struct hive *h, hive_key_t key, const struct listing *l,
-		const char *name, struct dir_entry *found);
+int dir_resolve(struct hive *h, struct value_marks *marks, hive_key_t key,
+		const struct listing *l, const char *name,
+		struct dir_entry *found);
 
 /*
  * The file name a listing of `key` gives its subkey or value `cell`
  * (kind ENTRY_KEY or ENTRY_VALUE), on mem, when the key lists no renamed
  * duplicates; HIVE_E_NOT_FOUND when that name is a shortened "%~" form.
  */
-int dir_file_name(void *mem, struct hive *h, hive_key_t key,
-		  enum entry_kind kind, uint32_t cell, char **out);
+int dir_file_name(void *mem, struct hive *h, struct value_marks *marks,
+		  hive_key_t key, enum entry_kind kind, uint32_t cell,
+		  char **out);
+
+/* Does the file name end in the value mark "%v" (any case)? */
+bool dir_has_value_mark(const char *name);
 
 /*
- * The stored name a new entry called `name` gets below `key` (on mem):
- * the decoded name, or for a value NAME%v where a subkey NAME exists,
- * NAME.  HIVE_E_INVALID for names no entry can be given ("%~" forms,
- * names name_decode() refuses).
+ * The stored name a new entry called `name` gets (on mem): the decoded
+ * name, and for a value NAME%v, NAME, whether or not a subkey NAME
+ * exists.  HIVE_E_INVALID for names no entry can be given ("%~" forms,
+ * names name_decode() refuses, a key NAME%v).
  */
-int dir_new_name(void *mem, struct hive *h, hive_key_t key, const char *name,
-		 enum name_ns ns, uint16_t **units, size_t *len);
+int dir_new_name(void *mem, const char *name, enum name_ns ns,
+		 uint16_t **units, size_t *len);
 
 #endif /* HIVEFS_DIR_H */

@@ -4,7 +4,7 @@
  * refused: a key or value has one name, and there are no links).
  *
  * Names.  create/mkdir decode the file name (names.c; NAME%v makes value
- * NAME next to subkey NAME).  Lookups ignore case, so `echo 4 > start`
+ * NAME, before or after subkey NAME: dir.c, "Marked values").  Lookups ignore case, so `echo 4 > start`
  * reaches Start and keeps its spelling.  A value renamed with mv is set
  * under the new name and deleted under the old (hivefs(1), WRITING), under one
  * lock so no one sees the state between; the kernel's node follows it to
@@ -58,7 +58,7 @@ static int prepare_new(void *tmp, struct hivefs *fs, uint64_t dir_ino,
 		err = -ENAMETOOLONG;
 	if (!err && is_trash(dir_ino, name))
 		err = -EPERM;
-	if (!err && dir_new_name(tmp, fs->hive, dir->cell, name, ns, units, len))
+	if (!err && dir_new_name(tmp, name, ns, units, len))
 		err = -EINVAL;
 	return err;
 }
@@ -89,6 +89,11 @@ static int new_value(void *tmp, struct hivefs *fs, uint64_t dir_ino,
 	} else {
 		err = fs_errno(fs, hive_value_set(fs->hive, dir.cell, units, len,
 						  HIVE_REG_SZ, "", 0, &cell));
+		/* Made as NAME%v: listed so, NAME left free for a subkey
+		 * (dir.c, "Marked values"). */
+		if (!err && dir_has_value_mark(name))
+			err = fs_errno(fs, value_mark(NULL, &fs->marks, fs->hive,
+						      dir.cell, cell));
 		if (!err)
 			node_value_stored(fs, dir.cell, cell);
 		if (!err)
@@ -177,6 +182,8 @@ void entry_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		/* Too deep (512 levels) or too many subkeys. */
 		err = hive_err == HIVE_E_TOO_BIG ? -EMLINK : fs_errno(fs, hive_err);
 		if (!err)
+			value_marks_prune(fs->marks, fs->hive, dir.cell);
+		if (!err)
 			err = change_done(fs);
 		if (!err)
 			err = node_entry(fs, NODE_KEY, dir.cell, key, 0, &e);
@@ -220,6 +227,7 @@ static int delete_value(void *tmp, struct hivefs *fs, uint32_t key,
 		err = hive_value_delete(fs->hive, key, name, len);
 	if (err)
 		return fs_errno(fs, err);
+	value_unmark(fs->marks, key, cell);
 	inode_unlink(fs->inodes, ino);
 	recent_forget_cell(fs, cell);
 	return 0;
@@ -345,8 +353,7 @@ static int rename_value(void *tmp, struct hivefs *fs, const struct node_info *fr
 
 	struct node_info sn;
 
-	if (dir_new_name(tmp, fs->hive, to->cell, newname, NAME_VALUE, &units,
-			 &len))
+	if (dir_new_name(tmp, newname, NAME_VALUE, &units, &len))
 		return -EINVAL;
 	if (dst && src_ino && inode_get(fs->inodes, src_ino, &sn) &&
 	    (sn.flags & NODE_FRESH)) {
@@ -404,6 +411,9 @@ static int rename_value(void *tmp, struct hivefs *fs, const struct node_info *fr
 		recent_forget_cell(fs, dst->cell);
 	}
 	err = delete_value(tmp, fs, from->cell, src->cell);
+	if (!err && dir_has_value_mark(newname))
+		err = fs_errno(fs, value_mark(NULL, &fs->marks, fs->hive,
+					      to->cell, cell));
 	if (err)
 		return err;
 	/* Renamed through another spelling, its own name may still be in
@@ -426,7 +436,7 @@ static int rename_key(void *tmp, struct hivefs *fs, const struct node_info *from
 	hive_key_t moved;
 	int err;
 
-	if (dir_new_name(tmp, fs->hive, to->cell, newname, NAME_KEY, &units, &len))
+	if (dir_new_name(tmp, newname, NAME_KEY, &units, &len))
 		return -EINVAL;
 	/* Refused before anything changes: into its own subtree. */
 	for (uint32_t k = to->cell; k != fs->info.root;) {
@@ -454,6 +464,7 @@ static int rename_key(void *tmp, struct hivefs *fs, const struct node_info *from
 		inode_rekey(fs->inodes, src_ino, to->cell, moved);
 	if (moved != src->cell)
 		inode_reparent(fs->inodes, src->cell, moved);
+	value_marks_prune(fs->marks, fs->hive, to->cell);
 	return 0;
 }
 

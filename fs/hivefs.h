@@ -119,6 +119,7 @@ struct hivefs {
 	struct { uint64_t ino; off_t size; } dead[RECENT_WRITES];
 	unsigned dead_next;
 	struct scratch_table *scratch;  /* editors' files (scratch.c) */
+	struct value_marks *marks;      /* values made as NAME%v (dir.c) */
 	struct value_times *value_times; /* values' mtimes (node.c) */
 	unsigned recent_next;
 	uint64_t changes;              /* every change counts (node_changed) */

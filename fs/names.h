@@ -25,7 +25,8 @@ char *name_encode(void *mem, const uint16_t *units, size_t len,
 		  enum name_ns ns);
 /*
  * The inverse of name_encode(): 0 and the units (on mem).  A '%' that
- * starts no escape name_encode() makes stands for itself, so names other
+ * starts no escape name_encode() makes stands for itself (but for a
+ * final "%v", which dir.c takes off first: NAME%v is value NAME), so names other
  * programs derive from listed ones (rsync's ".NAME%v.XXXXXX") can be
  * created and found; they list in their encoded form.  -1 for a name no
  * entry can have: empty, "." or "..", controls or '/' unescaped,

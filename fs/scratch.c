@@ -540,6 +540,8 @@ static int delete_hidden(struct hivefs *fs, uint32_t key, uint32_t cell)
 		node_deleted(fs, ino);
 	if (!err)
 		err = fs_errno(fs, hive_value_delete(fs->hive, key, name, len));
+	if (!err)
+		value_unmark(fs->marks, key, cell);
 	talloc_free(tmp);
 	if (err)
 		return err;
@@ -685,8 +687,7 @@ static int make_real(struct hivefs *fs, struct scratch *s, uint64_t to_ino,
 					    &n, type, s->data ? s->data : "",
 					    s->len, STORE_WRITE);
 	} else {
-		if (dir_new_name(tmp, fs->hive, to->cell, name, NAME_VALUE,
-				 &units, &units_len)) {
+		if (dir_new_name(tmp, name, NAME_VALUE, &units, &units_len)) {
 			err = -EINVAL;
 			goto out;
 		}
@@ -699,6 +700,9 @@ static int make_real(struct hivefs *fs, struct scratch *s, uint64_t to_ino,
 			err = store_content(tmp, fs, 0, &n, type,
 					    s->data ? s->data : "", s->len,
 					    STORE_WRITE);
+		if (!err && dir_has_value_mark(name))
+			err = fs_errno(fs, value_mark(NULL, &fs->marks, fs->hive,
+						      to->cell, n.cell));
 		if (err && made)
 			(void)hive_value_delete(fs->hive, to->cell, units,
 						units_len);
