@@ -39,6 +39,16 @@
  * still that cell, so a stale mark cannot mislabel another value; at
  * most VALUE_MARKS_MAX are kept (a copy needs each for an instant).
  *
+ * -o typenames (struct dir_names.typed).  A value's file name carries its
+ * type: NAME.TYPE, and NAME.TYPE.raw where the file shows the data bytes
+ * (names.h).  The listing reads each value's type, and the data of those
+ * whose type has a text form; NAME.TYPE%v is for a subkey named
+ * NAME.TYPE.  A lookup of NAME.TYPE (or NAME.TYPE.raw) finds value NAME
+ * only while it has TYPE; a name without a type suffix finds the value of
+ * that whole name whatever its type (it is not its listed name, so the
+ * kernel does not keep it), which is how the temporary files of editors,
+ * sed -i and rsync, made under such names, can be renamed over a value.
+ *
  * Resolution agrees with the listing: a name resolves to the entry listed
  * under exactly that name, or else to the first entry whose listed name is
  * equal under Windows' upcase (subkeys before values); the "%~" forms only
@@ -72,39 +82,99 @@ struct value_marks {
 	size_t n;
 };
 
-/* The name a value's file name can clash on: "@" for the default value,
- * none (false) for a value named "@", which is listed as "%40". */
-static bool value_clash_name(const uint16_t *u, size_t len,
-			     const uint16_t **name, size_t *name_len)
+/*
+ * The name a value's file name can clash on, on mem: "@" for the default
+ * value, and with -o typenames the type suffix after it; none (false)
+ * for a value named "@", listed as "%40", which no key's name can be.
+ */
+static bool value_clash_name(void *mem, bool typed, const uint16_t *u,
+			     size_t len, uint32_t type, uint16_t **name,
+			     size_t *name_len)
 {
-	static const uint16_t at[] = { '@' };
+	char suffix[NAME_TYPE_SUFFIX_MAX];
+	size_t n = 0, slen = 0;
+	uint16_t *out;
 
 	if (len == 1 && u[0] == '@')
 		return false;
-	*name = len ? u : at;
-	*name_len = len ? len : 1;
+	if (typed) {
+		/* (Without ".raw": a subkey named NAME.TYPE.raw beside a
+		 * value NAME shown raw wins that name; NAME.TYPE still
+		 * reaches the value.) */
+		name_type_suffix(type, false, suffix);
+		slen = strlen(suffix);
+	}
+	out = talloc_array(mem, uint16_t, (len ? len : 1) + slen + 1);
+	if (!out)
+		return false;
+	if (len) {
+		memcpy(out, u, len * sizeof(*u));
+		n = len;
+	} else {
+		out[n++] = '@';
+	}
+	for (size_t i = 0; i < slen; i++)
+		out[n++] = (uint8_t)suffix[i];
+	*name = out;
+	*name_len = n;
 	return true;
 }
 
-static bool subkey_named(struct hive *h, hive_key_t key, const uint16_t *u,
-			 size_t len)
+/* Is value `u` (of `type`) of `key` listed with %v for a subkey's name? */
+static bool subkey_named(const struct dir_names *dn, struct hive *h,
+			 hive_key_t key, const uint16_t *u, size_t len,
+			 uint32_t type)
 {
-	const uint16_t *clash;
+	void *tmp = talloc_new(NULL);
+	uint16_t *clash;
 	size_t clash_len;
 	hive_key_t child;
+	bool named = tmp &&
+		     value_clash_name(tmp, dn && dn->typed, u, len, type, &clash,
+				      &clash_len) &&
+		     hive_key_lookup(h, key, clash, clash_len, &child) == HIVE_OK;
 
-	return value_clash_name(u, len, &clash, &clash_len) &&
-	       hive_key_lookup(h, key, clash, clash_len, &child) == HIVE_OK;
+	talloc_free(tmp);
+	return named;
+}
+
+static uint32_t value_type(struct hive *h, hive_value_t cell)
+{
+	struct hive_value_stat vs;
+
+	return hive_value_stat(h, cell, &vs) == HIVE_OK ? vs.type : 0;
+}
+
+/* -o typenames: is value `cell` of `type` shown raw although the type has
+ * a text form (its name then ends in ".raw")?  As view.c decides. */
+static bool value_shown_raw(const struct dir_names *dn, struct hive *h,
+			    hive_value_t cell, uint32_t type)
+{
+	void *tmp;
+	uint8_t *data;
+	size_t len;
+	bool raw = false;
+
+	if (dn->raw_all || !hive_type_has_text(type))
+		return false;
+	tmp = talloc_new(NULL);
+	if (tmp && hive_value_data(tmp, h, cell, &data, &len) == HIVE_OK)
+		raw = hive_text_render(type, data, len, NULL) == SIZE_MAX;
+	talloc_free(tmp);
+	return raw;
 }
 
 /* Is mark m still what it marked: the key's value of its name, and no
  * subkey of that name? */
-static bool mark_holds(struct hive *h, const struct value_mark *m)
+static bool mark_holds(const struct dir_names *dn, struct hive *h,
+		       const struct value_mark *m)
 {
 	hive_value_t now;
 
 	return hive_value_lookup(h, m->key, m->name, m->len, &now) == HIVE_OK &&
-	       now == m->cell && !subkey_named(h, m->key, m->name, m->len);
+	       now == m->cell &&
+	       !subkey_named(dn, h, m->key, m->name, m->len,
+			     value_type(h, m->cell));
 }
 
 static void drop_mark(struct value_marks *marks, size_t i)
@@ -113,10 +183,10 @@ static void drop_mark(struct value_marks *marks, size_t i)
 	marks->v[i] = marks->v[--marks->n];
 }
 
-int value_mark(void *mem, struct value_marks **marks, struct hive *h,
+int value_mark(void *mem, struct dir_names *dn, struct hive *h,
 	       hive_key_t key, hive_value_t cell)
 {
-	struct value_marks *m = *marks;
+	struct value_marks *m = dn->marks;
 	struct value_mark *x;
 	uint16_t *name;
 	size_t len;
@@ -131,17 +201,17 @@ int value_mark(void *mem, struct value_marks **marks, struct hive *h,
 			talloc_free(m);
 			return HIVE_E_NOMEM;
 		}
-		*marks = m;
+		dn->marks = m;
 	}
 	err = hive_value_name(m, h, cell, &name, &len);
 	if (err)
 		return err;
-	if (subkey_named(h, key, name, len)) {
+	if (subkey_named(dn, h, key, name, len, value_type(h, cell))) {
 		talloc_free(name);
 		return HIVE_OK;
 	}
-	value_unmark(m, key, cell);
-	/* Full: the oldest (first) goes; order matters no further. */
+	value_unmark(dn, key, cell);
+	/* Full: one goes (the first; the order is not kept). */
 	if (m->n == VALUE_MARKS_MAX)
 		drop_mark(m, 0);
 	x = &m->v[m->n++];
@@ -152,28 +222,32 @@ int value_mark(void *mem, struct value_marks **marks, struct hive *h,
 	return HIVE_OK;
 }
 
-void value_unmark(struct value_marks *marks, hive_key_t key,
-		  hive_value_t cell)
+void value_unmark(struct dir_names *dn, hive_key_t key, hive_value_t cell)
 {
+	struct value_marks *marks = dn->marks;
+
 	for (size_t i = 0; marks && i < marks->n; i++)
 		if (marks->v[i].key == key && marks->v[i].cell == cell)
 			drop_mark(marks, i--);
 }
 
-void value_marks_prune(struct value_marks *marks, struct hive *h,
-		       hive_key_t key)
+void value_marks_prune(struct dir_names *dn, struct hive *h, hive_key_t key)
 {
+	struct value_marks *marks = dn->marks;
+
 	for (size_t i = 0; marks && i < marks->n; i++)
-		if (marks->v[i].key == key && !mark_holds(h, &marks->v[i]))
+		if (marks->v[i].key == key && !mark_holds(dn, h, &marks->v[i]))
 			drop_mark(marks, i--);
 }
 
-static bool is_marked(struct value_marks *marks, struct hive *h,
+static bool is_marked(const struct dir_names *dn, struct hive *h,
 		      hive_key_t key, hive_value_t cell)
 {
+	const struct value_marks *marks = dn ? dn->marks : NULL;
+
 	for (size_t i = 0; marks && i < marks->n; i++)
 		if (marks->v[i].key == key && marks->v[i].cell == cell)
-			return mark_holds(h, &marks->v[i]);
+			return mark_holds(dn, h, &marks->v[i]);
 	return false;
 }
 
@@ -186,6 +260,8 @@ struct item {
 	uint32_t pos;       /* 1-based place in the stored list */
 	uint32_t off, len;  /* the name: units[off .. off + len) */
 	uint32_t ordinal;   /* 1 for the first of equal names, 2, 3 ... */
+	uint32_t type;      /* a value's, with -o typenames */
+	bool raw;           /* ... shown raw: NAME.TYPE.raw */
 	bool readable;
 	bool clash;         /* a value named like a subkey */
 };
@@ -276,10 +352,12 @@ static bool has_key_named(const struct items *keys, const size_t *order,
 }
 
 /* The name a listed value's file name can clash on (value_clash_name). */
-static bool clash_name(const struct items *vals, const struct item *v,
-		       const uint16_t **name, size_t *len)
+static bool clash_name(void *mem, const struct dir_names *dn,
+		       const struct items *vals, const struct item *v,
+		       uint16_t **name, size_t *len)
 {
-	return value_clash_name(name_of(vals, v), v->len, name, len);
+	return value_clash_name(mem, dn && dn->typed, name_of(vals, v), v->len,
+				v->type, name, len);
 }
 
 static int append_units(void *mem, struct items *it, const uint16_t *u,
@@ -354,7 +432,8 @@ static size_t drop_repeats(void *mem, uint32_t *cells, uint32_t *pos, size_t n)
 /* The subkeys or values of a key with their names.  A damaged list is
  * it->list_err; a damaged entry is an unreadable item. */
 static int read_items(void *mem, struct hive *h, hive_key_t key,
-		      enum name_ns ns, struct items *it)
+		      enum name_ns ns, const struct dir_names *typed,
+		      struct items *it)
 {
 	uint32_t *cells, *pos;
 	int err;
@@ -385,6 +464,18 @@ static int read_items(void *mem, struct hive *h, hive_key_t key,
 		x->pos = pos[i];
 		err = ns == NAME_KEY ? hive_key_name(mem, h, x->cell, &name, &len)
 				     : hive_value_name(mem, h, x->cell, &name, &len);
+		if (!err && typed) {
+			struct hive_value_stat vs;
+
+			err = hive_value_stat(h, x->cell, &vs);
+			if (err) {
+				talloc_free(name);
+			} else {
+				x->type = vs.type;
+				x->raw = value_shown_raw(typed, h, x->cell,
+							 vs.type);
+			}
+		}
 		if (err == HIVE_E_NOMEM)
 			return err;
 		if (err)
@@ -430,12 +521,17 @@ static int put_name(void *mem, struct name_buf *b, struct dir_entry *e,
 
 /* The file name of a readable item: encoding, suffixes, shortening. */
 static char *item_file_name(void *mem, const struct items *it,
-			    const struct item *x, enum name_ns ns,
+			    const struct item *x, enum name_ns ns, bool typed,
 			    bool *synthetic)
 {
 	char *name = name_encode(mem, name_of(it, x), x->len, ns);
+	char suffix[NAME_TYPE_SUFFIX_MAX];
 	char *shortened;
 
+	if (name && typed && ns == NAME_VALUE) {
+		name_type_suffix(x->type, x->raw, suffix);
+		name = talloc_strdup_append(name, suffix);
+	}
 	if (name && x->clash)
 		name = talloc_strdup_append(name, "%v");
 	if (name && x->ordinal > 1)
@@ -452,7 +548,7 @@ static char *item_file_name(void *mem, const struct items *it,
 }
 
 static int add_entries(void *tmp, struct listing *l, struct name_buf *b,
-		       const struct items *it, enum name_ns ns)
+		       const struct items *it, enum name_ns ns, bool typed)
 {
 	const char *what = ns == NAME_KEY ? "subkey" : "value";
 	char damaged[64];
@@ -484,7 +580,7 @@ static int add_entries(void *tmp, struct listing *l, struct name_buf *b,
 		e->kind = ns == NAME_KEY ? ENTRY_KEY : ENTRY_VALUE;
 		if (x->ordinal > 1)
 			l->aliases = true;
-		name = item_file_name(tmp, it, x, ns, &e->synthetic);
+		name = item_file_name(tmp, it, x, ns, typed, &e->synthetic);
 		err = name ? put_name(l, b, e, name) : HIVE_E_NOMEM;
 		talloc_free(name);
 	}
@@ -571,7 +667,7 @@ static int index_folded(void *tmp, struct indexed_listing *il)
 	return HIVE_OK;
 }
 
-int listing_build(void *mem, struct hive *h, struct value_marks *marks,
+int listing_build(void *mem, struct hive *h, const struct dir_names *dn,
 		  hive_key_t key, struct listing **out)
 {
 	struct indexed_listing *il = NULL;
@@ -588,9 +684,10 @@ int listing_build(void *mem, struct hive *h, struct value_marks *marks,
 		return HIVE_E_NOMEM;
 	err = hive_key_stat(h, key, &st);
 	if (!err)
-		err = read_items(tmp, h, key, NAME_KEY, &keys);
+		err = read_items(tmp, h, key, NAME_KEY, NULL, &keys);
 	if (!err)
-		err = read_items(tmp, h, key, NAME_VALUE, &vals);
+		err = read_items(tmp, h, key, NAME_VALUE,
+				 dn && dn->typed ? dn : NULL, &vals);
 	if (err)
 		goto done;
 	key_order = order_items(tmp, &keys, &nkey_order);
@@ -605,19 +702,21 @@ int listing_build(void *mem, struct hive *h, struct value_marks *marks,
 		goto done;
 	}
 	for (size_t i = 0; i < vals.n; i++) {
-		const uint16_t *name;
+		uint16_t *name;
 		size_t len;
 
 		if (vals.v[i].readable &&
-		    clash_name(&vals, &vals.v[i], &name, &len))
+		    clash_name(tmp, dn, &vals, &vals.v[i], &name, &len)) {
 			vals.v[i].clash = has_key_named(&keys, key_order,
 							nkey_order, name, len) ||
-					  is_marked(marks, h, key,
-						    vals.v[i].cell);
+					  is_marked(dn, h, key, vals.v[i].cell);
+			talloc_free(name);
+		}
 	}
-	err = add_entries(tmp, l, &names, &keys, NAME_KEY);
+	err = add_entries(tmp, l, &names, &keys, NAME_KEY, false);
 	if (!err)
-		err = add_entries(tmp, l, &names, &vals, NAME_VALUE);
+		err = add_entries(tmp, l, &names, &vals, NAME_VALUE,
+				  dn && dn->typed);
 	if (err)
 		goto done;
 	/* The buffer has stopped moving: offsets become pointers. */
@@ -642,26 +741,46 @@ bool dir_has_value_mark(const char *name)
 	       (name[len - 1] == 'v' || name[len - 1] == 'V');
 }
 
+/* A value's file name taken apart: NAME[.TYPE][%v]. */
+struct value_file_name {
+	size_t stem_len; /* bytes of NAME */
+	bool marked;     /* ends in %v */
+	bool typed;      /* .TYPE given (-o typenames) */
+	bool raw;        /* .TYPE.raw */
+	uint32_t type;
+};
+
+static void split_value_name(const struct dir_names *dn, const char *name,
+			     struct value_file_name *vf)
+{
+	size_t len = strlen(name), suffix = 0;
+
+	vf->marked = dir_has_value_mark(name);
+	if (vf->marked)
+		len -= 2;
+	if (dn && dn->typed)
+		suffix = name_type_suffix_len(name, len, &vf->type, &vf->raw);
+	if (!suffix)
+		vf->raw = false;
+	vf->typed = suffix > 0;
+	vf->stem_len = len - suffix;
+}
+
 /* The engine's lookups, for a key without renamed duplicates. */
-static int resolve_direct(void *tmp, struct hive *h, struct value_marks *marks,
-			  hive_key_t key, const char *name,
-			  struct dir_entry *found)
+static int resolve_direct(void *tmp, struct hive *h,
+			  const struct dir_names *dn, hive_key_t key,
+			  const char *name, struct dir_entry *found)
 {
 	size_t len = strlen(name), ulen;
+	struct value_file_name vf;
 	uint16_t *u;
 	hive_key_t child;
 	int err;
 
-	/* NAME%v is value NAME, listed so or not (see the top). */
-	if (dir_has_value_mark(name)) {
-		if (name_decode(tmp, name, len - 2, NAME_VALUE, &u, &ulen))
-			return HIVE_E_NOT_FOUND;
-		err = hive_value_lookup(h, key, u, ulen, &found->cell);
-		if (err == HIVE_OK)
-			found->kind = ENTRY_VALUE;
-		return err;
-	}
-	if (name_decode(tmp, name, len, NAME_KEY, &u, &ulen) == 0) {
+	split_value_name(dn, name, &vf);
+	/* NAME%v is value NAME, listed so or not (see the top); a key is
+	 * named without it, and without a type. */
+	if (!vf.marked && name_decode(tmp, name, len, NAME_KEY, &u, &ulen) == 0) {
 		err = hive_key_lookup(h, key, u, ulen, &child);
 		if (err == HIVE_OK) {
 			found->kind = ENTRY_KEY;
@@ -671,10 +790,13 @@ static int resolve_direct(void *tmp, struct hive *h, struct value_marks *marks,
 		if (err != HIVE_E_NOT_FOUND)
 			return err;
 	}
-	if (name_decode(tmp, name, len, NAME_VALUE, &u, &ulen))
+	if (name_decode(tmp, name, vf.stem_len, NAME_VALUE, &u, &ulen))
 		return HIVE_E_NOT_FOUND;
 	err = hive_value_lookup(h, key, u, ulen, &found->cell);
-	if (err == HIVE_OK && is_marked(marks, h, key, found->cell))
+	/* NAME.TYPE is value NAME only while it has that type. */
+	if (err == HIVE_OK && vf.typed && value_type(h, found->cell) != vf.type)
+		err = HIVE_E_NOT_FOUND;
+	if (err == HIVE_OK && !vf.marked && is_marked(dn, h, key, found->cell))
 		err = HIVE_E_NOT_FOUND; /* listed, and reached, as NAME%v */
 	if (err == HIVE_OK)
 		found->kind = ENTRY_VALUE;
@@ -741,7 +863,7 @@ static int resolve_in_listing(void *tmp, const struct listing *l,
 	return HIVE_OK;
 }
 
-int dir_resolve(struct hive *h, struct value_marks *marks, hive_key_t key,
+int dir_resolve(struct hive *h, const struct dir_names *dn, hive_key_t key,
 		const struct listing *l, const char *name,
 		struct dir_entry *found)
 {
@@ -752,7 +874,7 @@ int dir_resolve(struct hive *h, struct value_marks *marks, hive_key_t key,
 		return HIVE_E_NOMEM;
 	memset(found, 0, sizeof(*found));
 	if (!l) {
-		err = resolve_direct(tmp, h, marks, key, name, found);
+		err = resolve_direct(tmp, h, dn, key, name, found);
 	} else if (dir_has_value_mark(name) &&
 		   !name_is_synthetic(name, strlen(name))) {
 		/* A value listed as NAME%v, or else as NAME. */
@@ -769,11 +891,12 @@ int dir_resolve(struct hive *h, struct value_marks *marks, hive_key_t key,
 	return err;
 }
 
-int dir_file_name(void *mem, struct hive *h, struct value_marks *marks,
+int dir_file_name(void *mem, struct hive *h, const struct dir_names *dn,
 		  hive_key_t key, enum entry_kind kind, uint32_t cell,
 		  char **out)
 {
 	enum name_ns ns = kind == ENTRY_KEY ? NAME_KEY : NAME_VALUE;
+	char suffix[NAME_TYPE_SUFFIX_MAX];
 	void *tmp = talloc_new(NULL);
 	uint16_t *u;
 	size_t ulen;
@@ -787,14 +910,22 @@ int dir_file_name(void *mem, struct hive *h, struct value_marks *marks,
 	if (err)
 		goto done;
 	name = name_encode(tmp, u, ulen, ns);
+	if (name && kind == ENTRY_VALUE && dn && dn->typed) {
+		uint32_t type = value_type(h, cell);
+
+		name_type_suffix(type, value_shown_raw(dn, h, cell, type),
+				 suffix);
+		name = talloc_strdup_append(name, suffix);
+	}
 	if (!name) {
 		err = HIVE_E_NOMEM;
 		goto done;
 	}
 	/* The listing's rule (clash_name): a value named like a subkey, or
 	 * marked, carries %v; "@" (listed "%40") never clashes. */
-	if (kind == ENTRY_VALUE && (subkey_named(h, key, u, ulen) ||
-				    is_marked(marks, h, key, cell)))
+	if (kind == ENTRY_VALUE &&
+	    (subkey_named(dn, h, key, u, ulen, value_type(h, cell)) ||
+	     is_marked(dn, h, key, cell)))
 		name = talloc_strdup_append(name, "%v");
 	if (!name) {
 		err = HIVE_E_NOMEM;
@@ -810,20 +941,28 @@ done:
 	return err;
 }
 
-int dir_new_name(void *mem, const char *name, enum name_ns ns,
-		 uint16_t **units, size_t *len)
+int dir_new_name(void *mem, const struct dir_names *dn, const char *name,
+		 enum name_ns ns, uint16_t **units, size_t *len, bool *typed,
+		 uint32_t *type, bool *raw)
 {
 	size_t n = strlen(name);
+	struct value_file_name vf;
 
 	/* "%~" forms stand for names the listing had to invent. */
 	if (name_is_synthetic(name, n))
 		return HIVE_E_INVALID;
-	/* NAME%v is value NAME, whichever of it and subkey NAME comes
-	 * first; a key's name never carries the mark. */
-	if (dir_has_value_mark(name)) {
-		if (ns == NAME_KEY)
-			return HIVE_E_INVALID;
-		n -= 2;
+	*typed = false;
+	*raw = false;
+	if (ns == NAME_VALUE) {
+		/* NAME%v is value NAME, whichever of it and subkey NAME
+		 * comes first; NAME.TYPE (-o typenames) value NAME of TYPE. */
+		split_value_name(dn, name, &vf);
+		n = vf.stem_len;
+		*typed = vf.typed;
+		*type = vf.type;
+		*raw = vf.raw;
+	} else if (dir_has_value_mark(name)) {
+		return HIVE_E_INVALID; /* a key's name never carries it */
 	}
 	return name_decode(mem, name, n, ns, units, len) ? HIVE_E_INVALID
 							 : HIVE_OK;

@@ -48,7 +48,8 @@ static bool is_trash(uint64_t dir_ino, const char *name)
  */
 static int prepare_new(void *tmp, struct hivefs *fs, uint64_t dir_ino,
 		       struct node_info *dir, const char *name, enum name_ns ns,
-		       uint16_t **units, size_t *len)
+		       uint16_t **units, size_t *len, bool *typed,
+		       uint32_t *type, bool *raw)
 {
 	int err = change_refused(fs);
 
@@ -58,7 +59,8 @@ static int prepare_new(void *tmp, struct hivefs *fs, uint64_t dir_ino,
 		err = -ENAMETOOLONG;
 	if (!err && is_trash(dir_ino, name))
 		err = -EPERM;
-	if (!err && dir_new_name(tmp, name, ns, units, len))
+	if (!err && dir_new_name(tmp, &fs->names, name, ns, units, len, typed,
+				 type, raw))
 		err = -EINVAL;
 	return err;
 }
@@ -77,22 +79,64 @@ static int new_value(void *tmp, struct hivefs *fs, uint64_t dir_ino,
 	uint16_t *units;
 	size_t len;
 	hive_value_t cell;
+	bool typed, raw;
+	uint32_t type = HIVE_REG_SZ, had;
 	int err = prepare_new(tmp, fs, dir_ino, &dir, name, NAME_VALUE, &units,
-			      &len);
+			      &len, &typed, &type, &raw);
 
 	if (err)
 		return err;
 	if (hive_value_lookup(fs->hive, dir.cell, units, len, &cell) == HIVE_OK) {
 		if (!existing)
 			return -EEXIST;
-		err = node_entry(fs, NODE_VALUE, dir.cell, cell, 0, e);
+		/* -o typenames: NAME.TYPE of another type than value NAME
+		 * has is not that value's name (a value has one type). */
+		err = typed ? store_value_type(fs, cell, &had) : 0;
+		if (!err && typed && had != type) {
+			if (fs->verbose) {
+				struct node_info n = { .kind = NODE_VALUE,
+						       .cell = cell,
+						       .parent = dir.cell };
+				char *path = store_value_path(tmp, fs, &n);
+				char *own = NULL;
+
+				node_file_name(tmp, fs, dir.cell, NODE_VALUE,
+					       cell, &own);
+				fuse_log(FUSE_LOG_ERR,
+					 "hivefs: create of %s: value %s exists "
+					 "with another type, as %s: refused "
+					 "(EEXIST; mv or user.winreg.type "
+					 "change a type)\n",
+					 name, path ? path : "?",
+					 own ? own : "?");
+			}
+			return -EEXIST;
+		}
+		if (!err)
+			err = node_entry(fs, NODE_VALUE, dir.cell, cell, 0, e);
 	} else {
+		/*
+		 * A type from the name (-o typenames) is set now, and the
+		 * content is read as its text at the close.  Until written
+		 * the file is empty, and so is the value: the data of empty
+		 * text ("" is one NUL for REG_SZ, an empty REG_MULTI_SZ is
+		 * two), else none (.raw, and types with no empty text).
+		 * A copying tool writes nothing for an empty file.
+		 */
+		uint8_t *empty = NULL;
+		size_t empty_len = 0;
+
+		if (typed && !raw && !fs->raw &&
+		    view_parse(tmp, type, "", 0, &empty, &empty_len) != HIVE_OK)
+			empty_len = 0;
 		err = fs_errno(fs, hive_value_set(fs->hive, dir.cell, units, len,
-						  HIVE_REG_SZ, "", 0, &cell));
+						  typed ? type : HIVE_REG_SZ,
+						  empty_len ? empty : (const uint8_t *)"",
+						  empty_len, &cell));
 		/* Made as NAME%v: listed so, NAME left free for a subkey
 		 * (dir.c, "Marked values"). */
 		if (!err && dir_has_value_mark(name))
-			err = fs_errno(fs, value_mark(NULL, &fs->marks, fs->hive,
+			err = fs_errno(fs, value_mark(NULL, &fs->names, fs->hive,
 						      dir.cell, cell));
 		if (!err)
 			node_value_stored(fs, dir.cell, cell);
@@ -100,7 +144,10 @@ static int new_value(void *tmp, struct hivefs *fs, uint64_t dir_ino,
 			err = change_done(fs);
 		if (!err)
 			err = node_entry(fs, NODE_VALUE, dir.cell, cell,
-					 NODE_FRESH, e);
+					 !typed ? NODE_FRESH
+					 : raw	? NODE_VERBATIM
+						: NODE_NAMED,
+					 e);
 	}
 	if (!err)
 		node_entry_name(fs, dir_ino, name, e);
@@ -169,11 +216,13 @@ void entry_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	uint16_t *units;
 	size_t len;
 	hive_key_t key;
+	bool typed, raw;
+	uint32_t type;
 	int err;
 
 	pthread_mutex_lock(&fs->lock);
 	err = tmp ? prepare_new(tmp, fs, parent, &dir, name, NAME_KEY, &units,
-				&len)
+				&len, &typed, &type, &raw)
 		  : -ENOMEM;
 	if (!err) {
 		int hive_err = hive_key_create(fs->hive, dir.cell, units, len,
@@ -182,7 +231,7 @@ void entry_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		/* Too deep (512 levels) or too many subkeys. */
 		err = hive_err == HIVE_E_TOO_BIG ? -EMLINK : fs_errno(fs, hive_err);
 		if (!err)
-			value_marks_prune(fs->marks, fs->hive, dir.cell);
+			value_marks_prune(&fs->names, fs->hive, dir.cell);
 		if (!err)
 			err = change_done(fs);
 		if (!err)
@@ -227,7 +276,7 @@ static int delete_value(void *tmp, struct hivefs *fs, uint32_t key,
 		err = hive_value_delete(fs->hive, key, name, len);
 	if (err)
 		return fs_errno(fs, err);
-	value_unmark(fs->marks, key, cell);
+	value_unmark(&fs->names, key, cell);
 	inode_unlink(fs->inodes, ino);
 	recent_forget_cell(fs, cell);
 	return 0;
@@ -337,6 +386,68 @@ void entry_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 
 /* ---- rename ---- */
 
+/*
+ * The content of value `cell` (node n, ino) as its file shows it, for
+ * reading it again under another type, on tmp: for a new file whose type
+ * nobody set, the bytes last written (before text was normalised).
+ */
+static int shown_content(void *tmp, struct hivefs *fs, uint64_t ino,
+			 const struct node_info *n, uint32_t cell,
+			 char **content, size_t *len)
+{
+	struct recent_write *r =
+		ino && (n->flags & NODE_FRESH) ? recent_find(fs, ino, n) : NULL;
+	uint32_t type;
+
+	if (r) {
+		*len = r->len;
+		*content = talloc_memdup(tmp, r->bytes, *len ? *len : 1);
+		return *content ? 0 : -ENOMEM;
+	}
+	return node_value_content(tmp, fs, cell, node_shown_raw(fs, n->flags),
+				  &type, content, len);
+}
+
+/*
+ * -o typenames: the data of a value renamed to a name of another type:
+ * its file's content read as a text of `type` (EINVAL if it is none), or
+ * for a type without text form, a NAME.TYPE.raw name or on a -o raw
+ * mount, the bytes.
+ */
+static int convert_content(void *tmp, struct hivefs *fs, const char *path,
+			   uint32_t from, uint32_t type, bool raw,
+			   const char *content, size_t clen,
+			   const uint8_t **data, size_t *data_len)
+{
+	uint8_t *parsed;
+	int err;
+
+	if (fs->raw || raw || !view_type_has_text(type)) {
+		*data = (const uint8_t *)content;
+		*data_len = clen;
+		return 0;
+	}
+	err = view_parse(tmp, type, content, clen, &parsed, data_len);
+	if (err == HIVE_E_INVALID) {
+		char from_name[NAME_TYPE_SUFFIX_MAX], to_name[NAME_TYPE_SUFFIX_MAX];
+
+		name_type_suffix(from, false, from_name);
+		name_type_suffix(type, false, to_name);
+		if (fs->verbose)
+			fuse_log(FUSE_LOG_ERR,
+				 "hivefs: rename of %s from %s to %s: the "
+				 "content is not a text of %s: refused "
+				 "(EINVAL); nothing changed\n",
+				 path ? path : "?", from_name + 1, to_name + 1,
+				 to_name + 1);
+		return -EINVAL;
+	}
+	if (err)
+		return fs_errno(fs, err);
+	*data = parsed;
+	return 0;
+}
+
 /* mv of a value: set under the new name, delete the old (under lock). */
 static int rename_value(void *tmp, struct hivefs *fs, const struct node_info *from,
 			const struct dir_entry *src, const struct node_info *to,
@@ -349,14 +460,22 @@ static int rename_value(void *tmp, struct hivefs *fs, const struct node_info *fr
 	size_t data_len, len;
 	uint16_t *units;
 	hive_value_t cell;
+	struct node_info sn = { .kind = NODE_VALUE, .cell = src->cell,
+				.parent = from->cell };
+	bool typed, fresh, raw;
+	uint32_t type;
 	int err;
 
-	struct node_info sn;
-
-	if (dir_new_name(tmp, newname, NAME_VALUE, &units, &len))
+	if (dir_new_name(tmp, &fs->names, newname, NAME_VALUE, &units, &len,
+			 &typed, &type, &raw))
 		return -EINVAL;
-	if (dst && src_ino && inode_get(fs->inodes, src_ino, &sn) &&
-	    (sn.flags & NODE_FRESH)) {
+	if (!src_ino || !inode_get(fs->inodes, src_ino, &sn))
+		sn.flags = 0;
+	fresh = sn.flags & NODE_FRESH;
+	err = fs_errno(fs, hive_value_stat(fs->hive, src->cell, &vs));
+	if (err)
+		return err;
+	if (dst && fresh) {
 		/*
 		 * A new file renamed over a value is a new version of it (sed
 		 * -i, editors and rsync write a temporary file and rename
@@ -365,22 +484,11 @@ static int rename_value(void *tmp, struct hivefs *fs, const struct node_info *fr
 		struct node_info dn = {
 			.kind = NODE_VALUE, .cell = dst->cell, .parent = to->cell,
 		};
-		struct recent_write *r = recent_find(fs, src_ino, &sn);
-		uint32_t type;
 		char *content;
 		size_t clen;
 
-		err = 0;
-		if (r) {
-			clen = r->len;
-			content = talloc_memdup(tmp, r->bytes, clen ? clen : 1);
-			if (!content)
-				err = -ENOMEM;
-		} else {
-			err = node_value_content(tmp, fs, src->cell,
-						 node_shown_raw(fs, sn.flags),
-						 &type, &content, &clen);
-		}
+		err = shown_content(tmp, fs, src_ino, &sn, src->cell, &content,
+				    &clen);
 		if (!err)
 			err = store_value_type(fs, dst->cell, &type);
 		if (!err)
@@ -390,11 +498,36 @@ static int rename_value(void *tmp, struct hivefs *fs, const struct node_info *fr
 			return err;
 		cell = dn.cell;
 		inode_clear_flags(fs->inodes, src_ino, NODE_FRESH);
-	} else {
-		err = hive_value_stat(fs->hive, src->cell, &vs);
+	} else if (typed && (fresh || type != vs.type)) {
+		/* -o typenames: the new name's type; the file keeps its
+		 * content, read again as that type. */
+		const uint8_t *converted = NULL;
+		char *content;
+		size_t clen;
+
+		err = shown_content(tmp, fs, src_ino, &sn, src->cell, &content,
+				    &clen);
 		if (!err)
-			err = hive_value_data(tmp, fs->hive, src->cell, &data,
-					      &data_len);
+			err = convert_content(tmp, fs,
+					      store_value_path(tmp, fs, &sn),
+					      vs.type, type, raw, content, clen,
+					      &converted, &data_len);
+		if (!err)
+			err = fs_errno(fs, hive_value_set(fs->hive, to->cell,
+							  units, len, type,
+							  converted, data_len,
+							  &cell));
+		if (err)
+			return err;
+		if (src_ino)
+			inode_clear_flags(fs->inodes, src_ino, NODE_FRESH);
+		node_value_stored(fs, to->cell, cell);
+		/* Only the type changed (Foo.dword to Foo.qword): the value
+		 * was set in place, and stays. */
+		if (cell == src->cell)
+			return 0;
+	} else {
+		err = hive_value_data(tmp, fs->hive, src->cell, &data, &data_len);
 		if (!err)
 			err = hive_value_set(fs->hive, to->cell, units, len,
 					     vs.type, data, data_len, &cell);
@@ -412,7 +545,7 @@ static int rename_value(void *tmp, struct hivefs *fs, const struct node_info *fr
 	}
 	err = delete_value(tmp, fs, from->cell, src->cell);
 	if (!err && dir_has_value_mark(newname))
-		err = fs_errno(fs, value_mark(NULL, &fs->marks, fs->hive,
+		err = fs_errno(fs, value_mark(NULL, &fs->names, fs->hive,
 					      to->cell, cell));
 	if (err)
 		return err;
@@ -434,9 +567,12 @@ static int rename_key(void *tmp, struct hivefs *fs, const struct node_info *from
 	uint16_t *units;
 	size_t len;
 	hive_key_t moved;
+	bool typed, raw;
+	uint32_t type;
 	int err;
 
-	if (dir_new_name(tmp, newname, NAME_KEY, &units, &len))
+	if (dir_new_name(tmp, &fs->names, newname, NAME_KEY, &units, &len,
+			 &typed, &type, &raw))
 		return -EINVAL;
 	/* Refused before anything changes: into its own subtree. */
 	for (uint32_t k = to->cell; k != fs->info.root;) {
@@ -464,7 +600,7 @@ static int rename_key(void *tmp, struct hivefs *fs, const struct node_info *from
 		inode_rekey(fs->inodes, src_ino, to->cell, moved);
 	if (moved != src->cell)
 		inode_reparent(fs->inodes, src->cell, moved);
-	value_marks_prune(fs->marks, fs->hive, to->cell);
+	value_marks_prune(&fs->names, fs->hive, to->cell);
 	return 0;
 }
 

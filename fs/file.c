@@ -71,6 +71,7 @@ static int store_wbuf(void *tmp, struct hivefs *fs, struct wbuf *w,
 {
 	struct node_info n;
 	uint32_t type;
+	char *before = NULL, *after = NULL;
 	int err;
 
 	if (!w->dirty)
@@ -86,11 +87,20 @@ static int store_wbuf(void *tmp, struct hivefs *fs, struct wbuf *w,
 	if (w->spoiled)
 		return -w->spoiled; /* see spoil() */
 	err = change_refused(fs);
+	/* -o typenames: data shown raw before or after lists as
+	 * NAME.TYPE.raw, so a store may give the value another name. */
+	if (!err && fs->names.typed)
+		(void)node_file_name(tmp, fs, n.parent, NODE_VALUE, n.cell,
+				     &before);
 	if (!err)
 		err = store_value_type(fs, n.cell, &type);
 	if (!err)
 		err = store_content(tmp, fs, w->ino, &n, type, w->buf, w->len,
 				    STORE_WRITE);
+	if (!err && before && node_key_ino(fs, n.parent) &&
+	    (node_file_name(tmp, fs, n.parent, NODE_VALUE, n.cell, &after) ||
+	     strcmp(before, after) != 0))
+		(void)stale_add_name(st, node_key_ino(fs, n.parent), before);
 	if (err == -EINVAL && fs->verbose)
 		fuse_log(FUSE_LOG_ERR, "hivefs: close of %s: the content is "
 			 "not a text of %s: refused (EINVAL); the value keeps "
@@ -184,7 +194,8 @@ static int content_fits(struct hivefs *fs, struct wbuf *w, size_t len,
 	if (n.flags & NODE_FRESH)
 		return 0;
 	if (w->raw_fallback < 0)
-		w->raw_fallback = stored_shown_raw(fs, n.cell, type);
+		w->raw_fallback = !(n.flags & NODE_NAMED) &&
+				  stored_shown_raw(fs, n.cell, type);
 	return w->raw_fallback ? 0 : -EFBIG;
 }
 
@@ -235,7 +246,8 @@ static bool never_text(struct hivefs *fs, struct wbuf *w, size_t end,
 	from = string && w->text_ok <= end ? w->text_ok : 0;
 	if (!hive_text_may_begin(type, w->buf + from, end - from)) {
 		if (w->raw_fallback < 0)
-			w->raw_fallback = stored_shown_raw(fs, n.cell, type);
+			w->raw_fallback = !(n.flags & NODE_NAMED) &&
+					  stored_shown_raw(fs, n.cell, type);
 		return !w->raw_fallback;
 	}
 	if (!string)

@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "dir.h"
 #include "hive.h"
 #include "names.h"
 
@@ -119,7 +120,9 @@ struct hivefs {
 	struct { uint64_t ino; off_t size; } dead[RECENT_WRITES];
 	unsigned dead_next;
 	struct scratch_table *scratch;  /* editors' files (scratch.c) */
-	struct value_marks *marks;      /* values made as NAME%v (dir.c) */
+	/* How values are named: -o typenames (constant once mounted),
+	 * the values made as NAME%v (under lock; dir.c). */
+	struct dir_names names;
 	struct value_times *value_times; /* values' mtimes (node.c) */
 	unsigned recent_next;
 	uint64_t changes;              /* every change counts (node_changed) */

@@ -52,9 +52,10 @@ struct slot {
 	uint32_t parent;
 	uint32_t next;             /* hash chain, or the free list */
 	uint32_t nlookup_lo;       /* kernel lookups not yet forgotten, */
-	uint32_t nlookup_hi : 8;   /* 0 = a free slot */
+	uint32_t nlookup_hi : 7;   /* 0 = a free slot (39 bits: more
+				      lookups than a mount sees) */
 	uint32_t kind : 1;         /* enum node_kind */
-	uint32_t flags : 7;        /* NODE_* */
+	uint32_t flags : 8;        /* NODE_* */
 	uint32_t generation : 16;
 };
 
@@ -66,7 +67,7 @@ static uint64_t nlookup_of(const struct slot *s)
 static void set_nlookup(struct slot *s, uint64_t n)
 {
 	s->nlookup_lo = (uint32_t)n;
-	s->nlookup_hi = (uint32_t)(n >> 32) & 0xFF;
+	s->nlookup_hi = (uint32_t)(n >> 32) & 0x7F;
 }
 
 struct inode_table {

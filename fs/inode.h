@@ -75,6 +75,10 @@ struct inode_table;
 				REG_BINARY */
 #define NODE_STORED    0x40u /* value: changed, or open for writing, since
 				the kernel last dropped its pages */
+#define NODE_NAMED     0x80u /* value: made by create with its type from
+				its -o typenames name: content must be
+				text of it, even while the empty value is
+				shown raw */
 
 struct node_info {
 	enum node_kind kind;

@@ -87,6 +87,7 @@
 struct options {
 	unsigned uid, gid, umask;
 	int raw;
+	int typenames;
 	int handles;
 	int ro, rw;
 	int sync, force;
@@ -106,6 +107,7 @@ enum { KEY_RO, KEY_RW, KEY_ALLOW_OTHER, KEY_DEFAULT_PERMISSIONS };
 
 static const struct fuse_opt option_table[] = {
 	OPT("raw", raw, 1),
+	OPT("typenames", typenames, 1),
 	OPT("handles", handles, 1),
 	OPT("uid=%u", uid, 0),
 	OPT("uid=", uid_given, 1),
@@ -171,6 +173,9 @@ static void usage(const char *prog)
 	       "                           page cache)\n"
 	       "    -o raw                 show every value's data raw, "
 	       "without the text view\n"
+	       "    -o typenames           the type in values' file names "
+	       "(Start.dword), so\n"
+	       "                           copies without xattrs keep it\n"
 	       "    -o handles             have open and opendir go through "
 	       "hivefs even when\n"
 	       "                           read-only (slower; for tests)\n"
@@ -653,6 +658,8 @@ int main(int argc, char *argv[])
 		goto done;
 	}
 	fs.raw = opts.raw;
+	fs.names.typed = opts.typenames;
+	fs.names.raw_all = opts.raw;
 	fs.handles = opts.handles;
 	fs.uid = opts.uid;
 	fs.gid = opts.gid;

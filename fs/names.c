@@ -20,7 +20,8 @@
  *   NAME%v     a value whose name is also a subkey's name
  *   NAME%~N    the N-th (N >= 2) entry whose name equals an earlier one's
  *              under Windows' case rules (a damaged list)
- * and replaces a name that cannot be a file name, because it is empty or
+ * (with -o typenames, NAME.TYPE[.raw] first: names.h) and replaces a name
+ * that cannot be a file name, because it is empty or
  * longer than HIVEFS_NAME_MAX (255) bytes, by its shortened form
  *
  *   PREFIX%~HHHHHHHHHHHHHHHH
@@ -32,11 +33,13 @@
  * xattr user.winreg.name.  "%~" never comes out of the encoding itself, so
  * these forms cannot collide with a real name.
  */
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include <talloc.h>
 
+#include "hive.h"
 #include "names.h"
 
 #define SHORT_HASH_DIGITS 16
@@ -349,4 +352,86 @@ bool name_is_synthetic(const char *s, size_t len)
 		if (s[i] == '%' && s[i + 1] == '~')
 			return true;
 	return false;
+}
+
+/* ---- -o typenames ---- */
+
+/* Types with a short name: hive_type_short_name() knows them. */
+#define SHORT_NAMED_TYPES 12
+
+void name_type_suffix(uint32_t type, bool raw, char *buf)
+{
+	const char *name = hive_type_short_name(type);
+
+	if (name)
+		snprintf(buf, NAME_TYPE_SUFFIX_MAX, ".%s%s", name,
+			 raw ? ".raw" : "");
+	else
+		snprintf(buf, NAME_TYPE_SUFFIX_MAX, ".hex(%x)%s", (unsigned)type,
+			 raw ? ".raw" : "");
+}
+
+static size_t type_only_len(const char *s, size_t len, uint32_t *type);
+
+size_t name_type_suffix_len(const char *s, size_t len, uint32_t *type,
+			    bool *raw)
+{
+	size_t n;
+
+	if (len > 4 && strncasecmp(s + len - 4, ".raw", 4) == 0 &&
+	    (n = type_only_len(s, len - 4, type)) != 0) {
+		*raw = true;
+		return n + 4;
+	}
+	*raw = false;
+	return type_only_len(s, len, type);
+}
+
+/* name_type_suffix_len() without ".raw". */
+static size_t type_only_len(const char *s, size_t len, uint32_t *type)
+{
+	const char *dot = NULL, *t;
+	size_t n;
+
+	for (size_t i = len; i > 1; i--) {
+		if (s[i - 1] == '.') {
+			dot = s + i - 1;
+			break;
+		}
+	}
+	if (!dot)
+		return 0;
+	t = dot + 1;
+	n = (size_t)(s + len - t);
+	for (uint32_t k = 0; k < SHORT_NAMED_TYPES; k++) {
+		const char *name = hive_type_short_name(k);
+
+		if (strlen(name) == n && strncasecmp(t, name, n) == 0) {
+			*type = k;
+			return n + 1;
+		}
+	}
+	/* hex(N): exactly what name_type_suffix() writes for N >= 12 (no
+	 * leading zeros), so each type has one spelling. */
+	if (n > 5 && n <= 13 && strncasecmp(t, "hex(", 4) == 0 &&
+	    t[n - 1] == ')' && t[4] != '0') {
+		uint32_t v = 0;
+
+		for (size_t i = 4; i < n - 1; i++) {
+			char c = t[i];
+			int d = c >= '0' && c <= '9'   ? c - '0'
+				: c >= 'a' && c <= 'f' ? c - 'a' + 10
+				: c >= 'A' && c <= 'F' ? c - 'A' + 10
+						       : -1;
+
+			if (d < 0)
+				return 0;
+			v = v * 16 + (uint32_t)d;
+		}
+		if (v < SHORT_NAMED_TYPES)
+			return 0;
+		*type = v;
+		return n + 1;
+	}
+	return 0;
 }

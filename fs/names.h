@@ -45,4 +45,25 @@ char *name_shorten(void *mem, const char *name, size_t len);
 /* Does the file name carry a listing-made "%~" part? */
 bool name_is_synthetic(const char *s, size_t len);
 
+/*
+ * -o typenames: a value's file name ends in ".TYPE", TYPE the engine's
+ * short type name (hive_type_short_name: "sz", "dword", ...) or, for a
+ * type without one, "hex(N)" with N in lowercase hex (as .reg files
+ * write types), then ".raw" when the file shows the data itself although
+ * the type has a text form.  The suffix is always added, so the last one
+ * is the type whatever the name looks like ("x.dword" of REG_SZ is
+ * "x.dword.sz").
+ */
+#define NAME_TYPE_SUFFIX_MAX 40
+/* The suffix of `type` (raw: and ".raw"), with its dot, into buf
+ * (NAME_TYPE_SUFFIX_MAX bytes). */
+void name_type_suffix(uint32_t type, bool raw, char *buf);
+/*
+ * If s[0, len) ends in a suffix name_type_suffix() makes (letters in any
+ * case) after at least one byte, the suffix's length (dot included),
+ * *type and *raw; else 0.
+ */
+size_t name_type_suffix_len(const char *s, size_t len, uint32_t *type,
+			    bool *raw);
+
 #endif /* HIVEFS_NAMES_H */

@@ -386,7 +386,7 @@ void node_fill_entry(struct hivefs *fs, struct fuse_entry_param *e,
 int node_file_name(void *mem, struct hivefs *fs, uint32_t dir,
 		   enum node_kind kind, uint32_t cell, char **out)
 {
-	return fs_errno(fs, dir_file_name(mem, fs->hive, fs->marks, dir,
+	return fs_errno(fs, dir_file_name(mem, fs->hive, &fs->names, dir,
 					  kind == NODE_KEY ? ENTRY_KEY
 							   : ENTRY_VALUE,
 					  cell, out));
@@ -499,7 +499,7 @@ static uint64_t parent_ino(struct hivefs *fs, const struct node_info *dir)
 static int listing_fill(struct hivefs *fs, struct key_listing *kl,
 			uint64_t ino, const struct node_info *n)
 {
-	int err = fs_errno(fs, listing_build(kl, fs->hive, fs->marks, n->cell,
+	int err = fs_errno(fs, listing_build(kl, fs->hive, &fs->names, n->cell,
 					     &kl->listing));
 
 	if (err)
@@ -613,7 +613,7 @@ int node_resolve(void *mem, struct hivefs *fs, uint64_t dir_ino,
 	int err = listing_for_lookup(fs, dir_ino, dir, name, &listing);
 
 	if (!err)
-		err = fs_errno(fs, dir_resolve(fs->hive, fs->marks, dir->cell, listing,
+		err = fs_errno(fs, dir_resolve(fs->hive, &fs->names, dir->cell, listing,
 					       name, found));
 	if (!err && found->kind == ENTRY_DAMAGED)
 		err = -EIO;
@@ -766,6 +766,6 @@ void node_caches_free(struct hivefs *fs)
 	fs->dir_cache = NULL;
 	talloc_free(fs->value_times);
 	fs->value_times = NULL;
-	talloc_free(fs->marks);
-	fs->marks = NULL;
+	talloc_free(fs->names.marks);
+	fs->names.marks = NULL;
 }

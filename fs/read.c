@@ -229,7 +229,7 @@ static bool still_listed(struct hivefs *fs, const struct key_listing *dh,
 		return true;
 	if (de->synthetic)
 		return true; /* only listings resolve "%~" names */
-	return dir_resolve(fs->hive, fs->marks, dh->cell, NULL, de->name, &now) == HIVE_OK &&
+	return dir_resolve(fs->hive, &fs->names, dh->cell, NULL, de->name, &now) == HIVE_OK &&
 	       now.kind == de->kind && now.cell == de->cell;
 }
 

@@ -541,7 +541,7 @@ static int delete_hidden(struct hivefs *fs, uint32_t key, uint32_t cell)
 	if (!err)
 		err = fs_errno(fs, hive_value_delete(fs->hive, key, name, len));
 	if (!err)
-		value_unmark(fs->marks, key, cell);
+		value_unmark(&fs->names, key, cell);
 	talloc_free(tmp);
 	if (err)
 		return err;
@@ -687,9 +687,20 @@ static int make_real(struct hivefs *fs, struct scratch *s, uint64_t to_ino,
 					    &n, type, s->data ? s->data : "",
 					    s->len, STORE_WRITE);
 	} else {
-		if (dir_new_name(tmp, name, NAME_VALUE, &units, &units_len)) {
+		bool named_type, named_raw;
+		uint32_t name_type;
+
+		if (dir_new_name(tmp, &fs->names, name, NAME_VALUE, &units,
+				 &units_len, &named_type, &name_type,
+				 &named_raw)) {
 			err = -EINVAL;
 			goto out;
+		}
+		/* -o typenames: the name says the type. */
+		if (named_type) {
+			type = name_type;
+			s->typed = true;
+			s->raw = s->raw || named_raw;
 		}
 		err = fs_errno(fs, hive_value_set(fs->hive, to->cell, units,
 						  units_len, type, "", 0, &n.cell));
@@ -701,7 +712,7 @@ static int make_real(struct hivefs *fs, struct scratch *s, uint64_t to_ino,
 					    s->data ? s->data : "", s->len,
 					    STORE_WRITE);
 		if (!err && dir_has_value_mark(name))
-			err = fs_errno(fs, value_mark(NULL, &fs->marks, fs->hive,
+			err = fs_errno(fs, value_mark(NULL, &fs->names, fs->hive,
 						      to->cell, n.cell));
 		if (err && made)
 			(void)hive_value_delete(fs->hive, to->cell, units,

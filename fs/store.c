@@ -10,7 +10,9 @@
  *     nothing, except for a value whose data is not canonical (it was
  *     shown raw, so the bytes are taken back as they are) and for a value
  *     made by create whose type nobody set (NODE_FRESH): content that is
- *     not text makes it REG_BINARY, so `cp picture.png NewValue` works.
+ *     not text makes it REG_BINARY, so `cp picture.png NewValue` works;
+ *     a value made by create with the type its -o typenames name gives
+ *     (NODE_NAMED) is shown raw while empty, yet takes only text.
  *
  * Setting user.winreg.type re-interprets "the file's current content"
  * under the new type: the content of a descriptor still being written,
@@ -131,7 +133,7 @@ int store_content(void *tmp, struct hivefs *fs, uint64_t ino,
 			if (err)
 				return fs_errno(fs, err);
 			view_measure(vs.type, old, old_len, false, &v);
-			if (v.text)
+			if (v.text || (n->flags & NODE_NAMED))
 				return -EINVAL;
 			data_len = len;
 		}

@@ -212,7 +212,7 @@ static int type_set(void *tmp, struct hivefs *fs, uint64_t ino,
 	if (!err)
 		err = retype(tmp, fs, ino, n, type, true);
 	if (!err)
-		inode_clear_flags(fs->inodes, ino, NODE_FRESH);
+		inode_clear_flags(fs->inodes, ino, NODE_FRESH | NODE_NAMED);
 	return err;
 }
 
@@ -578,8 +578,15 @@ void xattr_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	struct node_info n;
 	int err;
 
+	char *before = NULL, *after = NULL;
+
 	pthread_mutex_lock(&fs->lock);
 	err = tmp ? change_node(fs, ino, &n) : -ENOMEM;
+	/* -o typenames: a new type is a new file name (Foo.sz becomes
+	 * Foo.dword); the kernel must forget the old one. */
+	if (!err && fs->names.typed && n.kind == NODE_VALUE)
+		(void)node_file_name(tmp, fs, n.parent, NODE_VALUE, n.cell,
+				     &before);
 	if (!err)
 		/* Nowhere to keep other attributes. */
 		err = applies(a, &n) && a->set
@@ -590,6 +597,10 @@ void xattr_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		if (n.kind == NODE_VALUE)
 			stale_add(&st, node_key_ino(fs, n.parent));
 	}
+	if (!err && before && node_key_ino(fs, n.parent) &&
+	    (node_file_name(tmp, fs, n.parent, NODE_VALUE, n.cell, &after) ||
+	     strcmp(before, after) != 0))
+		(void)stale_add_name(&st, node_key_ino(fs, n.parent), before);
 	pthread_mutex_unlock(&fs->lock);
 	talloc_free(tmp);
 	stale_reply(fs, req, &st, err, NULL);

@@ -1,6 +1,7 @@
 /*
  * The file-name encoding (fs/names.c): encode and decode for keys and
- * values, the names decode refuses, shortening of long names.
+ * values, the names decode refuses, shortening of long names, the type
+ * suffixes of -o typenames.
  *
  * The expected encodings come from a small reference encoder written from
  * the table at the top of names.c, so a change of spelling (hex case, which
@@ -638,6 +639,59 @@ static void synthetic(void **state)
 	assert_false(name_is_synthetic("a%~", 2));
 }
 
+/* -o typenames: the suffix of every type reads back as that type, and
+ * only what name_type_suffix() writes is a suffix. */
+static void type_suffixes(void **state)
+{
+	static const uint32_t types[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10,
+					  11, 12, 0x1234, 0x7fffffff,
+					  0xffffffff };
+	char name[64], suffix[NAME_TYPE_SUFFIX_MAX];
+	uint32_t type;
+	bool raw;
+
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		for (int r = 0; r < 2; r++) {
+			name_type_suffix(types[i], r, suffix);
+			snprintf(name, sizeof(name), "x.dword%s", suffix);
+			type = 99;
+			assert_int_equal(name_type_suffix_len(name, strlen(name),
+							      &type, &raw),
+					 strlen(suffix));
+			assert_int_equal(type, types[i]);
+			assert_int_equal(raw, r);
+		}
+	}
+	name_type_suffix(4, false, suffix);
+	assert_string_equal(suffix, ".dword");
+	name_type_suffix(2, true, suffix);
+	assert_string_equal(suffix, ".expand_sz.raw");
+	name_type_suffix(0x1234, false, suffix);
+	assert_string_equal(suffix, ".hex(1234)");
+	/* Any case; the stem must not be empty. */
+	assert_int_equal(name_type_suffix_len("Start.DWORD", 11, &type, &raw), 6);
+	assert_int_equal(type, 4);
+	assert_int_equal(name_type_suffix_len(".dword", 6, &type, &raw), 0);
+	assert_int_equal(name_type_suffix_len("@.sz", 4, &type, &raw), 3);
+	/* Other spellings are not suffixes: each type has one. */
+	assert_int_equal(name_type_suffix_len("a.hex(4)", 8, &type, &raw), 0);
+	assert_int_equal(name_type_suffix_len("a.hex(0c)", 9, &type, &raw), 0);
+	assert_int_equal(name_type_suffix_len("a.hex(100000000)", 16, &type,
+					      &raw), 0);
+	assert_int_equal(name_type_suffix_len("a.reg_dword", 11, &type, &raw), 0);
+	assert_int_equal(name_type_suffix_len("a.4", 3, &type, &raw), 0);
+	assert_int_equal(name_type_suffix_len("a.raw", 5, &type, &raw), 0);
+	assert_int_equal(name_type_suffix_len("a.txt", 5, &type, &raw), 0);
+	assert_int_equal(name_type_suffix_len("sedAb12Q", 8, &type, &raw), 0);
+	assert_int_equal(name_type_suffix_len("a.sz.RAW", 8, &type, &raw), 7);
+	assert_true(raw);
+	assert_int_equal(name_type_suffix_len("a.hex(c)", 8, &type, &raw), 7);
+	assert_int_equal(type, 12);
+	/* Only the given length counts. */
+	assert_int_equal(name_type_suffix_len("a.sz%v", 4, &type, &raw), 3);
+	assert_int_equal(name_type_suffix_len("a.sz%v", 6, &type, &raw), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -651,6 +705,7 @@ int main(void)
 		TEST(shorten_fixed),
 		TEST(shorten_random),
 		TEST(synthetic),
+		TEST(type_suffixes),
 	};
 	return cmocka_run_group_tests_name("fs names", tests, NULL, NULL);
 }
