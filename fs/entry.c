@@ -23,6 +23,7 @@
 #include "change.h"
 #include "entry.h"
 #include "file.h"
+#include "scratch.h"
 #include "stale.h"
 #include "store.h"
 
@@ -288,7 +289,9 @@ static int delete_key(struct hivefs *fs, uint32_t parent, uint32_t key)
 	struct hive_key_stat ks;
 	int err = hive_key_stat(fs->hive, key, &ks);
 
-	if (!err && (ks.subkey_count || ks.value_count))
+	/* Scratch files list like files, and would be lost with it. */
+	if (!err && (ks.subkey_count || ks.value_count ||
+		     scratch_in_key(fs, key)))
 		err = HIVE_E_NOT_EMPTY;
 	if (!err)
 		err = hive_key_delete(fs->hive, key);
@@ -598,8 +601,10 @@ static int rename_key(void *tmp, struct hivefs *fs, const struct node_info *from
 		return fs_errno(fs, err);
 	if (src_ino)
 		inode_rekey(fs->inodes, src_ino, to->cell, moved);
-	if (moved != src->cell)
+	if (moved != src->cell) {
 		inode_reparent(fs->inodes, src->cell, moved);
+		scratch_key_moved(fs, src->cell, moved);
+	}
 	value_marks_prune(&fs->names, fs->hive, to->cell);
 	return 0;
 }

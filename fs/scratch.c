@@ -1203,6 +1203,28 @@ void scratch_list(fuse_req_t req, struct hivefs *fs, uint32_t key, off_t off,
 	}
 }
 
+void scratch_key_moved(struct hivefs *fs, uint32_t from, uint32_t to)
+{
+	if (!fs->scratch)
+		return;
+	for (struct scratch *s = fs->scratch->head; s; s = s->next) {
+		if (s->key == from)
+			s->key = to;
+		if (s->shadow_key == from)
+			s->shadow_key = to;
+	}
+}
+
+bool scratch_in_key(struct hivefs *fs, uint32_t key)
+{
+	if (!fs->scratch)
+		return false;
+	for (struct scratch *s = fs->scratch->head; s; s = s->next)
+		if (s->name && s->key == key)
+			return true;
+	return false;
+}
+
 void scratch_free_all(struct hivefs *fs)
 {
 	if (!fs->scratch)

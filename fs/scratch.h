@@ -73,6 +73,13 @@ bool scratch_hides(struct hivefs *fs, uint32_t key, uint32_t cell);
  */
 void scratch_list(fuse_req_t req, struct hivefs *fs, uint32_t key, off_t off,
 		  bool plus, char *buf, size_t size, size_t *used);
+/*
+ * Key `from` now has nk cell `to` (a rename that had to move its nk):
+ * its scratch files, and the values they hide, follow it.  Under lock.
+ */
+void scratch_key_moved(struct hivefs *fs, uint32_t from, uint32_t to);
+/* Does key `key` hold scratch files (so rmdir is ENOTEMPTY)?  Under lock. */
+bool scratch_in_key(struct hivefs *fs, uint32_t key);
 /* Unmount: every scratch file goes. */
 void scratch_free_all(struct hivefs *fs);
 
