@@ -536,6 +536,7 @@ static int rename_value(void *tmp, struct hivefs *fs, const struct node_info *fr
 					     vs.type, data, data_len, &cell);
 		if (err)
 			return fs_errno(fs, err);
+		node_value_moved(fs, from->cell, src->cell, to->cell, cell);
 	}
 	/* The target's node (if the kernel has one) is replaced. */
 	if (dst) {
@@ -604,6 +605,7 @@ static int rename_key(void *tmp, struct hivefs *fs, const struct node_info *from
 	if (moved != src->cell) {
 		inode_reparent(fs->inodes, src->cell, moved);
 		scratch_key_moved(fs, src->cell, moved);
+		node_key_moved(fs, src->cell, moved);
 	}
 	value_marks_prune(&fs->names, fs->hive, to->cell);
 	return 0;
@@ -674,7 +676,10 @@ void entry_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 					     target ? &dst : NULL, own);
 		if (!err)
 			err = change_done(fs);
-		if (!err && !own)
+		/* Its time (and, over a new file's target, its type and
+		 * size) may have changed, and the kernel keeps attributes
+		 * for as long as names (inode.h). */
+		if (!err)
 			stale_add_attr(&st, src_ino);
 		/* The kernel moves its name to newname: if that is not the
 		 * entry's own name now, it must not stay cached. */

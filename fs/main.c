@@ -65,15 +65,12 @@
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
 
-/* Read-only: entries and attributes never change. */
-#define CACHE_TIMEOUT 86400.0
 /*
- * Read-write: names are cached as long, because every change that makes
- * a cached name wrong tells the kernel (fs/inode.h); attributes briefly,
- * because a value shows its key's LastWriteTime, which a change to any
- * value of the key moves.
+ * Read-only: entries and attributes never change.  Read-write: names and
+ * attributes are cached as long, because every change that makes one
+ * wrong tells the kernel (fs/inode.h).
  */
-#define CACHE_TIMEOUT_RW 1.0
+#define CACHE_TIMEOUT 86400.0
 #define DEFAULT_COMMIT_SECONDS 5
 /* Microseconds the request loop polls for the next request (transport/). */
 #define DEFAULT_SPIN_US 50
@@ -670,7 +667,7 @@ int main(int argc, char *argv[])
 	fs.verbose = cmd.foreground || cmd.debug;
 	if (open_hive(mem, &fs, opts.hive, &opts) != 0)
 		goto done;
-	fs.timeout = fs.writable ? CACHE_TIMEOUT_RW : CACHE_TIMEOUT;
+	fs.timeout = CACHE_TIMEOUT;
 	fs.entry_timeout = CACHE_TIMEOUT;
 	if (inode_table_new(mem, hive_root(fs.hive), &fs.inodes) != HIVE_OK ||
 	    add_mount_options(&args, fs.hive_path, fs.writable,

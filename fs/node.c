@@ -295,6 +295,45 @@ void node_value_stored(struct hivefs *fs, uint32_t key, uint32_t cell)
 	time_put(fs, time_id(key, cell), now);
 }
 
+void node_value_moved(struct hivefs *fs, uint32_t from_key,
+		      uint32_t from_cell, uint32_t to_key, uint32_t to_cell)
+{
+	if (fs->writable)
+		time_put(fs, time_id(to_key, to_cell),
+			 value_time(fs, from_key, from_cell));
+}
+
+void node_key_moved(struct hivefs *fs, uint32_t old_key, uint32_t new_key)
+{
+	struct value_times *vt = fs->value_times;
+	struct time_slot *all;
+	size_t n = 0;
+
+	/* Values' attributes are cached as long as keys' (inode.h): their
+	 * times must not fall back to the key's when its cell moves, nor
+	 * reach a key that reuses the old cell. */
+	if (!vt || !vt->used || old_key == new_key)
+		return;
+	all = talloc_array(NULL, struct time_slot, vt->used);
+	if (!all)
+		return;
+	for (size_t i = 0; i < vt->cap; i++) {
+		if (!vt->slot[i].id)
+			continue;
+		all[n] = vt->slot[i];
+		if ((uint32_t)(all[n].id >> 32) == new_key)
+			continue; /* a deleted key's, which had that cell */
+		if ((uint32_t)(all[n].id >> 32) == old_key)
+			all[n].id = time_id(new_key, (uint32_t)all[n].id);
+		n++;
+	}
+	memset(vt->slot, 0, vt->cap * sizeof(*vt->slot));
+	vt->used = 0;
+	for (size_t i = 0; i < n; i++)
+		time_put(fs, all[i].id, all[i].t);
+	talloc_free(all);
+}
+
 bool node_shown_raw(const struct hivefs *fs, unsigned node_flags)
 {
 	return fs->raw || (node_flags & NODE_VERBATIM);

@@ -96,6 +96,11 @@ int node_entry_attr(struct hivefs *fs, enum node_kind kind, uint32_t parent,
 		    uint32_t cell, unsigned node_flags, struct stat *st);
 /* Value `cell` of key `key` was stored now: its mtime (see node.c). */
 void node_value_stored(struct hivefs *fs, uint32_t key, uint32_t cell);
+/* Key old_key now lives at cell new_key: its values keep their times. */
+void node_key_moved(struct hivefs *fs, uint32_t old_key, uint32_t new_key);
+/* A value moved (mv) keeps its mtime, as rename(2) does. */
+void node_value_moved(struct hivefs *fs, uint32_t from_key,
+		      uint32_t from_cell, uint32_t to_key, uint32_t to_cell);
 /* How long the kernel may keep the attributes st (inode.h). */
 double node_attr_timeout(const struct hivefs *fs, const struct stat *st);
 void node_fill_entry(struct hivefs *fs, struct fuse_entry_param *e,

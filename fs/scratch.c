@@ -67,6 +67,13 @@
 /* Extended attributes a scratch file may carry, and their size. */
 #define SCRATCH_MAX_XATTRS 32
 #define SCRATCH_MAX_XATTR_BYTES 65536
+/*
+ * Seconds the kernel keeps a scratch file's attributes: briefly, as
+ * before values' were kept long (inode.h); an editor's swap file is
+ * stat'ed rarely, and nothing here is worth proving each of its times
+ * dropped exactly.
+ */
+#define SCRATCH_ATTR_TIMEOUT 1.0
 
 struct scratch_xattr {
 	char *name;
@@ -317,7 +324,7 @@ static void entry_of(struct hivefs *fs, struct scratch *s,
 	e->ino = s->ino;
 	e->generation = 1;
 	attr_of(fs, s, &e->attr);
-	e->attr_timeout = fs->timeout;
+	e->attr_timeout = SCRATCH_ATTR_TIMEOUT;
 	e->entry_timeout = 0;
 	s->nlookup++;
 }
@@ -654,7 +661,8 @@ static int hide_value(struct hivefs *fs, const struct node_info *from,
  * s's content if s was written).  Under lock.
  */
 static int make_real(struct hivefs *fs, struct scratch *s, uint64_t to_ino,
-		     const struct node_info *to, const char *name)
+		     const struct node_info *to, const char *name,
+		     struct stale *st)
 {
 	void *tmp = talloc_new(NULL);
 	struct dir_entry found;
@@ -679,13 +687,20 @@ static int make_real(struct hivefs *fs, struct scratch *s, uint64_t to_ino,
 		own = found.cell == s->shadow && to->cell == s->shadow_key;
 		n.cell = found.cell;
 		n.flags = s->raw ? NODE_VERBATIM : 0;
+		uint64_t ino = inode_peek(fs->inodes, NODE_VALUE, to->cell,
+					  n.cell);
+
 		err = store_value_type(fs, n.cell, &type);
 		if (!err && (!own || s->written))
-			err = store_content(tmp, fs,
-					    inode_peek(fs->inodes, NODE_VALUE,
-						       to->cell, n.cell),
-					    &n, type, s->data ? s->data : "",
-					    s->len, STORE_WRITE);
+			err = store_content(tmp, fs, ino, &n, type,
+					    s->data ? s->data : "", s->len,
+					    STORE_WRITE);
+		/* The kernel may hold the value's attributes and pages
+		 * (under another name it cached, or an open descriptor). */
+		if (!err && (!own || s->written)) {
+			stale_add(st, ino);
+			stale_add(st, to_ino);
+		}
 	} else {
 		bool named_type, named_raw;
 		uint32_t name_type;
@@ -804,7 +819,7 @@ bool scratch_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		else if (strlen(newname) > HIVEFS_NAME_MAX)
 			err = -ENAMETOOLONG;
 		else
-			err = make_real(fs, s, newparent, &to, newname);
+			err = make_real(fs, s, newparent, &to, newname, &st);
 		if (!err)
 			drop_name(fs, s);
 	}
@@ -855,7 +870,7 @@ void scratch_getattr(fuse_req_t req, fuse_ino_t ino)
 		return;
 	attr_of(fs, s, &st);
 	pthread_mutex_unlock(&fs->lock);
-	fuse_reply_attr(req, &st, fs->timeout);
+	fuse_reply_attr(req, &st, SCRATCH_ATTR_TIMEOUT);
 }
 
 void scratch_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
@@ -900,7 +915,7 @@ void scratch_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	if (err)
 		fs_reply_err(req, err);
 	else
-		fuse_reply_attr(req, &st, fs->timeout);
+		fuse_reply_attr(req, &st, SCRATCH_ATTR_TIMEOUT);
 }
 
 void scratch_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)

@@ -611,6 +611,7 @@ void xattr_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	struct hivefs *fs = fs_of(req);
 	const struct attribute *a = attribute_named(name);
 	void *tmp = talloc_new(NULL);
+	struct stale st = { .n = 0 };
 	struct node_info n;
 	int err;
 
@@ -624,7 +625,13 @@ void xattr_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		else
 			err = -ENODATA;
 	}
+	/* Removing user.winreg.raw changes the view: size and pages. */
+	if (!err) {
+		stale_add(&st, ino);
+		if (n.kind == NODE_VALUE)
+			stale_add(&st, node_key_ino(fs, n.parent));
+	}
 	pthread_mutex_unlock(&fs->lock);
 	talloc_free(tmp);
-	fs_reply_err(req, err);
+	stale_reply(fs, req, &st, err, NULL);
 }
