@@ -30,15 +30,20 @@
  * - Negative entries: only on read-only mounts ("foo" cached as absent
  *   would hide a "Foo" created later, and the kernel cannot be told of
  *   every spelling it holds).
- * - Attributes.  A change tells the kernel of the value and key it
- *   changed before it answers (stale.c); creates, unlinks, renames and
- *   rmdirs make the kernel drop those of the directories concerned.  So
- *   keys' are cached for fs->entry_timeout; values' for fs->timeout only
- *   (a second).  Values used to show their key's LastWriteTime, which
- *   storing a sibling moves; now that a read-write mount keeps a time
- *   per value (node.c) they could be cached as long as keys', once every
- *   path that changes a value's attributes (scratch files too) is shown
- *   to drop them.
+ * - Attributes, for fs->entry_timeout (keys' and values' alike).  A
+ *   change tells the kernel of the value and key it changed before it
+ *   answers (stale.c); creates, unlinks, renames and rmdirs make the
+ *   kernel drop those of the directories concerned.  What a value shows
+ *   (size, mtime, st_blocks) changes only with: a store (close, fsync,
+ *   truncate, a backup renamed back over it: scratch.c), a view set or
+ *   removed (user.winreg.type, user.winreg.raw), each of which drops the
+ *   value's and its key's; a rename, which drops the moved node's; and a
+ *   key's cell moving, after which its values' times move with it
+ *   (node_key_moved) so they stay what the kernel holds.  A sibling's
+ *   store leaves a value's own time alone (node.c), and the mode is the
+ *   mount's.  The kernel itself drops atime after each read or readdir
+ *   on a writable mount, so the next stat of them costs a GETATTR.
+ *   Scratch files' are kept a second (scratch.c).
  * - Pages of values, kept across opens (keep_cache).  A value whose
  *   content changed, or that was opened for writing (writes fill pages
  *   with bytes that may never be stored), is marked NODE_STORED; the
