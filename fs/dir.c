@@ -231,6 +231,16 @@ void value_unmark(struct dir_names *dn, hive_key_t key, hive_value_t cell)
 			drop_mark(marks, i--);
 }
 
+void value_marks_key_moved(struct dir_names *dn, hive_key_t from,
+			   hive_key_t to)
+{
+	struct value_marks *marks = dn->marks;
+
+	for (size_t i = 0; marks && i < marks->n; i++)
+		if (marks->v[i].key == from)
+			marks->v[i].key = to;
+}
+
 void value_marks_prune(struct dir_names *dn, struct hive *h, hive_key_t key)
 {
 	struct value_marks *marks = dn->marks;

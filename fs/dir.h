@@ -53,6 +53,9 @@ int value_mark(void *mem, struct dir_names *dn, struct hive *h,
 	       hive_key_t key, hive_value_t cell);
 /* Value `cell` of `key` is being deleted: its mark goes. */
 void value_unmark(struct dir_names *dn, hive_key_t key, hive_value_t cell);
+/* Key `from` now has nk cell `to`: its values' marks follow it. */
+void value_marks_key_moved(struct dir_names *dn, hive_key_t from,
+			   hive_key_t to);
 /* Forget the marks of `key`'s values that a subkey now names (they list
  * as NAME%v anyway) or that no longer are what was marked. */
 void value_marks_prune(struct dir_names *dn, struct hive *h, hive_key_t key);

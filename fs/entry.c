@@ -606,6 +606,7 @@ static int rename_key(void *tmp, struct hivefs *fs, const struct node_info *from
 		inode_reparent(fs->inodes, src->cell, moved);
 		scratch_key_moved(fs, src->cell, moved);
 		node_key_moved(fs, src->cell, moved);
+		value_marks_key_moved(&fs->names, src->cell, moved);
 	}
 	value_marks_prune(&fs->names, fs->hive, to->cell);
 	return 0;
