@@ -130,6 +130,7 @@ static int new_value(void *tmp, struct hivefs *fs, uint64_t dir_ino,
 		if (typed && !raw && !fs->raw &&
 		    view_parse(tmp, type, "", 0, &empty, &empty_len) != HIVE_OK)
 			empty_len = 0;
+		node_entries_change(fs, dir.cell);
 		err = fs_errno(fs, hive_value_set(fs->hive, dir.cell, units, len,
 						  typed ? type : HIVE_REG_SZ,
 						  empty_len ? empty : (const uint8_t *)"",
@@ -226,8 +227,10 @@ void entry_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 				&len, &typed, &type, &raw)
 		  : -ENOMEM;
 	if (!err) {
-		int hive_err = hive_key_create(fs->hive, dir.cell, units, len,
-					       &key);
+		int hive_err;
+
+		node_entries_change(fs, dir.cell);
+		hive_err = hive_key_create(fs->hive, dir.cell, units, len, &key);
 
 		/* Too deep (512 levels) or too many subkeys. */
 		err = hive_err == HIVE_E_TOO_BIG ? -EMLINK : fs_errno(fs, hive_err);
@@ -273,8 +276,10 @@ static int delete_value(void *tmp, struct hivefs *fs, uint32_t key,
 
 	if (!err)
 		node_deleted(fs, ino);
-	if (!err)
+	if (!err) {
+		node_entries_change(fs, key);
 		err = hive_value_delete(fs->hive, key, name, len);
+	}
 	if (err)
 		return fs_errno(fs, err);
 	value_unmark(&fs->names, key, cell);
@@ -293,8 +298,10 @@ static int delete_key(struct hivefs *fs, uint32_t parent, uint32_t key)
 	if (!err && (ks.subkey_count || ks.value_count ||
 		     scratch_in_key(fs, key)))
 		err = HIVE_E_NOT_EMPTY;
-	if (!err)
+	if (!err) {
+		node_entries_change(fs, parent);
 		err = hive_key_delete(fs->hive, key);
+	}
 	if (!err)
 		inode_unlink(fs->inodes,
 			     inode_peek(fs->inodes, NODE_KEY, parent, key));
@@ -472,6 +479,8 @@ static int rename_value(void *tmp, struct hivefs *fs, const struct node_info *fr
 	if (dir_new_name(tmp, &fs->names, newname, NAME_VALUE, &units, &len,
 			 &typed, &type, &raw))
 		return -EINVAL;
+	/* Whichever way below, to's entries change (node.c). */
+	node_entries_change(fs, to->cell);
 	if (!src_ino || !inode_get(fs->inodes, src_ino, &sn))
 		sn.flags = 0;
 	fresh = sn.flags & NODE_FRESH;
@@ -595,6 +604,8 @@ static int rename_key(void *tmp, struct hivefs *fs, const struct node_info *from
 		if (err)
 			return err;
 	}
+	node_entries_change(fs, from->cell);
+	node_entries_change(fs, to->cell);
 	err = hive_key_rename(fs->hive, src->cell,
 			      to->cell == from->cell ? HIVE_NO_CELL : to->cell,
 			      units, len, &moved);

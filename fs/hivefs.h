@@ -38,6 +38,7 @@ struct wbuf;
 struct dir_cache;
 struct scratch_table;
 struct value_times;
+struct listing_serials;
 struct fuse_session;
 struct stale_worker;
 struct name_worker;
@@ -68,8 +69,10 @@ struct hivefs {
 	 * afterwards. */
 	const char *hive_path;         /* absolute */
 	bool raw;                      /* -o raw: every value shown raw */
-	bool handles;                  /* open/opendir make handles (else
-					  the kernel opens, see init) */
+	bool handles;                  /* open makes handles (else the
+					  kernel opens, see init) */
+	bool dir_handles;              /* opendir makes handles (else the
+					  kernel opens, see read.c) */
 	bool verbose;                  /* -d or -f: report damage on stderr */
 	uid_t uid;
 	gid_t gid;
@@ -124,6 +127,7 @@ struct hivefs {
 	 * the values made as NAME%v (under lock; dir.c). */
 	struct dir_names names;
 	struct value_times *value_times; /* values' mtimes (node.c) */
+	struct listing_serials *listing_serials; /* readdir order (node.c) */
 	unsigned recent_next;
 	uint64_t changes;              /* every change counts (node_changed) */
 	int commit_error;              /* first failed commit (an engine

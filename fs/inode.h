@@ -53,7 +53,10 @@
  *   before the store is answered (stale.c).
  * - Listings (cache_readdir): every change to a key's entries is a
  *   create, mkdir, unlink, rmdir or rename in that directory, after
- *   which the kernel drops the listing it holds itself.
+ *   which the kernel drops the listing it holds itself.  The kernel
+ *   opens directories itself (no OPENDIR), so readdir keeps nothing per
+ *   open directory; a listing read in pieces while entries change is
+ *   resumed by offsets that stay with entries (node_entries_change).
  */
 #ifndef HIVEFS_INODE_H
 #define HIVEFS_INODE_H

@@ -658,6 +658,7 @@ int main(int argc, char *argv[])
 	fs.names.typed = opts.typenames;
 	fs.names.raw_all = opts.raw;
 	fs.handles = opts.handles;
+	fs.dir_handles = opts.handles;
 	fs.uid = opts.uid;
 	fs.gid = opts.gid;
 	fs.umask = opts.umask & 0777;

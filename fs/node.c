@@ -8,6 +8,7 @@
  * value read in pieces) serve while fs->changes is what it was when they
  * were made; node_changed(), which every change calls, moves it on.
  */
+#define _GNU_SOURCE /* qsort_r */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -553,6 +554,177 @@ static int listing_fill(struct hivefs *fs, struct key_listing *kl,
 	return 0;
 }
 
+/*
+ * Readdir order on a read-write mount.  The kernel opens directories
+ * itself, so nothing is kept per open directory, and a listing may be
+ * read in pieces while entries come and go: the offset an entry gets
+ * must name the same place in the next piece.  A key whose entries never
+ * changed in this mount lists in the hive's order, and offsets are
+ * positions in it (as on a read-only mount).  Just before its entries
+ * first change, the positions are frozen as each entry's serial; entries
+ * made afterwards get the next serials when first listed, and a listing
+ * goes by serial.  So an offset given out before or after any change
+ * still lands between the same two entries that stayed, and a new
+ * subkey is listed after the others rather than in name order.  A table
+ * (key, entry cell) -> serial holds them, the key's next serial under
+ * entry cell 0 (no entry has it).  Under lock.
+ */
+struct serial_slot {
+	uint64_t id;     /* key << 32 | entry cell; 0 = empty */
+	uint32_t serial;
+};
+struct listing_serials {
+	struct serial_slot *slot;
+	size_t cap, used;  /* cap a power of two */
+};
+
+static struct serial_slot *serial_find(struct listing_serials *ls, uint64_t id)
+{
+	size_t mask = ls->cap - 1;
+
+	for (size_t i = (size_t)(id * 0x9E3779B97F4A7C15ull) & mask;;
+	     i = (i + 1) & mask)
+		if (ls->slot[i].id == id || ls->slot[i].id == 0)
+			return &ls->slot[i];
+}
+
+static const struct serial_slot *serial_get(struct hivefs *fs, uint32_t key,
+					    uint32_t cell)
+{
+	struct listing_serials *ls = fs->listing_serials;
+	struct serial_slot *slot;
+
+	if (!ls || !ls->cap)
+		return NULL;
+	slot = serial_find(ls, (uint64_t)key << 32 | cell);
+	return slot->id ? slot : NULL;
+}
+
+/* 0, or -ENOMEM (then the key keeps listing by position). */
+static int serial_put(struct hivefs *fs, uint32_t key, uint32_t cell,
+		      uint32_t serial)
+{
+	struct listing_serials *ls = fs->listing_serials;
+	struct serial_slot *slot;
+	uint64_t id = (uint64_t)key << 32 | cell;
+
+	if (!ls && !(ls = fs->listing_serials =
+			     talloc_zero(NULL, struct listing_serials)))
+		return -ENOMEM;
+	if (2 * (ls->used + 1) > ls->cap) {
+		struct listing_serials bigger = { .cap = ls->cap ? 2 * ls->cap
+								 : 256 };
+
+		bigger.slot = talloc_zero_array(ls, struct serial_slot,
+						bigger.cap);
+		if (!bigger.slot)
+			return -ENOMEM;
+		for (size_t i = 0; i < ls->cap; i++)
+			if (ls->slot[i].id)
+				*serial_find(&bigger, ls->slot[i].id) =
+					ls->slot[i];
+		talloc_free(ls->slot);
+		ls->slot = bigger.slot;
+		ls->cap = bigger.cap;
+	}
+	slot = serial_find(ls, id);
+	if (!slot->id)
+		ls->used++;
+	slot->id = id;
+	slot->serial = serial;
+	return 0;
+}
+
+void node_entries_change(struct hivefs *fs, uint32_t key)
+{
+	void *tmp;
+	struct listing *l;
+	int err = 0;
+
+	if (!fs->writable || serial_get(fs, key, 0))
+		return;
+	tmp = talloc_new(NULL);
+	if (!tmp || listing_build(tmp, fs->hive, &fs->names, key, &l) != HIVE_OK) {
+		talloc_free(tmp);
+		return; /* damaged: it lists by position */
+	}
+	for (size_t i = 0; i < l->count && !err; i++)
+		if (l->ent[i].cell && !serial_get(fs, key, l->ent[i].cell))
+			err = serial_put(fs, key, l->ent[i].cell, (uint32_t)i);
+	/* The key's own mark last: without it, it lists by position. */
+	if (!err)
+		(void)serial_put(fs, key, 0, (uint32_t)l->count);
+	talloc_free(tmp);
+}
+
+void node_entry_moved(struct hivefs *fs, uint32_t key, uint32_t old,
+		      uint32_t now)
+{
+	const struct serial_slot *was = serial_get(fs, key, old);
+
+	if (was)
+		(void)serial_put(fs, key, now, was->serial);
+}
+
+static int by_serial(const void *a, const void *b, void *offsets)
+{
+	const off_t *off = offsets;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+
+	if (off[i] != off[j])
+		return off[i] < off[j] ? -1 : 1;
+	return i < j ? -1 : i > j;
+}
+
+int node_listing_stable(struct hivefs *fs, struct key_listing *kl)
+{
+	size_t n = kl->listing->count;
+	const struct serial_slot *next = serial_get(fs, kl->cell, 0);
+	off_t *by_entry;
+
+	if (kl->order)
+		return 0;
+	kl->order = talloc_array(kl, size_t, n ? n : 1);
+	kl->stable_off = talloc_array(kl, off_t, n ? n : 1);
+	by_entry = talloc_array(kl, off_t, n ? n : 1);
+	if (!kl->order || !kl->stable_off || !by_entry) {
+		TALLOC_FREE(kl->order);
+		TALLOC_FREE(kl->stable_off);
+		talloc_free(by_entry);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct dir_entry *de = &kl->listing->ent[i];
+		const struct serial_slot *slot;
+		uint32_t serial = (uint32_t)i;
+
+		if (next && de->cell) {
+			slot = serial_get(fs, kl->cell, de->cell);
+			if (slot) {
+				serial = slot->serial;
+			} else {
+				serial = next->serial;
+				if (serial_put(fs, kl->cell, de->cell, serial) ||
+				    serial_put(fs, kl->cell, 0, serial + 1)) {
+					TALLOC_FREE(kl->order);
+					TALLOC_FREE(kl->stable_off);
+					talloc_free(by_entry);
+					return -ENOMEM;
+				}
+				/* The table may have grown. */
+				next = serial_get(fs, kl->cell, 0);
+			}
+		}
+		kl->order[i] = i;
+		by_entry[i] = STABLE_OFF_MIN - 1 + (off_t)serial;
+	}
+	qsort_r(kl->order, n, sizeof(*kl->order), by_serial, by_entry);
+	for (size_t k = 0; k < n; k++)
+		kl->stable_off[k] = by_entry[kl->order[k]];
+	talloc_free(by_entry);
+	return 0;
+}
+
 int node_listing_new(void *mem, struct hivefs *fs, uint64_t ino,
 		     struct key_listing **out)
 {
@@ -805,6 +977,8 @@ void node_caches_free(struct hivefs *fs)
 	fs->dir_cache = NULL;
 	talloc_free(fs->value_times);
 	fs->value_times = NULL;
+	talloc_free(fs->listing_serials);
+	fs->listing_serials = NULL;
 	talloc_free(fs->names.marks);
 	fs->names.marks = NULL;
 }

@@ -140,6 +140,9 @@ struct key_listing {
 	struct timespec key_time; /* the key's LastWriteTime, for its values */
 	uint32_t cell;
 	uint64_t ino, parent_ino;
+	/* Stable readdir offsets (node_listing_stable), or NULL. */
+	size_t *order;            /* entries by ascending stable offset */
+	off_t *stable_off;        /* stable_off[k]: that of entry order[k] */
 };
 
 /* A listing of directory ino of its own, on mem (takes the lock). */
@@ -152,6 +155,23 @@ int node_listing_new(void *mem, struct hivefs *fs, uint64_t ino,
  */
 int node_listing_cached(struct hivefs *fs, uint64_t ino,
 			const struct node_info *n, struct key_listing **out);
+/*
+ * Readdir offsets that survive changes to the key with no state per open
+ * directory (read-write mounts without opendir, read.c; the rule is at
+ * node_entries_change in node.c): fills kl->order and kl->stable_off
+ * once per listing; 0 or -ENOMEM.  An entry at position i of a key whose
+ * entries never changed has offset i + STABLE_OFF_MIN - 1, as positions
+ * go without it.
+ */
+#define STABLE_OFF_MIN 3
+int node_listing_stable(struct hivefs *fs, struct key_listing *kl);
+/* Key `key`'s entries are about to change: its readdir order is frozen
+ * first (node.c).  Under lock. */
+void node_entries_change(struct hivefs *fs, uint32_t key);
+/* An entry of key `key` moved from cell `old` to `now` (a store): it
+ * keeps its place in listings. */
+void node_entry_moved(struct hivefs *fs, uint32_t key, uint32_t old,
+		      uint32_t now);
 /*
  * Resolve a file name in directory dir_ino (node dir), under lock:
  * -ENOENT when no entry has it, -EIO for a damaged one.

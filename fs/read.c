@@ -8,15 +8,16 @@
  * inode table, and answers the kernel after releasing it.
  *
  * Handles.  With fs->handles, open renders a value's content once into a
- * file handle (reads are slices of that snapshot) and opendir takes the
- * key's listing (readdir offsets are positions in it; entries deleted or
- * renamed since are skipped).  Writable opens are file.c's.  A read-only
- * mount on a kernel that allows it answers open and opendir with ENOSYS
- * instead (session.c): the kernel then opens by itself, with the same
- * caching, and never sends OPEN, OPENDIR, RELEASE or RELEASEDIR; read
- * renders per call, which is exact because nothing changes, and readdir
- * takes the key's listing from the listing cache (node.c), so the many
- * calls that list one large directory build its listing once.
+ * file handle (reads are slices of that snapshot); with fs->dir_handles,
+ * opendir takes the key's listing (readdir offsets are positions in it;
+ * entries deleted or renamed since are skipped).  Writable opens are
+ * file.c's.  On a kernel that allows it, a read-only mount answers open
+ * and opendir with ENOSYS, and a read-write mount opendir (session.c):
+ * the kernel then opens by itself, with the same caching, and never
+ * sends those, nor their RELEASE or RELEASEDIR; read renders per call,
+ * which is exact because nothing changes, and readdir takes the key's
+ * listing from the listing cache (node.c), so the many calls that list
+ * one large directory build its listing once (offsets: do_readdir).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -142,7 +143,7 @@ void read_opendir(fuse_req_t req, fuse_ino_t ino,
 	struct key_listing *dh;
 	int err;
 
-	if (!fs->handles) {
+	if (!fs->dir_handles) {
 		fs_reply_err(req, -ENOSYS); /* the kernel opens it itself */
 		return;
 	}
@@ -234,24 +235,30 @@ static bool still_listed(struct hivefs *fs, const struct key_listing *dh,
 }
 
 /*
- * Offsets are positions in the listing taken at opendir: 0 and 1 are "."
- * and "..", entry i is at i + 2, and each entry's offset is the next one's
- * position.  They stay valid for the life of the handle.
+ * Offsets.  With a handle (opendir), positions in the listing taken at
+ * opendir: 0 and 1 are "." and "..", entry i is at i + 2, and each
+ * entry's offset is the next one's position; they stay valid for the
+ * life of the handle.  Without one, on a read-only mount, the same
+ * positions in the cached listing: the hive does not change.  Without
+ * one on a read-write mount (the kernel opens directories itself), the
+ * listing is the key's as it is now, and an entry's offset is its stable
+ * one (node_listing_stable): entries come in that order, and a listing
+ * resumed at an offset after entries were made or removed goes on with
+ * the first entry at or past it, skipping and repeating none of those
+ * that stayed.
  */
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		       off_t off, struct fuse_file_info *fi, bool plus)
 {
 	struct hivefs *fs = fs_of(req);
 	struct key_listing *dh = (struct key_listing *)(uintptr_t)fi->fh;
-	size_t total, used = 0;
-	bool prefetch, full = false;
+	size_t total, start, used = 0;
+	bool prefetch, full = false, stable = false;
 	uint32_t key;
 	char *buf = malloc(size);
 	int err = buf ? 0 : -ENOMEM;
 
 	pthread_mutex_lock(&fs->lock);
-	/* Without opendir (read-only mounts) the listing comes from the
-	 * cache: the hive does not change, so the offsets stay valid. */
 	if (!err && !dh) {
 		struct node_info n;
 
@@ -261,6 +268,9 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 			err = -ENOTDIR;
 		else
 			err = node_listing_cached(fs, ino, &n, &dh);
+		stable = fs->writable;
+		if (!err && stable)
+			err = node_listing_stable(fs, dh);
 	}
 	if (err) {
 		pthread_mutex_unlock(&fs->lock);
@@ -269,35 +279,57 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		return;
 	}
 	total = dh->listing->count + 2;
-	for (size_t pos = off < 0 ? total : (size_t)off; pos < total; pos++) {
+	start = off < 0 ? total : (size_t)off;
+	if (stable && off >= 2) {
+		/* The first entry whose offset is at or past off. */
+		size_t lo = 0, hi = dh->listing->count;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (dh->stable_off[mid] < off)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		start = lo + 2;
+	}
+	for (size_t pos = start; pos < total; pos++) {
 		struct fuse_entry_param e;
+		const struct dir_entry *de = NULL;
 		const char *name;
+		off_t next = (off_t)pos + 1;
 		size_t n;
 
+		if (stable && pos >= 2) {
+			de = &dh->listing->ent[dh->order[pos - 2]];
+			next = dh->stable_off[pos - 2] + 1;
+		} else if (pos >= 2) {
+			de = &dh->listing->ent[pos - 2];
+		}
 		memset(&e, 0, sizeof(e));
-		if (pos < 2) {
+		if (!de) {
 			/* Ids but no lookups: the kernel never counts these. */
 			name = pos == 0 ? "." : "..";
 			e.attr.st_ino = pos == 0 ? dh->ino : dh->parent_ino;
 			e.attr.st_mode = S_IFDIR;
 		} else if (dh->changes != fs->changes &&
-			   !still_listed(fs, dh, &dh->listing->ent[pos - 2])) {
+			   !still_listed(fs, dh, de)) {
 			continue; /* deleted or renamed since opendir */
-		} else if (dh->listing->ent[pos - 2].kind == ENTRY_VALUE &&
-			   scratch_hides(fs, dh->cell,
-					 dh->listing->ent[pos - 2].cell)) {
+		} else if (de->kind == ENTRY_VALUE &&
+			   scratch_hides(fs, dh->cell, de->cell)) {
 			continue; /* renamed to a backup's name (scratch.c) */
 		} else if (plus) {
-			name = dh->listing->ent[pos - 2].name;
-			plus_entry(fs, dh, &dh->listing->ent[pos - 2], &e);
+			name = de->name;
+			plus_entry(fs, dh, de, &e);
 		} else {
-			name = dh->listing->ent[pos - 2].name;
-			plain_entry(fs, dh, &dh->listing->ent[pos - 2], &e.attr);
+			name = de->name;
+			plain_entry(fs, dh, de, &e.attr);
 		}
 		n = plus ? fuse_add_direntry_plus(req, buf + used, size - used,
-						  name, &e, (off_t)pos + 1)
+						  name, &e, next)
 			 : fuse_add_direntry(req, buf + used, size - used, name,
-					     &e.attr, (off_t)pos + 1);
+					     &e.attr, next);
 		if (n > size - used) {
 			/* Did not fit: the kernel will not count this one. */
 			if (plus && e.ino)

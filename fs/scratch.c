@@ -545,8 +545,10 @@ static int delete_hidden(struct hivefs *fs, uint32_t key, uint32_t cell)
 		err = fs_errno(fs, hive_value_name(tmp, fs->hive, cell, &name, &len));
 	if (!err)
 		node_deleted(fs, ino);
-	if (!err)
+	if (!err) {
+		node_entries_change(fs, key);
 		err = fs_errno(fs, hive_value_delete(fs->hive, key, name, len));
+	}
 	if (!err)
 		value_unmark(&fs->names, key, cell);
 	talloc_free(tmp);
@@ -717,6 +719,7 @@ static int make_real(struct hivefs *fs, struct scratch *s, uint64_t to_ino,
 			s->typed = true;
 			s->raw = s->raw || named_raw;
 		}
+		node_entries_change(fs, to->cell);
 		err = fs_errno(fs, hive_value_set(fs->hive, to->cell, units,
 						  units_len, type, "", 0, &n.cell));
 		made = err == 0;

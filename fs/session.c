@@ -24,15 +24,19 @@ static void session_init(void *userdata, struct fuse_conn_info *conn)
 	struct hivefs *fs = userdata;
 
 	/*
-	 * A read-only mount needs no snapshots: the kernel can open files
-	 * and directories by itself, keeping their pages and listings
-	 * cached, which saves four of the six round trips a directory costs
-	 * a walk and two of the three of a file.  Kernels without that
-	 * support, and -o handles, get open/opendir handles.
+	 * The kernel can open files and directories by itself, keeping
+	 * their pages and listings cached, which saves four of the six
+	 * round trips a directory costs a walk and two of the three of a
+	 * file.  Directories: on every mount, as readdir needs no state per
+	 * open directory (read.c).  Files: on read-only mounts; a read-write
+	 * mount holds a copy per descriptor open for writing (file.c), and
+	 * the kernel, once told to open files itself, sends no open at all.
+	 * Kernels without that support, and -o handles, get handles.
 	 */
-	if (fs->writable || !(conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) ||
-	    !(conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT))
+	if (fs->writable || !(conn->capable & FUSE_CAP_NO_OPEN_SUPPORT))
 		fs->handles = true;
+	if (!(conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT))
+		fs->dir_handles = true;
 	/* O_TRUNC comes with open, so a value is never stored empty first. */
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;

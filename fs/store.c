@@ -148,6 +148,7 @@ int store_content(void *tmp, struct hivefs *fs, uint64_t ino,
 		return fs_errno(fs, err);
 	if (cell != n->cell) {
 		recent_forget_cell(fs, n->cell);
+		node_entry_moved(fs, n->parent, n->cell, cell);
 		inode_rekey(fs->inodes, ino, n->parent, cell);
 		n->cell = cell;
 	}
