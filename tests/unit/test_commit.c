@@ -167,44 +167,28 @@ static int state_of(void *mem, const char *path)
 	return 1;
 }
 
-static char *fresh_dir(void *mem)
-{
-	char *dir = talloc_strdup(mem, "/tmp/hivefs-commit-XXXXXX");
-
-	assert_non_null(mkdtemp(dir));
-	return dir;
-}
-
-static void remove_dir(const char *dir)
-{
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-}
-
 static void clean_commit_holds(void **state)
 {
-	char *dir = fresh_dir(*state);
+	char *dir = test_dir(*state);
 	char *path = prepare(*state, dir);
 	struct faults f = { .budget = -1 };
 
 	assert_int_equal(change_and_commit(*state, path, &f), HIVE_OK);
 	assert_int_equal(state_of(*state, path), 1);
-	remove_dir(dir);
+	test_dir_remove(dir);
 }
 
 static void torn_writes(void **state)
 {
 	struct faults probe = { .budget = -1 };
-	char *dir = fresh_dir(*state);
+	char *dir = test_dir(*state);
 	char *path = prepare(*state, dir);
 	long total;
 	unsigned old_states = 0, new_states = 0, cases = 0;
 
 	assert_int_equal(change_and_commit(*state, path, &probe), HIVE_OK);
 	total = probe.written;
-	remove_dir(dir);
+	test_dir_remove(dir);
 	/* Every sector boundary of everything a commit writes, and a byte
 	 * either side of it (torn sectors). */
 	for (long budget = 0; budget < total; budget += 512) {
@@ -212,7 +196,7 @@ static void torn_writes(void **state)
 			struct faults f = { .budget = budget + delta };
 			if (f.budget < 0)
 				continue;
-			dir = fresh_dir(*state);
+			dir = test_dir(*state);
 			path = prepare(*state, dir);
 			assert_int_not_equal(change_and_commit(*state, path, &f), HIVE_OK);
 			if (state_of(*state, path))
@@ -220,7 +204,7 @@ static void torn_writes(void **state)
 			else
 				old_states++;
 			cases++;
-			remove_dir(dir);
+			test_dir_remove(dir);
 		}
 	}
 	print_message("torn writes: %u cases over %ld bytes: %u old, %u new\n",
@@ -232,19 +216,19 @@ static void failed_flushes_and_truncate(void **state)
 {
 	for (int n = 1; n <= 4; n++) {
 		struct faults f = { .budget = -1, .fail_fsync = n };
-		char *dir = fresh_dir(*state);
+		char *dir = test_dir(*state);
 		char *path = prepare(*state, dir);
 
 		assert_int_not_equal(change_and_commit(*state, path, &f), HIVE_OK);
 		state_of(*state, path);
-		remove_dir(dir);
+		test_dir_remove(dir);
 	}
 	struct faults f = { .budget = -1, .fail_truncate = 1 };
-	char *dir = fresh_dir(*state);
+	char *dir = test_dir(*state);
 	char *path = prepare(*state, dir);
 	assert_int_not_equal(change_and_commit(*state, path, &f), HIVE_OK);
 	assert_int_equal(state_of(*state, path), 0);
-	remove_dir(dir);
+	test_dir_remove(dir);
 }
 
 /* A full file system or quota is told apart from other failures (ENOSPC,
@@ -266,12 +250,12 @@ static void full_disk_is_nospc(void **state)
 		struct faults f = { .budget = cases[c].budget,
 				    .fail_fsync = cases[c].fail_fsync,
 				    .fsync_errno = cases[c].fsync_errno };
-		char *dir = fresh_dir(*state);
+		char *dir = test_dir(*state);
 		char *path = prepare(*state, dir);
 
 		assert_int_equal(change_and_commit(*state, path, &f), HIVE_E_NOSPC);
 		assert_int_equal(state_of(*state, path), 0);
-		remove_dir(dir);
+		test_dir_remove(dir);
 	}
 }
 
@@ -338,17 +322,17 @@ static void big_entry_in_pieces(void **state)
 {
 	unsigned old_states = 0, new_states = 0;
 	struct faults probe = { .budget = -1 };
-	char *dir = fresh_dir(*state);
+	char *dir = test_dir(*state);
 	char *path = prepare(*state, dir);
 
 	assert_int_equal(big_change_and_commit(*state, path, &probe), HIVE_OK);
 	assert_int_equal(big_state_of(*state, path), 1);
 	assert_true(probe.written > 2 * (long)sizeof(big));
-	remove_dir(dir);
+	test_dir_remove(dir);
 	for (int fail = 1; fail <= probe.fsyncs; fail++) {
 		struct faults f = { .budget = -1, .fail_fsync = fail };
 
-		dir = fresh_dir(*state);
+		dir = test_dir(*state);
 		path = prepare(*state, dir);
 		assert_int_not_equal(big_change_and_commit(*state, path, &f),
 				     HIVE_OK);
@@ -356,7 +340,7 @@ static void big_entry_in_pieces(void **state)
 			new_states++;
 		else
 			old_states++;
-		remove_dir(dir);
+		test_dir_remove(dir);
 	}
 	/* Some flush comes before the log is durable, some after it. */
 	assert_true(old_states > 0 && new_states > 0);
@@ -364,7 +348,7 @@ static void big_entry_in_pieces(void **state)
 
 static void second_writer_refused(void **state)
 {
-	char *dir = fresh_dir(*state);
+	char *dir = test_dir(*state);
 	char *path = prepare(*state, dir);
 	struct hive *a, *b;
 
@@ -373,7 +357,7 @@ static void second_writer_refused(void **state)
 	/* Readers are not writers. */
 	assert_int_equal(hive_open(*state, path, HIVE_OPEN_READ_ONLY, &b), HIVE_OK);
 	talloc_free(a);
-	remove_dir(dir);
+	test_dir_remove(dir);
 }
 
 int main(void)

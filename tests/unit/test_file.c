@@ -25,22 +25,6 @@
 
 /* ---- set-up ---- */
 
-static char *fresh_dir(void *mem)
-{
-	char *dir = talloc_strdup(mem, "/tmp/hivefs-file-XXXXXX");
-
-	assert_non_null(mkdtemp(dir));
-	return dir;
-}
-
-static void remove_dir(const char *dir)
-{
-	char cmd[256];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	assert_int_equal(system(cmd), 0);
-}
-
 static void name16(uint16_t *out, size_t *len, const char *s)
 {
 	ascii16(out, s, len);
@@ -378,14 +362,14 @@ static void hive_not_a_file(void **state)
 
 	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
 		for (size_t f = 0; f < 2; f++) {
-			char *dir = fresh_dir(*state);
+			char *dir = test_dir(*state);
 			char *path = talloc_asprintf(*state, "%s/plant", dir);
 			char *nowhere = talloc_asprintf(*state, "%s/nowhere", dir);
 			struct hive *h;
 			int ret;
 
 			if (!plant(kinds[k], path, NULL, nowhere)) {
-				remove_dir(dir);
+				test_dir_remove(dir);
 				continue;
 			}
 			bounded();
@@ -396,7 +380,7 @@ static void hive_not_a_file(void **state)
 			detail_says(hive_error_detail(), why(kinds[k]));
 			/* Nothing was created anywhere. */
 			assert_int_equal(entries_in(dir), 1);
-			remove_dir(dir);
+			test_dir_remove(dir);
 		}
 	}
 	/* A device by its own name. */
@@ -406,7 +390,7 @@ static void hive_not_a_file(void **state)
 			     HIVE_OK);
 	detail_says(hive_error_detail(), "is not a regular file (a character device)");
 	/* The front ends' own descriptor of the hive meets the same door. */
-	char *dir = fresh_dir(*state);
+	char *dir = test_dir(*state);
 	char *fifo = talloc_asprintf(*state, "%s/fifo", dir);
 	char *link_path = talloc_asprintf(*state, "%s/link", dir);
 	char *hive = make_hive(*state, dir);
@@ -422,13 +406,13 @@ static void hive_not_a_file(void **state)
 	assert_int_equal(fcntl(fd, F_GETFL) & (O_NONBLOCK | O_ACCMODE), O_RDONLY);
 	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
 	close(fd);
-	remove_dir(dir);
+	test_dir_remove(dir);
 }
 
 /* A hive with a second name is never written through either name. */
 static void hive_hard_link_read_only(void **state)
 {
-	char *dir = fresh_dir(*state);
+	char *dir = test_dir(*state);
 	char *path = make_hive(*state, dir);
 	char *other = talloc_asprintf(*state, "%s/other", dir);
 	struct hive *h;
@@ -447,14 +431,14 @@ static void hive_hard_link_read_only(void **state)
 			 HIVE_E_READ_ONLY);
 	talloc_free(h);
 	unchanged(*state, path, before, len);
-	remove_dir(dir);
+	test_dir_remove(dir);
 }
 
 /* A link given as the hive names the file it leads to (the user chose
  * it): the logs are beside that file, never beside the link. */
 static void hive_symlink_followed_once(void **state)
 {
-	char *dir = fresh_dir(*state);
+	char *dir = test_dir(*state);
 	char *sub = talloc_asprintf(*state, "%s/real", dir);
 	char *link_path = talloc_asprintf(*state, "%s/link", dir);
 	char *real;
@@ -472,7 +456,7 @@ static void hive_symlink_followed_once(void **state)
 	assert_int_equal(hive_open(*state, real, HIVE_OPEN_READ_ONLY, &h), HIVE_OK);
 	assert_true(has_key(h, "Linked"));
 	talloc_free(h);
-	remove_dir(dir);
+	test_dir_remove(dir);
 }
 
 /* ---- logs met at open, at a commit, at replay ---- */
@@ -483,7 +467,7 @@ static void log_refused_at_open(void **state)
 {
 	for (int k = 0; k < KINDS; k++) {
 		for (int which = 1; which <= 2; which++) {
-			char *dir = fresh_dir(*state);
+			char *dir = test_dir(*state);
 			char *path = make_hive(*state, dir);
 			char *log = talloc_asprintf(*state, "%s.LOG%d", path, which);
 			char *victim = talloc_asprintf(*state, "%s/victim", dir);
@@ -498,7 +482,7 @@ static void log_refused_at_open(void **state)
 				rename(log, victim);
 			}
 			if (!plant(k, log, victim, nowhere)) {
-				remove_dir(dir);
+				test_dir_remove(dir);
 				continue;
 			}
 			before = slurp(*state, path, &len);
@@ -518,7 +502,7 @@ static void log_refused_at_open(void **state)
 			if (k != FOREIGN)
 				holds(*state, victim, "precious\n");
 			assert_int_equal(access(nowhere, F_OK), -1);
-			remove_dir(dir);
+			test_dir_remove(dir);
 		}
 	}
 }
@@ -532,7 +516,7 @@ static void log_refused_at_commit(void **state)
 {
 	for (int k = 0; k < KINDS; k++) {
 		for (int which = 1; which <= 2; which++) {
-			char *dir = fresh_dir(*state);
+			char *dir = test_dir(*state);
 			char *path = make_hive(*state, dir);
 			char *log = talloc_asprintf(*state, "%s.LOG%d", path, which);
 			char *victim = talloc_asprintf(*state, "%s/victim", dir);
@@ -549,7 +533,7 @@ static void log_refused_at_commit(void **state)
 			add_key(h, "X");
 			if (!plant(k, log, victim, nowhere)) {
 				talloc_free(h);
-				remove_dir(dir);
+				test_dir_remove(dir);
 				continue;
 			}
 			bounded();
@@ -565,7 +549,7 @@ static void log_refused_at_commit(void **state)
 			unchanged(*state, path, before, len);
 			holds(*state, victim, "precious\n");
 			assert_int_equal(access(nowhere, F_OK), -1);
-			remove_dir(dir);
+			test_dir_remove(dir);
 		}
 	}
 }
@@ -580,7 +564,7 @@ static void log_refused_at_replay(void **state)
 	for (int k = 0; k < KINDS; k++) {
 		if (k == HARDLINK)
 			continue; /* reading a second name of a log harms nothing */
-		char *dir = fresh_dir(*state);
+		char *dir = test_dir(*state);
 		char *away = talloc_asprintf(*state, "%s/away", dir);
 		char *path, *log, *real, *nowhere;
 		struct hive *h;
@@ -595,7 +579,7 @@ static void log_refused_at_replay(void **state)
 		nowhere = talloc_asprintf(*state, "%s/nowhere", dir);
 		assert_int_equal(rename(log, real), 0);
 		if (!plant(k, log, real, nowhere)) {
-			remove_dir(dir);
+			test_dir_remove(dir);
 			continue;
 		}
 		before = slurp(*state, path, &len);
@@ -618,7 +602,7 @@ static void log_refused_at_replay(void **state)
 		assert_int_equal(hive_describe_logs(*state, path, &text), HIVE_OK);
 		detail_says(text, why(k));
 		unchanged(*state, path, before, len);
-		remove_dir(dir);
+		test_dir_remove(dir);
 	}
 }
 
@@ -628,7 +612,7 @@ static void new_log_takes_hive_owner(void **state)
 {
 	if (!root())
 		skip();
-	char *dir = fresh_dir(*state);
+	char *dir = test_dir(*state);
 	char *path = make_hive(*state, dir);
 	char *log1 = talloc_asprintf(*state, "%s.LOG1", path);
 	char *log2 = talloc_asprintf(*state, "%s.LOG2", path);
@@ -651,14 +635,14 @@ static void new_log_takes_hive_owner(void **state)
 	assert_int_equal(hive_open(*state, path, 0, &h), HIVE_OK);
 	assert_null(hive_read_only_reason(h));
 	talloc_free(h);
-	remove_dir(dir);
+	test_dir_remove(dir);
 }
 
 /* ---- the hive's name changing under an open handle ---- */
 
 static void hive_deleted_before_commit(void **state)
 {
-	char *dir = fresh_dir(*state);
+	char *dir = test_dir(*state);
 	char *path = make_hive(*state, dir);
 	struct hive *h;
 
@@ -677,15 +661,15 @@ static void hive_deleted_before_commit(void **state)
 	assert_int_equal(hive_commit(h), HIVE_E_POISONED);
 	talloc_free(h);
 	assert_int_equal(entries_in(dir), 0);
-	remove_dir(dir);
+	test_dir_remove(dir);
 }
 
 /* hive_path_check: the commit's own look at the name, for a front end. */
 static void path_check(void **state)
 {
-	char *dir = fresh_dir(*state);
+	char *dir = test_dir(*state);
 	char *path = make_hive(*state, dir);
-	char *other_dir = fresh_dir(*state);
+	char *other_dir = test_dir(*state);
 	char *other = make_hive(*state, other_dir);
 	char *second = talloc_asprintf(*state, "%s/second", dir);
 	struct hive *h, *r;
@@ -714,15 +698,15 @@ static void path_check(void **state)
 	assert_int_equal(hive_path_check(r), HIVE_OK);
 	talloc_free(h);
 	talloc_free(r);
-	remove_dir(dir);
-	remove_dir(other_dir);
+	test_dir_remove(dir);
+	test_dir_remove(other_dir);
 }
 
 static void hive_replaced_before_commit(void **state)
 {
-	char *dir = fresh_dir(*state);
+	char *dir = test_dir(*state);
 	char *path = make_hive(*state, dir);
-	char *other_dir = fresh_dir(*state);
+	char *other_dir = test_dir(*state);
 	char *other = make_hive(*state, other_dir);
 	char *moved = talloc_asprintf(*state, "%s/new", dir);
 	struct hive *h;
@@ -743,8 +727,8 @@ static void hive_replaced_before_commit(void **state)
 	talloc_free(h);
 	unchanged(*state, path, before, len);
 	assert_int_equal(entries_in(dir), 1); /* no log beside the new file */
-	remove_dir(dir);
-	remove_dir(other_dir);
+	test_dir_remove(dir);
+	test_dir_remove(other_dir);
 }
 
 /* ---- faults in the reads and opens of replay, and in save_as ---- */
@@ -752,7 +736,7 @@ static void hive_replaced_before_commit(void **state)
 static void replay_faults(void **state)
 {
 	for (int fault = 0; fault < 2; fault++) {
-		char *dir = fresh_dir(*state);
+		char *dir = test_dir(*state);
 		char *path = make_dirty_hive(*state, dir);
 		char *log = talloc_asprintf(*state, "%s.LOG1", path);
 		struct inject f = { 0 };
@@ -792,13 +776,13 @@ static void replay_faults(void **state)
 				 HIVE_OK);
 		assert_true(has_key(h, "C"));
 		talloc_free(h);
-		remove_dir(dir);
+		test_dir_remove(dir);
 	}
 }
 
 static void hive_read_faults(void **state)
 {
-	char *dir = fresh_dir(*state);
+	char *dir = test_dir(*state);
 	char *path = make_hive(*state, dir);
 	struct inject f = { .read_ino = ino_of(path), .read_err = EIO };
 	struct hive_io io = injecting(&f);
@@ -820,7 +804,7 @@ static void hive_read_faults(void **state)
 	 * they were. */
 	unchanged(*state, path, before, len);
 	assert_int_equal(entries_in(dir), files);
-	remove_dir(dir);
+	test_dir_remove(dir);
 }
 
 static void save_as_faults(void **state)
@@ -836,7 +820,7 @@ static void save_as_faults(void **state)
 	};
 
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-		char *dir = fresh_dir(*state);
+		char *dir = test_dir(*state);
 		char *path = make_hive(*state, dir);
 		char *copy = talloc_asprintf(*state, "%s/copy", dir);
 		struct inject f = { .create_err = cases[c].create_err,
@@ -860,7 +844,7 @@ static void save_as_faults(void **state)
 		holds(*state, copy, "an older copy\n");
 		unchanged(*state, path, before, len);
 		assert_int_equal(entries_in(dir), files); /* no temporary left */
-		remove_dir(dir);
+		test_dir_remove(dir);
 	}
 }
 
@@ -881,7 +865,7 @@ static void save_own_faults(void **state)
 	};
 
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-		char *dir = fresh_dir(*state);
+		char *dir = test_dir(*state);
 		char *path = make_hive(*state, dir);
 		struct inject f = { 0 };
 		struct hive_io io = injecting(&f);
@@ -904,11 +888,11 @@ static void save_own_faults(void **state)
 				 HIVE_OK);
 		assert_false(has_key(h, "X"));
 		talloc_free(h);
-		remove_dir(dir);
+		test_dir_remove(dir);
 	}
 	/* A new hive whose name cannot be given: nothing has the name after,
 	 * and no temporary file is left. */
-	char *dir = fresh_dir(*state);
+	char *dir = test_dir(*state);
 	char *out = talloc_asprintf(*state, "%s/new", dir);
 	struct inject f = { .rename_err = EIO };
 	struct hive_io io = injecting(&f);
@@ -926,13 +910,13 @@ static void save_own_faults(void **state)
 	assert_int_equal(hive_save_new(h, out), HIVE_OK);
 	assert_int_equal(entries_in(dir), 1);
 	talloc_free(h);
-	remove_dir(dir);
+	test_dir_remove(dir);
 }
 
 /* save_as replaces a link at its target name, never what it points to. */
 static void save_as_replaces_link(void **state)
 {
-	char *dir = fresh_dir(*state);
+	char *dir = test_dir(*state);
 	char *path = make_hive(*state, dir);
 	char *victim = talloc_asprintf(*state, "%s/victim", dir);
 	char *out = talloc_asprintf(*state, "%s/out", dir);
@@ -950,7 +934,7 @@ static void save_as_replaces_link(void **state)
 	assert_true(S_ISREG(st.st_mode));
 	/* The link's target's mode was not taken for the new file. */
 	assert_int_equal(st.st_mode & 07777, 0644);
-	remove_dir(dir);
+	test_dir_remove(dir);
 }
 
 /* A new hive never takes a name something has meanwhile, whatever it is,
@@ -958,7 +942,7 @@ static void save_as_replaces_link(void **state)
 static void save_new_never_replaces(void **state)
 {
 	for (int k = SYMLINK; k <= DIRECTORY; k++) {
-		char *dir = fresh_dir(*state);
+		char *dir = test_dir(*state);
 		char *victim = talloc_asprintf(*state, "%s/victim", dir);
 		char *nowhere = talloc_asprintf(*state, "%s/nowhere", dir);
 		char *out = talloc_asprintf(*state, "%s/new", dir);
@@ -985,7 +969,7 @@ static void save_new_never_replaces(void **state)
 		assert_int_equal(lstat(out, &st), 0);
 		assert_true(S_ISREG(st.st_mode));
 		talloc_free(h);
-		remove_dir(dir);
+		test_dir_remove(dir);
 	}
 }
 
@@ -993,7 +977,7 @@ static void save_new_never_replaces(void **state)
  * such a reader out. */
 static void shared_lock(void **state)
 {
-	char *dir = fresh_dir(*state);
+	char *dir = test_dir(*state);
 	char *path = make_hive(*state, dir);
 	struct hive *r, *w;
 
@@ -1008,7 +992,7 @@ static void shared_lock(void **state)
 			 HIVE_E_READ_ONLY);
 	detail_says(hive_error_detail(), "open for writing elsewhere");
 	talloc_free(w);
-	remove_dir(dir);
+	test_dir_remove(dir);
 }
 
 /* An argument runs only the tests it matches (cmocka's filter). */
