@@ -60,6 +60,17 @@ static int faulty_truncate(void *ctx, int fd, int64_t len)
 	return ftruncate(fd, (off_t)len) < 0 ? -errno : 0;
 }
 
+/* The engine's file calls, failing as f says. */
+static struct hive_io faulty_io(struct faults *f)
+{
+	return (struct hive_io){
+		.pwrite = faulty_pwrite,
+		.fsync = faulty_fsync,
+		.ftruncate = faulty_truncate,
+		.ctx = f,
+	};
+}
+
 static uint8_t payload[40000];
 
 static void name16(uint16_t *out, size_t *len, const char *s)
@@ -99,12 +110,7 @@ static int change_and_commit(void *mem, const char *path, struct faults *f)
 	uint16_t n[32];
 	size_t len;
 	hive_key_t k;
-	const struct hive_io io = {
-		.pwrite = faulty_pwrite,
-		.fsync = faulty_fsync,
-		.ftruncate = faulty_truncate,
-		.ctx = f,
-	};
+	const struct hive_io io = faulty_io(f);
 	int ret;
 
 	assert_int_equal(hive_open(mem, path, 0, &h), HIVE_OK);
@@ -269,12 +275,7 @@ static uint8_t big[3u << 20];
 
 static int big_change_and_commit(void *mem, const char *path, struct faults *f)
 {
-	const struct hive_io io = {
-		.pwrite = faulty_pwrite,
-		.fsync = faulty_fsync,
-		.ftruncate = faulty_truncate,
-		.ctx = f,
-	};
+	const struct hive_io io = faulty_io(f);
 	struct hive *h;
 	uint16_t n[32];
 	size_t len;
