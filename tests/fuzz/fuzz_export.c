@@ -19,6 +19,11 @@ static char path[64];
 static char a_export[] = "export", a_enc[] = "--encoding", a_utf8[] = "utf-8",
 	    a_prefix[] = "--prefix", a_empty[] = "";
 
+static void remove_input(void)
+{
+	unlink(path);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *utf16[] = { a_export, path, NULL };
@@ -27,6 +32,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!path[0]) {
 		snprintf(path, sizeof(path), "/tmp/hivefs-fuzz-export-%d", (int)getpid());
+		/* One file per fuzzing process, gone when it exits (a crash
+		 * keeps it, beside the input libFuzzer saves). */
+		if (atexit(remove_input))
+			abort();
 		/* The .reg text goes nowhere (libFuzzer reports on stderr). */
 		if (!freopen("/dev/null", "w", stdout))
 			abort();
