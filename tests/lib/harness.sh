@@ -115,6 +115,33 @@ H_FAILED=0
 H_OUT=
 H_ERR=
 H_TMP=$(mktemp -d "${TMPDIR:-/tmp}/hivefs-test.XXXXXX") || exit 1
+
+# A run killed outright (SIGKILL, the end of a machine's session) runs no
+# EXIT trap and leaves its mounts behind.  So each harness folder names the
+# shell that owns it (pid and start time, as pids are reused), and each new
+# run unmounts and removes the folders whose owner is gone.
+h_proc_start() { # PID: its start time in clock ticks since boot
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) } # the name may hold spaces and parentheses
+	read -r -a stat <<<"$stat"
+	echo "${stat[19]}" # field 22 of proc_pid_stat(5)
+}
+h_sweep_stale() {
+	local dir pid start m
+	for dir in "${TMPDIR:-/tmp}"/hivefs-test.*; do
+		[[ $dir != "$H_TMP" && -d $dir && -O $dir && -f $dir/.owner ]] || continue
+		if ! { read -r pid start <"$dir/.owner" && [[ $pid =~ ^[0-9]+$ ]]; }; then continue; fi
+		[[ $(h_proc_start "$pid") == "$start" ]] && continue # still running
+		while read -r m; do
+			fusermount3 -uz "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+		done < <(findmnt -rn -o TARGET | grep -F "$dir/" | sort -r)
+		rm -rf --one-file-system "$dir"
+		echo "harness: unmounted and removed $dir (its run, pid $pid, was killed)"
+	done
+}
+echo "$$ $(h_proc_start $$)" >"$H_TMP/.owner"
+h_sweep_stale
 declare -A H_PID_OF=() H_ERR_OF=()
 declare -a H_AT_EXIT=()
 H_MOUNTS=0
@@ -388,4 +415,5 @@ h_cleanup() {
 	rm -rf "$H_TMP"
 }
 trap h_cleanup EXIT
+trap 'exit 129' HUP
 trap 'exit 130' INT TERM
