@@ -71,7 +71,7 @@ static int store_wbuf(void *tmp, struct hivefs *fs, struct wbuf *w,
 {
 	struct node_info n;
 	uint32_t type;
-	char *before = NULL, *after = NULL;
+	char *before = NULL;
 	int err;
 
 	if (!w->dirty)
@@ -89,18 +89,15 @@ static int store_wbuf(void *tmp, struct hivefs *fs, struct wbuf *w,
 	err = change_refused(fs);
 	/* -o typenames: data shown raw before or after lists as
 	 * NAME.TYPE.raw, so a store may give the value another name. */
-	if (!err && fs->names.typed)
-		(void)node_file_name(tmp, fs, n.parent, NODE_VALUE, n.cell,
-				     &before);
+	if (!err)
+		before = stale_typed_name(tmp, fs, &n);
 	if (!err)
 		err = store_value_type(fs, n.cell, &type);
 	if (!err)
 		err = store_content(tmp, fs, w->ino, &n, type, w->buf, w->len,
 				    STORE_WRITE);
-	if (!err && before && node_key_ino(fs, n.parent) &&
-	    (node_file_name(tmp, fs, n.parent, NODE_VALUE, n.cell, &after) ||
-	     strcmp(before, after) != 0))
-		(void)stale_add_name(st, node_key_ino(fs, n.parent), before);
+	if (!err)
+		stale_add_renamed(tmp, st, fs, &n, before);
 	if (err == -EINVAL && fs->verbose)
 		fuse_log(FUSE_LOG_ERR, "hivefs: close of %s: the content is "
 			 "not a text of %s: refused (EINVAL); the value keeps "

@@ -94,6 +94,30 @@ int stale_add_name(struct stale *s, uint64_t dir, const char *name)
 	return 0;
 }
 
+char *stale_typed_name(void *tmp, struct hivefs *fs,
+		       const struct node_info *n)
+{
+	char *name = NULL;
+
+	if (fs->names.typed && n->kind == NODE_VALUE &&
+	    node_file_name(tmp, fs, n->parent, NODE_VALUE, n->cell, &name))
+		name = NULL;
+	return name;
+}
+
+void stale_add_renamed(void *tmp, struct stale *s, struct hivefs *fs,
+		       const struct node_info *n, const char *before)
+{
+	uint64_t dir = before ? node_key_ino(fs, n->parent) : 0;
+	char *after;
+
+	/* (A name the stale cannot hold stays until its entry times out.) */
+	if (dir && (node_file_name(tmp, fs, n->parent, NODE_VALUE, n->cell,
+				   &after) ||
+		    strcmp(before, after) != 0))
+		(void)stale_add_name(s, dir, before);
+}
+
 /* Hand the names to their thread (after the answer). */
 static void drop_names(struct hivefs *fs, const struct stale *s)
 {

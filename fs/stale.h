@@ -34,6 +34,17 @@ void stale_add_attr(struct stale *s, uint64_t ino);
  */
 int stale_add_name(struct stale *s, uint64_t dir, const char *name);
 /*
+ * -o typenames: a value's file name carries its type and whether it is
+ * shown raw (NAME.TYPE.raw), so a store or a new view may rename it.
+ * stale_typed_name gives the name before such a change (NULL on other
+ * mounts and for keys); stale_add_renamed then has the kernel drop that
+ * name if the change renamed the value.  Under lock.
+ */
+char *stale_typed_name(void *tmp, struct hivefs *fs,
+		       const struct node_info *n);
+void stale_add_renamed(void *tmp, struct stale *s, struct hivefs *fs,
+		       const struct node_info *n, const char *before);
+/*
  * Tell the kernel (outside the lock), then answer req with err (0 or a
  * negative errno), or with attr when given and err is 0 (see stale.c for
  * which thread does it).

@@ -576,17 +576,15 @@ void xattr_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	void *tmp = talloc_new(NULL);
 	struct stale st = { .n = 0 };
 	struct node_info n;
+	char *before = NULL;
 	int err;
-
-	char *before = NULL, *after = NULL;
 
 	pthread_mutex_lock(&fs->lock);
 	err = tmp ? change_node(fs, ino, &n) : -ENOMEM;
-	/* -o typenames: a new type is a new file name (Foo.sz becomes
-	 * Foo.dword); the kernel must forget the old one. */
-	if (!err && fs->names.typed && n.kind == NODE_VALUE)
-		(void)node_file_name(tmp, fs, n.parent, NODE_VALUE, n.cell,
-				     &before);
+	/* -o typenames: a new type or view is a new file name (Foo.sz
+	 * becomes Foo.dword); the kernel must forget the old one. */
+	if (!err)
+		before = stale_typed_name(tmp, fs, &n);
 	if (!err)
 		/* Nowhere to keep other attributes. */
 		err = applies(a, &n) && a->set
@@ -597,10 +595,8 @@ void xattr_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		if (n.kind == NODE_VALUE)
 			stale_add(&st, node_key_ino(fs, n.parent));
 	}
-	if (!err && before && node_key_ino(fs, n.parent) &&
-	    (node_file_name(tmp, fs, n.parent, NODE_VALUE, n.cell, &after) ||
-	     strcmp(before, after) != 0))
-		(void)stale_add_name(&st, node_key_ino(fs, n.parent), before);
+	if (!err)
+		stale_add_renamed(tmp, &st, fs, &n, before);
 	pthread_mutex_unlock(&fs->lock);
 	talloc_free(tmp);
 	stale_reply(fs, req, &st, err, NULL);
