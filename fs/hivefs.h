@@ -37,8 +37,7 @@ struct open_file;
 struct wbuf;
 struct dir_cache;
 struct scratch_table;
-struct value_times;
-struct listing_serials;
+struct cellmap;
 struct fuse_session;
 struct stale_worker;
 struct name_worker;
@@ -126,8 +125,8 @@ struct hivefs {
 	/* How values are named: -o typenames (constant once mounted),
 	 * the values made as NAME%v (under lock; dir.c). */
 	struct dir_names names;
-	struct value_times *value_times; /* values' mtimes (node.c) */
-	struct listing_serials *listing_serials; /* readdir order (node.c) */
+	struct cellmap *value_times;     /* values' mtimes (node.c) */
+	struct cellmap *listing_serials; /* readdir order (node.c) */
 	unsigned recent_next;
 	uint64_t changes;              /* every change counts (node_changed) */
 	int commit_error;              /* first failed commit (an engine

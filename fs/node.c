@@ -16,6 +16,7 @@
 
 #include <talloc.h>
 
+#include "cellmap.h"
 #include "node.h"
 
 /* ---- errors ---- */
@@ -207,66 +208,19 @@ static struct timespec key_time(struct hivefs *fs, uint32_t key)
  * value; it grows by one entry per value stored and per key whose values
  * are looked at.  Under lock.
  */
-struct time_slot {
-	uint64_t id;               /* key << 32 | value; 0 = empty */
-	struct timespec t;
-};
-struct value_times {
-	struct time_slot *slot;
-	size_t cap, used;          /* cap a power of two */
-};
-
-static uint64_t time_id(uint32_t key, uint32_t value)
+/* Remember t for (key, value); forgetting is harmless (the key's time
+ * stands in). */
+static void time_put(struct hivefs *fs, uint32_t key, uint32_t value,
+		     struct timespec t)
 {
-	return (uint64_t)key << 32 | value;
-}
+	struct timespec *slot;
 
-static struct time_slot *time_find(struct value_times *vt, uint64_t id)
-{
-	size_t mask = vt->cap - 1;
-
-	for (size_t i = (size_t)(id * 0x9E3779B97F4A7C15ull) & mask;;
-	     i = (i + 1) & mask)
-		if (vt->slot[i].id == id || vt->slot[i].id == 0)
-			return &vt->slot[i];
-}
-
-/* Remember t for id; forgetting is harmless (the key's time stands in). */
-static void time_put(struct hivefs *fs, uint64_t id, struct timespec t)
-{
-	struct value_times *vt = fs->value_times;
-	struct time_slot *slot;
-
-	if (!vt && !(vt = fs->value_times = talloc_zero(NULL, struct value_times)))
+	if (!fs->value_times &&
+	    !(fs->value_times = cellmap_new(NULL, sizeof(struct timespec))))
 		return;
-	if (2 * (vt->used + 1) > vt->cap) {
-		struct value_times bigger = { .cap = vt->cap ? 2 * vt->cap : 256 };
-
-		bigger.slot = talloc_zero_array(vt, struct time_slot, bigger.cap);
-		if (!bigger.slot)
-			return;
-		for (size_t i = 0; i < vt->cap; i++)
-			if (vt->slot[i].id)
-				*time_find(&bigger, vt->slot[i].id) = vt->slot[i];
-		talloc_free(vt->slot);
-		vt->slot = bigger.slot;
-		vt->cap = bigger.cap;
-	}
-	slot = time_find(vt, id);
-	if (!slot->id)
-		vt->used++;
-	slot->id = id;
-	slot->t = t;
-}
-
-static const struct timespec *time_get(struct hivefs *fs, uint64_t id)
-{
-	struct time_slot *slot;
-
-	if (!fs->value_times || !fs->value_times->cap)
-		return NULL;
-	slot = time_find(fs->value_times, id);
-	return slot->id ? &slot->t : NULL;
+	slot = cellmap_put(fs->value_times, key, value);
+	if (slot)
+		*slot = t;
 }
 
 /* The mtime value `cell` of key `key` shows. */
@@ -278,11 +232,11 @@ static struct timespec value_time(struct hivefs *fs, uint32_t key,
 
 	if (!fs->writable)
 		return key_time(fs, key);
-	if ((t = time_get(fs, time_id(key, cell))) ||
-	    (t = time_get(fs, time_id(key, HIVE_NO_CELL))))
+	if ((t = cellmap_get(fs->value_times, key, cell)) ||
+	    (t = cellmap_get(fs->value_times, key, HIVE_NO_CELL)))
 		return *t;
 	first = key_time(fs, key);
-	time_put(fs, time_id(key, HIVE_NO_CELL), first);
+	time_put(fs, key, HIVE_NO_CELL, first);
 	return first;
 }
 
@@ -293,46 +247,28 @@ void node_value_stored(struct hivefs *fs, uint32_t key, uint32_t cell)
 	clock_gettime(CLOCK_REALTIME, &now);
 	/* The key's other values keep the time they showed. */
 	(void)value_time(fs, key, cell);
-	time_put(fs, time_id(key, cell), now);
+	time_put(fs, key, cell, now);
 }
 
 void node_value_moved(struct hivefs *fs, uint32_t from_key,
 		      uint32_t from_cell, uint32_t to_key, uint32_t to_cell)
 {
 	if (fs->writable)
-		time_put(fs, time_id(to_key, to_cell),
+		time_put(fs, to_key, to_cell,
 			 value_time(fs, from_key, from_cell));
 }
 
 void node_key_moved(struct hivefs *fs, uint32_t old_key, uint32_t new_key)
 {
-	struct value_times *vt = fs->value_times;
-	struct time_slot *all;
-	size_t n = 0;
-
-	/* Values' attributes are cached as long as keys' (inode.h): their
+	/*
+	 * Values' attributes are cached as long as keys' (inode.h): their
 	 * times must not fall back to the key's when its cell moves, nor
-	 * reach a key that reuses the old cell. */
-	if (!vt || !vt->used || old_key == new_key)
-		return;
-	all = talloc_array(NULL, struct time_slot, vt->used);
-	if (!all)
-		return;
-	for (size_t i = 0; i < vt->cap; i++) {
-		if (!vt->slot[i].id)
-			continue;
-		all[n] = vt->slot[i];
-		if ((uint32_t)(all[n].id >> 32) == new_key)
-			continue; /* a deleted key's, which had that cell */
-		if ((uint32_t)(all[n].id >> 32) == old_key)
-			all[n].id = time_id(new_key, (uint32_t)all[n].id);
-		n++;
-	}
-	memset(vt->slot, 0, vt->cap * sizeof(*vt->slot));
-	vt->used = 0;
-	for (size_t i = 0; i < n; i++)
-		time_put(fs, all[i].id, all[i].t);
-	talloc_free(all);
+	 * reach a key that reuses the old cell.  Its listing keeps its
+	 * order (node_entries_change).  Without memory for the move, a
+	 * value shows its key's time and a listing the hive's order.
+	 */
+	(void)cellmap_key_moved(fs->value_times, old_key, new_key);
+	(void)cellmap_key_moved(fs->listing_serials, old_key, new_key);
 }
 
 bool node_shown_raw(const struct hivefs *fs, unsigned node_flags)
@@ -567,71 +503,28 @@ static int listing_fill(struct hivefs *fs, struct key_listing *kl,
  * still lands between the same two entries that stayed, and a new
  * subkey is listed after the others rather than in name order.  A table
  * (key, entry cell) -> serial holds them, the key's next serial under
- * entry cell 0 (no entry has it).  Under lock.
+ * entry cell 0 (no entry has it); they follow a key whose nk moves
+ * (node_key_moved).  Under lock.
  */
-struct serial_slot {
-	uint64_t id;     /* key << 32 | entry cell; 0 = empty */
-	uint32_t serial;
-};
-struct listing_serials {
-	struct serial_slot *slot;
-	size_t cap, used;  /* cap a power of two */
-};
-
-static struct serial_slot *serial_find(struct listing_serials *ls, uint64_t id)
+static const uint32_t *serial_get(struct hivefs *fs, uint32_t key,
+				  uint32_t cell)
 {
-	size_t mask = ls->cap - 1;
-
-	for (size_t i = (size_t)(id * 0x9E3779B97F4A7C15ull) & mask;;
-	     i = (i + 1) & mask)
-		if (ls->slot[i].id == id || ls->slot[i].id == 0)
-			return &ls->slot[i];
-}
-
-static const struct serial_slot *serial_get(struct hivefs *fs, uint32_t key,
-					    uint32_t cell)
-{
-	struct listing_serials *ls = fs->listing_serials;
-	struct serial_slot *slot;
-
-	if (!ls || !ls->cap)
-		return NULL;
-	slot = serial_find(ls, (uint64_t)key << 32 | cell);
-	return slot->id ? slot : NULL;
+	return cellmap_get(fs->listing_serials, key, cell);
 }
 
 /* 0, or -ENOMEM (then the key keeps listing by position). */
 static int serial_put(struct hivefs *fs, uint32_t key, uint32_t cell,
 		      uint32_t serial)
 {
-	struct listing_serials *ls = fs->listing_serials;
-	struct serial_slot *slot;
-	uint64_t id = (uint64_t)key << 32 | cell;
+	uint32_t *slot;
 
-	if (!ls && !(ls = fs->listing_serials =
-			     talloc_zero(NULL, struct listing_serials)))
+	if (!fs->listing_serials &&
+	    !(fs->listing_serials = cellmap_new(NULL, sizeof(uint32_t))))
 		return -ENOMEM;
-	if (2 * (ls->used + 1) > ls->cap) {
-		struct listing_serials bigger = { .cap = ls->cap ? 2 * ls->cap
-								 : 256 };
-
-		bigger.slot = talloc_zero_array(ls, struct serial_slot,
-						bigger.cap);
-		if (!bigger.slot)
-			return -ENOMEM;
-		for (size_t i = 0; i < ls->cap; i++)
-			if (ls->slot[i].id)
-				*serial_find(&bigger, ls->slot[i].id) =
-					ls->slot[i];
-		talloc_free(ls->slot);
-		ls->slot = bigger.slot;
-		ls->cap = bigger.cap;
-	}
-	slot = serial_find(ls, id);
-	if (!slot->id)
-		ls->used++;
-	slot->id = id;
-	slot->serial = serial;
+	slot = cellmap_put(fs->listing_serials, key, cell);
+	if (!slot)
+		return -ENOMEM;
+	*slot = serial;
 	return 0;
 }
 
@@ -660,10 +553,10 @@ void node_entries_change(struct hivefs *fs, uint32_t key)
 void node_entry_moved(struct hivefs *fs, uint32_t key, uint32_t old,
 		      uint32_t now)
 {
-	const struct serial_slot *was = serial_get(fs, key, old);
+	const uint32_t *was = serial_get(fs, key, old);
 
 	if (was)
-		(void)serial_put(fs, key, now, was->serial);
+		(void)serial_put(fs, key, now, *was);
 }
 
 static int by_serial(const void *a, const void *b, void *offsets)
@@ -679,7 +572,7 @@ static int by_serial(const void *a, const void *b, void *offsets)
 int node_listing_stable(struct hivefs *fs, struct key_listing *kl)
 {
 	size_t n = kl->listing->count;
-	const struct serial_slot *next = serial_get(fs, kl->cell, 0);
+	const uint32_t *next = serial_get(fs, kl->cell, 0);
 	off_t *by_entry;
 
 	if (kl->order)
@@ -695,15 +588,15 @@ int node_listing_stable(struct hivefs *fs, struct key_listing *kl)
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct dir_entry *de = &kl->listing->ent[i];
-		const struct serial_slot *slot;
+		const uint32_t *slot;
 		uint32_t serial = (uint32_t)i;
 
 		if (next && de->cell) {
 			slot = serial_get(fs, kl->cell, de->cell);
 			if (slot) {
-				serial = slot->serial;
+				serial = *slot;
 			} else {
-				serial = next->serial;
+				serial = *next;
 				if (serial_put(fs, kl->cell, de->cell, serial) ||
 				    serial_put(fs, kl->cell, 0, serial + 1)) {
 					TALLOC_FREE(kl->order);

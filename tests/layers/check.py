@@ -22,7 +22,7 @@ import sys
 # it is), which is when to decide what it may use.
 FS_LAYERS = [
     ("pure helpers, no mount state", ["names", "view", "inode", "dir", "worker",
-                                       "unmount"]),
+                                       "unmount", "cellmap"]),
     ("the state of one mount", ["hivefs"]),
     ("the node layer", ["node"]),
     ("services of the handlers", ["change", "store", "stale", "prefetch"]),

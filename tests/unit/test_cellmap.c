@@ -1,0 +1,96 @@
+/*
+ * The per-entry record table (fs/cellmap.c) against a plain model: random
+ * puts, gets and key moves over a few keys and cells, so probes collide,
+ * tables grow, and moves meet keys that already have records.
+ */
+#include <string.h>
+
+#include "common.h"
+#include "random.h"
+/* The fs/ file under test. */
+#include "cellmap.h"
+
+#define KEYS 6
+#define CELLS 700
+#define NO_RECORD UINT32_MAX
+
+static uint32_t key_cell(unsigned k)
+{
+	return 0x20u + 0x1000u * k;
+}
+
+static void check_all(const struct cellmap *m, uint32_t model[KEYS][CELLS])
+{
+	for (unsigned k = 0; k < KEYS; k++)
+		for (unsigned c = 0; c < CELLS; c++) {
+			const uint32_t *r = cellmap_get(m, key_cell(k), c);
+
+			if (model[k][c] == NO_RECORD) {
+				if (r)
+					fail_msg("(%u, %u): a record %u where none is",
+						 k, c, *r);
+			} else if (!r) {
+				fail_msg("(%u, %u): no record, expected %u", k, c,
+					 model[k][c]);
+			} else {
+				assert_int_equal(*r, model[k][c]);
+			}
+		}
+}
+
+static void random_against_model(void **state)
+{
+	static uint32_t model[KEYS][CELLS];
+	struct cellmap *m = cellmap_new(*state, sizeof(uint32_t));
+	unsigned moves = 0;
+
+	assert_non_null(m);
+	assert_null(cellmap_get(m, key_cell(1), 5));
+	memset(model, 0xFF, sizeof(model));
+	rng_state = 20261203;
+	for (unsigned op = 0; op < 40000; op++) {
+		unsigned k = rng_below(KEYS), c = rng_below(CELLS);
+		unsigned r = rng_below(1000);
+
+		if (r < 990) {
+			uint32_t *rec = cellmap_put(m, key_cell(k), c);
+			uint32_t v = rng_below(1u << 30);
+
+			assert_non_null(rec);
+			if (model[k][c] == NO_RECORD)
+				assert_int_equal(*rec, 0); /* zeroed when new */
+			*rec = v;
+			model[k][c] = v;
+		} else {
+			unsigned to = rng_below(KEYS);
+
+			assert_int_equal(cellmap_key_moved(m, key_cell(k),
+							   key_cell(to)), 0);
+			if (to != k) {
+				memcpy(model[to], model[k], sizeof(model[k]));
+				memset(model[k], 0xFF, sizeof(model[k]));
+				moves++;
+			}
+		}
+		if (op % 4000 == 0)
+			check_all(m, model);
+	}
+	check_all(m, model);
+	assert_true(moves > 50);
+}
+
+static void null_table_is_empty(void **state)
+{
+	(void)state;
+	assert_null(cellmap_get(NULL, 0x20, 1));
+	assert_int_equal(cellmap_key_moved(NULL, 0x20, 0x40), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		TEST(random_against_model),
+		TEST(null_table_is_empty),
+	};
+	return cmocka_run_group_tests_name("fs_cellmap", tests, NULL, NULL);
+}
