@@ -418,11 +418,7 @@ static size_t type_only_len(const char *s, size_t len, uint32_t *type)
 		uint32_t v = 0;
 
 		for (size_t i = 4; i < n - 1; i++) {
-			char c = t[i];
-			int d = c >= '0' && c <= '9'   ? c - '0'
-				: c >= 'a' && c <= 'f' ? c - 'a' + 10
-				: c >= 'A' && c <= 'F' ? c - 'A' + 10
-						       : -1;
+			int d = hex_value(t[i]);
 
 			if (d < 0)
 				return 0;
