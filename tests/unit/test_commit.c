@@ -103,23 +103,38 @@ static char *prepare(void *mem, const char *dir)
 	return path;
 }
 
-/* The change under test: a new key with a big value, one key deleted. */
-static int change_and_commit(void *mem, const char *path, struct faults *f)
+/* Open path writable through io, with new key `key` holding value Data. */
+static struct hive *open_with_new_value(void *mem, const char *path,
+					const struct hive_io *io,
+					const char *key, const uint8_t *data,
+					size_t data_len)
 {
 	struct hive *h;
 	uint16_t n[32];
 	size_t len;
 	hive_key_t k;
-	const struct hive_io io = faulty_io(f);
-	int ret;
 
 	assert_int_equal(hive_open(mem, path, 0, &h), HIVE_OK);
-	hive_set_io(h, &io);
-	name16(n, &len, "New");
+	hive_set_io(h, io);
+	name16(n, &len, key);
 	assert_int_equal(hive_key_create(h, hive_root(h), n, len, &k), HIVE_OK);
 	name16(n, &len, "Data");
-	assert_int_equal(hive_value_set(h, k, n, len, 3, payload, sizeof(payload),
-					NULL), HIVE_OK);
+	assert_int_equal(hive_value_set(h, k, n, len, 3, data, data_len, NULL),
+			 HIVE_OK);
+	return h;
+}
+
+/* The change under test: a new key with a big value, one key deleted. */
+static int change_and_commit(void *mem, const char *path, struct faults *f)
+{
+	const struct hive_io io = faulty_io(f);
+	struct hive *h = open_with_new_value(mem, path, &io, "New", payload,
+					     sizeof(payload));
+	uint16_t n[32];
+	size_t len;
+	hive_key_t k;
+	int ret;
+
 	name16(n, &len, "Key07");
 	assert_int_equal(hive_key_lookup(h, hive_root(h), n, len, &k), HIVE_OK);
 	assert_int_equal(hive_key_delete(h, k), HIVE_OK);
@@ -276,20 +291,10 @@ static uint8_t big[3u << 20];
 static int big_change_and_commit(void *mem, const char *path, struct faults *f)
 {
 	const struct hive_io io = faulty_io(f);
-	struct hive *h;
-	uint16_t n[32];
-	size_t len;
-	hive_key_t k;
-	int ret;
+	struct hive *h = open_with_new_value(mem, path, &io, "Big", big,
+					     sizeof(big));
+	int ret = hive_commit(h);
 
-	assert_int_equal(hive_open(mem, path, 0, &h), HIVE_OK);
-	hive_set_io(h, &io);
-	name16(n, &len, "Big");
-	assert_int_equal(hive_key_create(h, hive_root(h), n, len, &k), HIVE_OK);
-	name16(n, &len, "Data");
-	assert_int_equal(hive_value_set(h, k, n, len, 3, big, sizeof(big), NULL),
-			 HIVE_OK);
-	ret = hive_commit(h);
 	talloc_free(h);
 	return ret;
 }
