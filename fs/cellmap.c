@@ -23,12 +23,27 @@ static uint64_t id_of(uint32_t key, uint32_t cell)
 	return (uint64_t)key << 32 | cell;
 }
 
+/*
+ * Where the probe for id starts.  Every bit of the id must reach the slot:
+ * cells are multiples of 8, and a table holds one record per key under
+ * the same entry cell (HIVE_NO_CELL, 0), so a hash of the low bits alone
+ * put all of those in one run that every probe walked.
+ */
+static size_t home_of(uint64_t id, size_t cap)
+{
+	id ^= id >> 33;
+	id *= 0xFF51AFD7ED558CCDull;
+	id ^= id >> 33;
+	id *= 0xC4CEB9FE1A85EC53ull;
+	id ^= id >> 33;
+	return (size_t)id & (cap - 1);
+}
+
 static size_t slot_of(const uint64_t *id, size_t cap, uint64_t want)
 {
 	size_t mask = cap - 1;
 
-	for (size_t i = (size_t)(want * 0x9E3779B97F4A7C15ull) & mask;;
-	     i = (i + 1) & mask)
+	for (size_t i = home_of(want, cap);; i = (i + 1) & mask)
 		if (id[i] == want || id[i] == 0)
 			return i;
 }
@@ -105,6 +120,20 @@ void *cellmap_put(struct cellmap *m, uint32_t key, uint32_t cell)
 		m->used++;
 	}
 	return m->rec + i * m->size;
+}
+
+size_t cellmap_probe_length(const struct cellmap *m, uint32_t key,
+			    uint32_t cell)
+{
+	uint64_t want = id_of(key, cell);
+	size_t n = 1;
+
+	if (!m || !m->cap)
+		return 0;
+	for (size_t i = home_of(want, m->cap);
+	     m->id[i] != want && m->id[i] != 0; i = (i + 1) & (m->cap - 1))
+		n++;
+	return n;
 }
 
 int cellmap_key_moved(struct cellmap *m, uint32_t from, uint32_t to)

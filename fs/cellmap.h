@@ -26,6 +26,11 @@ void *cellmap_get(const struct cellmap *m, uint32_t key, uint32_t cell);
  * is never 0 (no nk has that cell). */
 void *cellmap_put(struct cellmap *m, uint32_t key, uint32_t cell);
 
+/* How many slots a look-up of (key, cell) reads (0 for an empty table):
+ * how well the table spreads its records. */
+size_t cellmap_probe_length(const struct cellmap *m, uint32_t key,
+			    uint32_t cell);
+
 /* Key `from`'s nk is now at cell `to`: its records become to's, and
  * those to had (a deleted key's, which had that cell) go.  0, or -1
  * without memory (then the table is as it was). */

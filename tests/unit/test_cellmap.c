@@ -79,6 +79,46 @@ static void random_against_model(void **state)
 	assert_true(moves > 50);
 }
 
+/*
+ * The shapes node.c really stores: one record per key under one entry
+ * cell (a key's time under HIVE_NO_CELL, its next serial under 0), and
+ * values' cells, all multiples of 8.  Look-ups must stay short however
+ * many keys there are: a hash of the cell alone made each of 30,000 keys'
+ * look-ups walk one run of all of them.
+ */
+static void records_spread(void **state)
+{
+	const unsigned keys = 30000;
+	struct cellmap *m = cellmap_new(*state, sizeof(uint32_t));
+	size_t total = 0, longest = 0, lookups = 0;
+
+	assert_non_null(m);
+	for (unsigned k = 0; k < keys; k++) {
+		uint32_t key = 0x20u + 0x60u * k;
+
+		assert_non_null(cellmap_put(m, key, 0xFFFFFFFFu));
+		assert_non_null(cellmap_put(m, key, 0));
+		assert_non_null(cellmap_put(m, key, key + 0x58u));
+	}
+	for (unsigned k = 0; k < keys; k++) {
+		uint32_t key = 0x20u + 0x60u * k;
+		const uint32_t cells[] = { 0xFFFFFFFFu, 0, key + 0x58u,
+					   key + 0x30u /* absent */ };
+
+		for (size_t c = 0; c < 4; c++) {
+			size_t n = cellmap_probe_length(m, key, cells[c]);
+
+			total += n;
+			longest = n > longest ? n : longest;
+			lookups++;
+		}
+	}
+	/* At most half full: a few slots on average, never a long run. */
+	if (total > 4 * lookups || longest > 64)
+		fail_msg("look-ups read %.1f slots on average, %zu at most",
+			 (double)total / (double)lookups, longest);
+}
+
 static void null_table_is_empty(void **state)
 {
 	(void)state;
@@ -90,6 +130,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		TEST(random_against_model),
+		TEST(records_spread),
 		TEST(null_table_is_empty),
 	};
 	return cmocka_run_group_tests_name("fs_cellmap", tests, NULL, NULL);
