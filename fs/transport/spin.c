@@ -13,6 +13,13 @@
  * within a few microseconds of the answer, so a short spin catches it;
  * an idle mount spins at most spin_us once and then sleeps in poll().
  *
+ * The spin yields the CPU at each turn rather than pausing on it: with
+ * two mounts (diff -r, a copy between hives) two daemons spin while one
+ * program waits on them, and on two CPUs a pause kept that program off a
+ * CPU; yielding gives it the CPU whenever it is ready to run (diff -r of
+ * two read-write mounts of SYSTEM: 11.4 s -> 8.4-8.8 s, a single walk
+ * unchanged within noise).
+ *
  * One thread serves everything, as the engine runs under one lock anyway.
  * The one thing a handler may wait for is the kernel dropping a value's
  * pages after a change, which waits for any READ of that page in flight;
@@ -25,6 +32,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -41,15 +49,6 @@ uint64_t spin_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
-static void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
-#endif
 }
 
 /*
@@ -94,7 +93,7 @@ int spin_loop(struct fuse_session *se, unsigned spin_us,
 		if (res == -EAGAIN) {
 			if (spin_now_ns() - last < spin_ns &&
 			    !(quiet && quiet(arg))) {
-				cpu_relax();
+				sched_yield();
 				continue;
 			}
 			res = wait_for_request(se, fd);
