@@ -31,6 +31,12 @@ static void session_init(void *userdata, struct fuse_conn_info *conn)
 	 * open directory (read.c).  Files: on read-only mounts; a read-write
 	 * mount holds a copy per descriptor open for writing (file.c), and
 	 * the kernel, once told to open files itself, sends no open at all.
+	 * Nor would it save a read-write walk anything: with no open, every
+	 * close (a reader's too) sends a FLUSH the caller waits for, where
+	 * today only the OPEN is waited for and the RELEASE is not (cold
+	 * find + tar of SYSTEM, rw against ro: 1.33x that way, 1.31x with
+	 * handles; with neither OPEN nor FLUSH, 1.14x, at the price of
+	 * close reporting nothing).
 	 * Kernels without that support, and -o handles, get handles.
 	 */
 	if (fs->writable || !(conn->capable & FUSE_CAP_NO_OPEN_SUPPORT))
