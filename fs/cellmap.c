@@ -126,14 +126,11 @@ size_t cellmap_probe_length(const struct cellmap *m, uint32_t key,
 			    uint32_t cell)
 {
 	uint64_t want = id_of(key, cell);
-	size_t n = 1;
 
 	if (!m || !m->cap)
 		return 0;
-	for (size_t i = home_of(want, m->cap);
-	     m->id[i] != want && m->id[i] != 0; i = (i + 1) & (m->cap - 1))
-		n++;
-	return n;
+	return ((slot_of(m->id, m->cap, want) - home_of(want, m->cap)) &
+		(m->cap - 1)) + 1;
 }
 
 int cellmap_key_moved(struct cellmap *m, uint32_t from, uint32_t to)
