@@ -12,13 +12,18 @@
  * when the other vCPU has halted.  A walk is a chain of such round trips
  * (loop.c polls to shorten them).  Over io_uring the kernel puts a request
  * on the queue of the CPU its caller runs on, and hivefs keeps one thread
- * per CPU, pinned to it, waiting on that queue, so a request and its
- * answer can switch tasks on one CPU without an interrupt (queue_wait says
- * when the thread polls instead).  Measured on a 2-vCPU VM against the
- * polling /dev/fuse loop: find over regipy SYSTEM 2.7-3.5 s -> 2.1-2.3 s,
- * ls -lR of its ControlSet001 3.5-4.7 s -> 3.6-3.8 s, getfattr -R -d
- * 5.8-6.6 s -> 4.7-4.9 s, 3000 `echo > file` in a shell loop 0.46-0.53 s
- * -> 0.34-0.52 s.
+ * per queue waiting on it (queue_wait says when the thread polls instead).
+ *
+ * The threads are not pinned to their queue's CPU.  Pinned, every request
+ * the caller does not wait for (a RELEASE per closed file, FORGETs) woke a
+ * thread that could only run on the caller's own CPU, which it then took
+ * from the caller while the other CPU idled.  Measured on Linux 6.18,
+ * 2-vCPU VM, regipy SYSTEM, 5 alternating runs each: a read-write cold
+ * find + tar took 7.59-7.76 s pinned, 6.37-6.77 s free (6.03-6.36 s over
+ * /dev/fuse); after a warm-up find, grep -rl on a read-write mount
+ * 3.7-5.3 s -> 3.0-3.8 s, ls -lR read-only 6.1 s -> 5.1-5.2 s, getfattr
+ * -R -d read-only 9.7-10.1 s -> 8.5-8.6 s.  Only the read-only walk lost,
+ * within its spread: 4.60-4.77 s pinned, 4.79-5.04 s free.
  *
  * How it fits libfuse 3.13-3.17, which know nothing of it: hivefs gives the
  * session its own read/writev (fuse_session_custom_io).  The read side
@@ -41,12 +46,10 @@
  * file understands, the mount simply uses /dev/fuse (the latter with a
  * message); if registering fails after it, the kernel falls back itself.
  */
-#define _GNU_SOURCE /* sched_setaffinity */
 #include <errno.h>
 #include <linux/fuse.h>
 #include <linux/io_uring.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -589,13 +592,8 @@ static void *queue_run(void *arg)
 {
 	struct queue *q = arg;
 	struct uring *u = q->u;
-	cpu_set_t cpu;
 	enum phase phase;
 
-	/* Serve the requests of tasks on this CPU from this CPU. */
-	CPU_ZERO(&cpu);
-	CPU_SET(q->qid, &cpu);
-	(void)sched_setaffinity(0, sizeof(cpu), &cpu);
 	if (ring_map(q) != 0) {
 		queue_report(q, -1);
 		return NULL;
