@@ -15,15 +15,16 @@
  * per queue waiting on it (queue_wait says when the thread polls instead).
  *
  * The threads are not pinned to their queue's CPU.  Pinned, every request
- * the caller does not wait for (a RELEASE per closed file, FORGETs) woke a
+ * the caller does not wait for (the RELEASE of each closed file) woke a
  * thread that could only run on the caller's own CPU, which it then took
  * from the caller while the other CPU idled.  Measured on Linux 6.18,
- * 2-vCPU VM, regipy SYSTEM, 5 alternating runs each: a read-write cold
- * find + tar took 7.59-7.76 s pinned, 6.37-6.77 s free (6.03-6.36 s over
- * /dev/fuse); after a warm-up find, grep -rl on a read-write mount
- * 3.7-5.3 s -> 3.0-3.8 s, ls -lR read-only 6.1 s -> 5.1-5.2 s, getfattr
- * -R -d read-only 9.7-10.1 s -> 8.5-8.6 s.  Only the read-only walk lost,
- * within its spread: 4.60-4.77 s pinned, 4.79-5.04 s free.
+ * 2-vCPU VM, regipy SYSTEM, alternating runs: a read-write cold find +
+ * tar took 7.59-7.76 s pinned, 6.37-6.77 s free (6.03-6.36 s over
+ * /dev/fuse; 5 runs each); after a warm-up find (2-4 runs each), grep -rl
+ * on a read-write mount 3.7-5.3 s -> 3.0-3.8 s, ls -lR read-only 6.1 s ->
+ * 5.1-5.2 s, getfattr -R -d read-only 9.7-10.1 s -> 8.5-8.6 s.  Only the
+ * read-only walk lost, within its spread: 4.60-4.77 s pinned, 4.79-5.04 s
+ * free (4 runs each).
  *
  * How it fits libfuse 3.13-3.17, which know nothing of it: hivefs gives the
  * session its own read/writev (fuse_session_custom_io).  The read side
